@@ -1,0 +1,416 @@
+/*
+ * main.c - the hfeval command line.
+ *
+ *   hfeval plugins [--json]
+ *   hfeval inspect [--json] [--full] FILE.gguf ...
+ *   hfeval inspect [--json] --models LIST
+ *   hfeval version
+ *
+ * Exit statuses are in hfeval.h: each kind of bad input has its own.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf_meta.h"
+#include "hfeval.h"
+#include "models.h"
+#include "plugin.h"
+
+static const char usage_text[] =
+    "usage: hfeval COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  plugins [--json]                 list backend modules and whether\n"
+    "                                   they are usable here\n"
+    "  inspect [--json] [--full] FILE.gguf ...\n"
+    "                                   every metadata key, arrays included\n"
+    "  inspect [--json] --models LIST   one line per model of a model list,\n"
+    "                                   lineage shown by indentation\n"
+    "  version                          print the version\n"
+    "\n"
+    "environment:\n"
+    "  HFEVAL_PLUGIN_PATH  more directories to load backends from (a:b)\n"
+    "  HFEVAL_LOG          0 errors .. 3 debug (default 1)\n";
+
+static int usage(const char *fmt, const char *arg)
+{
+    if (fmt) {
+        fprintf(stderr, "hfeval: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\n\n");
+    }
+    fputs(usage_text, stderr);
+    return HFE_EXIT_USAGE;
+}
+
+/* ---- plugins ----------------------------------------------------------- */
+
+static const char *state_name(enum hfe_plug_state s)
+{
+    return s == HFE_PLUG_USABLE     ? "usable"
+           : s == HFE_PLUG_UNUSABLE ? "not usable"
+                                    : "broken";
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    struct hfe_plug_set set;
+    struct hfe_buf b = {0};
+    char caps[256];
+    int json = 0, i;
+    size_t k;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else
+            return usage("plugins: unknown option '%s'", argv[i]);
+    }
+    hfe_plug_scan(&set);
+    if (json)
+        hfe_buf_puts(&b, "[");
+    else
+        hfe_buf_printf(&b, "%-10s %-8s %-5s %-11s %s\n", "NAME", "VERSION",
+                       "ABI", "STATUS", "CAPABILITIES / PATH");
+    for (k = 0; k < set.n; k++) {
+        const struct hfe_plugin *p = &set.v[k];
+        const struct hfe_backend *be = p->be;
+
+        if (be)
+            hfe_plug_caps_str(be->caps, caps, sizeof(caps));
+        if (json) {
+            hfe_buf_puts(&b, k ? ",\n {" : "\n {");
+            hfe_buf_puts(&b, "\"name\":");
+            if (be)
+                hfe_json_str(&b, be->name, strlen(be->name));
+            else
+                hfe_buf_puts(&b, "null");
+            if (be) {
+                hfe_buf_puts(&b, ",\"version\":");
+                hfe_json_str(&b, be->version, strlen(be->version));
+                hfe_buf_printf(&b,
+                               ",\"abi\":\"%u.%u\",\"caps\":", be->abi_major,
+                               be->abi_minor);
+                hfe_json_str(&b, caps, strlen(caps));
+                hfe_buf_puts(&b, ",\"description\":");
+                hfe_json_str(&b, be->description, strlen(be->description));
+            }
+            hfe_buf_printf(
+                &b, ",\"status\":\"%s\",\"reason\":", state_name(p->state));
+            hfe_json_str(&b, p->why, strlen(p->why));
+            hfe_buf_puts(&b, ",\"path\":");
+            hfe_json_str(&b, p->path, strlen(p->path));
+            hfe_buf_puts(&b, "}");
+            continue;
+        }
+        if (be)
+            hfe_buf_printf(&b, "%-10s %-8s %u.%-3u %-11s %s\n", be->name,
+                           be->version, be->abi_major, be->abi_minor,
+                           state_name(p->state), caps);
+        else
+            hfe_buf_printf(&b, "%-10s %-8s %-5s %-11s\n", "?", "?", "?",
+                           state_name(p->state));
+        hfe_buf_printf(&b, "%38s%s\n", "", p->path);
+        if (p->state != HFE_PLUG_USABLE)
+            hfe_buf_printf(&b, "%38s%s\n", "", p->why);
+    }
+    if (json)
+        hfe_buf_puts(&b, "\n]\n");
+    else if (!set.n)
+        hfe_buf_printf(&b, "no backend modules in %s or HFEVAL_PLUGIN_PATH\n",
+                       hfe_plug_default_dir());
+    fputs(b.s, stdout);
+    hfe_buf_free(&b);
+    hfe_plug_set_free(&set);
+    return HFE_EXIT_OK;
+}
+
+/* ---- inspect ----------------------------------------------------------- */
+
+static const char *fmt_params(uint64_t n, char *buf, size_t size)
+{
+    if (n >= 1000000000ull)
+        snprintf(buf, size, "%.2fB", n / 1e9);
+    else if (n >= 1000000ull)
+        snprintf(buf, size, "%.1fM", n / 1e6);
+    else if (n >= 1000ull)
+        snprintf(buf, size, "%.1fK", n / 1e3);
+    else
+        snprintf(buf, size, "%" PRIu64, n);
+    return buf;
+}
+
+static void inspect_json(const struct hfe_gguf *g, struct hfe_buf *b)
+{
+    char type[32];
+    int64_t i;
+
+    hfe_buf_puts(b, "{\"file\":");
+    hfe_json_str(b, g->path, strlen(g->path));
+    hfe_buf_printf(b,
+                   ",\"gguf_version\":%" PRIu32 ",\"file_size\":%" PRIu64
+                   ",\"n_tensors\":%" PRId64 ",\"n_params\":%" PRIu64
+                   ",\"quantization\":",
+                   g->version, g->file_size, g->n_tensors, g->n_params);
+    hfe_json_str(b, g->quant, strlen(g->quant));
+    hfe_buf_puts(b, ",\"metadata\":{");
+    for (i = 0; i < g->n_kv; i++) {
+        const char *k = hfe_gguf_key(g, i);
+
+        if (i)
+            hfe_buf_puts(b, ",");
+        hfe_json_str(b, k, strlen(k));
+        hfe_buf_puts(b, ":");
+        hfe_gguf_value_json(g, i, 0, b);
+    }
+    hfe_buf_puts(b, "},\"types\":{");
+    for (i = 0; i < g->n_kv; i++) {
+        const char *k = hfe_gguf_key(g, i);
+
+        if (i)
+            hfe_buf_puts(b, ",");
+        hfe_json_str(b, k, strlen(k));
+        hfe_buf_printf(b, ":\"%s\"", hfe_gguf_type(g, i, type, sizeof(type)));
+    }
+    hfe_buf_puts(b, "}}\n");
+}
+
+/* Long values are cut in text output unless --full. */
+#define TEXT_MAX_ITEMS 16
+#define TEXT_MAX_CHARS 160
+
+static void inspect_text(const struct hfe_gguf *g, int full, struct hfe_buf *b)
+{
+    char size[32], params[32], type[32];
+    size_t width = 0;
+    int64_t i;
+
+    for (i = 0; i < g->n_kv; i++) {
+        size_t n = strlen(hfe_gguf_key(g, i));
+
+        if (n > width)
+            width = n;
+    }
+    hfe_buf_printf(
+        b,
+        "%s: GGUF v%" PRIu32 ", %s, %" PRId64 " tensors, %s "
+        "parameters, %s, %" PRId64 " keys\n",
+        g->path, g->version, hfe_fmt_bytes(g->file_size, size, sizeof(size)),
+        g->n_tensors, fmt_params(g->n_params, params, sizeof(params)),
+        g->quant[0] ? g->quant : "no tensors", g->n_kv);
+    for (i = 0; i < g->n_kv; i++) {
+        struct hfe_buf v = {0};
+        uint64_t n = hfe_gguf_arr_n(g, i);
+        int cut = !full && n > TEXT_MAX_ITEMS;
+
+        hfe_gguf_value_json(g, i, full ? 0 : TEXT_MAX_ITEMS, &v);
+        if (!full && v.len > TEXT_MAX_CHARS) {
+            v.len = TEXT_MAX_CHARS;
+            /* do not cut a UTF-8 sequence in half */
+            while (v.len && ((unsigned char)v.s[v.len] & 0xc0) == 0x80)
+                v.len--;
+            v.s[v.len] = '\0';
+            cut = 1;
+        }
+        hfe_buf_printf(b, "  %-*s  %-9s  %s%s", (int)width, hfe_gguf_key(g, i),
+                       hfe_gguf_type(g, i, type, sizeof(type)), v.s,
+                       cut ? "..." : "");
+        if (cut && n)
+            hfe_buf_printf(b, " (%" PRIu64 " items)", n);
+        hfe_buf_puts(b, "\n");
+        hfe_buf_free(&v);
+    }
+}
+
+static int inspect_files(int json, int full, int n, char **files)
+{
+    int rc = HFE_EXIT_OK, i;
+
+    for (i = 0; i < n; i++) {
+        struct hfe_buf b = {0};
+        struct hfe_gguf *g;
+        struct hfe_err err;
+
+        if (hfe_gguf_open(files[i], 0, &g, &err) != 0) {
+            fprintf(stderr, "hfeval: %s\n", err.msg);
+            rc = HFE_EXIT_MODEL;
+            continue;
+        }
+        hfe_buf_add(&b, "", 0);
+        if (json)
+            inspect_json(g, &b);
+        else
+            inspect_text(g, full, &b);
+        if (!json && i + 1 < n)
+            hfe_buf_puts(&b, "\n");
+        fputs(b.s, stdout);
+        hfe_buf_free(&b);
+        hfe_gguf_close(g);
+    }
+    return rc;
+}
+
+static int is_gguf_uri(const char *uri)
+{
+    size_t n = strlen(uri);
+
+    return n > 5 && strcmp(uri + n - 5, ".gguf") == 0 &&
+           strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0;
+}
+
+static int inspect_models(int json, const char *list_file)
+{
+    struct hfe_model_list *l;
+    struct hfe_err err;
+    struct hfe_plug_set plugins;
+    struct hfe_buf b = {0};
+    int rc = HFE_EXIT_OK;
+    size_t i;
+
+    rc = hfe_models_load(list_file, &l, &err);
+    if (rc) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        return rc;
+    }
+    hfe_plug_scan(&plugins);
+    rc = hfe_models_bind(l, &plugins, NULL, &err);
+    if (rc) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        goto out;
+    }
+    hfe_buf_add(&b, "", 0);
+    if (!json)
+        hfe_buf_printf(&b, "%-22s %-14s %-7s %-7s %-8s %-10s %-12s %s\n",
+                       "MODEL", "BASE", "ARCH", "QUANT", "PARAMS", "SIZE",
+                       "LICENSE", "URI");
+    for (i = 0; i < l->n; i++) {
+        const struct hfe_model_ent *e = &l->v[i];
+        const char *base = e->base >= 0 ? l->v[e->base].name : "-";
+        char size[32], params[32], name[64];
+        struct hfe_gguf *g = NULL;
+        const char *lic = NULL, *arch = NULL;
+
+        if (is_gguf_uri(e->resolved)) {
+            if (hfe_gguf_open(e->resolved, 0, &g, &err) != 0) {
+                fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file,
+                        e->line, e->name, err.msg);
+                rc = HFE_EXIT_MODEL;
+            } else {
+                lic = hfe_gguf_str(g, "general.license");
+                arch = hfe_gguf_str(g, "general.architecture");
+            }
+        }
+        if (json) {
+            hfe_buf_puts(&b, "{\"model\":");
+            hfe_json_str(&b, e->name, strlen(e->name));
+            hfe_buf_puts(&b, ",\"base\":");
+            if (e->base >= 0)
+                hfe_json_str(&b, base, strlen(base));
+            else
+                hfe_buf_puts(&b, "null");
+            hfe_buf_puts(&b, ",\"uri\":");
+            hfe_json_str(&b, e->uri, strlen(e->uri));
+            if (g) {
+                hfe_buf_printf(&b,
+                               ",\"file_size\":%" PRIu64
+                               ",\"n_params\":%" PRIu64 ",\"quantization\":",
+                               g->file_size, g->n_params);
+                hfe_json_str(&b, g->quant, strlen(g->quant));
+                hfe_buf_puts(&b, ",\"architecture\":");
+                if (arch)
+                    hfe_json_str(&b, arch, strlen(arch));
+                else
+                    hfe_buf_puts(&b, "null");
+                hfe_buf_puts(&b, ",\"license\":");
+                if (lic)
+                    hfe_json_str(&b, lic, strlen(lic));
+                else
+                    hfe_buf_puts(&b, "null");
+            } else if (is_gguf_uri(e->resolved)) {
+                hfe_buf_puts(&b, ",\"error\":");
+                hfe_json_str(&b, err.msg, strlen(err.msg));
+            }
+            hfe_buf_puts(&b, "}\n");
+        } else {
+            snprintf(name, sizeof(name), "%*s%s", 2 * hfe_models_depth(l, i),
+                     "", e->name);
+            hfe_buf_printf(
+                &b, "%-22s %-14s %-7s %-7s %-8s %-10s %-12s %s\n", name, base,
+                arch ? arch : "-", g ? g->quant : "-",
+                g ? fmt_params(g->n_params, params, sizeof(params)) : "-",
+                g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
+                g ? (lic ? lic : "(none)") : "-", e->uri);
+        }
+        hfe_gguf_close(g);
+    }
+    fputs(b.s, stdout);
+out:
+    hfe_buf_free(&b);
+    hfe_plug_set_free(&plugins);
+    hfe_models_free(l);
+    return rc;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    const char *list = NULL;
+    int json = 0, full = 0, i, nfiles = 0;
+    char **files = hfe_xcalloc((size_t)argc, sizeof(*files));
+    int rc;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--full") == 0) {
+            full = 1;
+        } else if (strcmp(argv[i], "--models") == 0) {
+            if (++i == argc) {
+                free(files);
+                return usage("inspect: --models needs a file", NULL);
+            }
+            list = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(files);
+            return usage("inspect: unknown option '%s'", argv[i]);
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (!list && !nfiles)
+        rc = usage("inspect: name a .gguf file or --models LIST", NULL);
+    else if (list && nfiles)
+        rc = usage("inspect: give files or --models, not both", NULL);
+    else if (list)
+        rc = inspect_models(json, list);
+    else
+        rc = inspect_files(json, full, nfiles, files);
+    free(files);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *lvl = getenv("HFEVAL_LOG");
+
+    if (lvl && *lvl >= '0' && *lvl <= '3')
+        hfe_log_level = *lvl - '0';
+    if (argc < 2)
+        return usage(NULL, NULL);
+    if (strcmp(argv[1], "plugins") == 0)
+        return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("hfeval %s (plugin ABI %d.%d)\n", HFEVAL_VERSION, HFE_ABI_MAJOR,
+               HFE_ABI_MINOR);
+        return HFE_EXIT_OK;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, stdout);
+        return HFE_EXIT_OK;
+    }
+    return usage("unknown command '%s'", argv[1]);
+}

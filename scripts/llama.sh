@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Fetch, verify and build the pinned llama.cpp into a cache outside the
+# checkout, then print the install prefix on stdout (last line).
+#
+#   scripts/llama.sh [--src DIR] [--variant cpu|cuda|rocm] [--native ON|OFF]
+#                    [--cuda-arch LIST] [--gpu-targets LIST]
+#
+# Source, in this order: --src DIR (any commit; the key records it), else
+# the git bundle inside the npm package node-llama-cpp@3.22.1, which must
+# clone to the pinned commit or the script refuses it.
+#
+# The prefix holds lib/ (shared libraries with RUNPATH $ORIGIN), include/
+# (llama.h, ggml headers, gguf.h) and bin/ (llama-server, llama-quantize,
+# llama-perplexity, llama-bench, all with RUNPATH $ORIGIN/../lib). It is
+# keyed by commit, variant and options, so a second build, a clean clone
+# and CI reuse it. Concurrent callers wait on a lock.
+set -euo pipefail
+
+PIN_COMMIT=de3ff815ea7d559ee917f063901b8986f038abc6
+NPM_PKG=node-llama-cpp@3.22.1
+TOOLS="llama-server llama-quantize llama-perplexity llama-bench"
+
+src="" variant=cpu native=ON cuda_arch="" gpu_targets=""
+jobs=$(nproc 2>/dev/null || echo 2)
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --src) src=$2; shift 2 ;;
+    --variant) variant=$2; shift 2 ;;
+    --native) native=$2; shift 2 ;;
+    --cuda-arch) cuda_arch=$2; shift 2 ;;
+    --gpu-targets) gpu_targets=$2; shift 2 ;;
+    -j) jobs=$2; shift 2 ;;
+    *) echo "llama.sh: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "llama.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+cache=${HFEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hfeval}
+mkdir -p "$cache"
+
+# --- source --------------------------------------------------------------
+if [ -n "$src" ]; then
+    [ -f "$src/include/llama.h" ] || die "$src: not a llama.cpp source tree (no include/llama.h)"
+    src=$(cd "$src" && pwd)
+    commit=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo "dir-$(echo "$src" | sha256sum | cut -c1-12)")
+else
+    commit=$PIN_COMMIT
+    src=$cache/src/llama.cpp-$commit
+    if [ ! -f "$src/.hfeval-verified" ]; then
+        exec 9>"$cache/.src.lock"; flock 9
+        if [ ! -f "$src/.hfeval-verified" ]; then
+            command -v npm >/dev/null || die "npm is needed to fetch $NPM_PKG (apt-get install npm)"
+            mkdir -p "$cache/npm"
+            tgz=$cache/npm/node-llama-cpp-3.22.1.tgz
+            if [ ! -s "$tgz" ]; then
+                say "fetching $NPM_PKG from the npm registry"
+                (cd "$cache/npm" && npm pack --silent "$NPM_PKG" >/dev/null) ||
+                    die "npm pack $NPM_PKG failed"
+            fi
+            tmp=$(mktemp -d "$cache/src/.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache/src"; mktemp -d "$cache/src/.tmp.XXXXXX"; })
+            tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle ||
+                die "$tgz: no package/llama/gitRelease.bundle inside"
+            rm -rf "$src"
+            git clone -q "$tmp/package/llama/gitRelease.bundle" "$src" 2>/dev/null ||
+                die "cloning the bundle from $tgz failed"
+            rm -rf "$tmp"
+            got=$(git -C "$src" rev-parse HEAD)
+            if [ "$got" != "$PIN_COMMIT" ]; then
+                rm -rf "$src"
+                die "bundle in $NPM_PKG cloned to commit $got, expected $PIN_COMMIT: refusing it"
+            fi
+            touch "$src/.hfeval-verified"
+        fi
+        exec 9>&-
+    fi
+fi
+
+# --- options and key -----------------------------------------------------
+opts=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
+      -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF
+      -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF
+      -DGGML_NATIVE="$native" -DGGML_CCACHE=OFF)
+case "$variant" in
+cpu) ;;
+cuda) opts+=(-DGGML_CUDA=ON)
+      [ -n "$cuda_arch" ] && opts+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_arch") ;;
+rocm) opts+=(-DGGML_HIP=ON)
+      [ -n "$gpu_targets" ] && opts+=(-DGPU_TARGETS="$gpu_targets") ;;
+*) die "unknown variant '$variant' (expected cpu, cuda or rocm)" ;;
+esac
+# A native build is only valid on the CPU it was made for.
+cpu_id=""
+[ "$native" = ON ] && cpu_id=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-8)
+key=$(printf '%s\n' "$commit" "$variant" "${opts[*]}" "$cpu_id" "$(cc --version 2>/dev/null | head -1)" | sha256sum | cut -c1-10)
+prefix=$cache/llama.cpp/${commit:0:12}-$variant-$key
+
+if [ -f "$prefix/.hfeval-complete" ]; then
+    echo "$prefix"
+    exit 0
+fi
+
+exec 9>"$cache/.build-$key.lock"; flock 9
+if [ -f "$prefix/.hfeval-complete" ]; then echo "$prefix"; exit 0; fi
+
+bld=$prefix.build
+mkdir -p "$cache/llama.cpp"
+say "building llama.cpp ${commit:0:12} ($variant, native=$native) with $jobs jobs into $prefix"
+start=$(date +%s)
+cmake -S "$src" -B "$bld" -G "Unix Makefiles" "${opts[@]}" \
+    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN:$ORIGIN/../lib' \
+    >"$bld.configure.log" 2>&1 || { tail -30 "$bld.configure.log" >&2; die "configure failed (log: $bld.configure.log)"; }
+cmake --build "$bld" -j "$jobs" --target llama $TOOLS >"$bld.build.log" 2>&1 ||
+    { tail -30 "$bld.build.log" >&2; die "build failed (log: $bld.build.log)"; }
+
+rm -rf "$prefix"; mkdir -p "$prefix/lib" "$prefix/bin" "$prefix/include"
+cp -P "$bld"/bin/lib*.so* "$prefix/lib/"
+for t in $TOOLS; do cp "$bld/bin/$t" "$prefix/bin/"; done
+cp "$src"/include/llama.h "$src"/include/llama-cpp.h "$src"/ggml/include/*.h "$prefix/include/"
+printf 'commit=%s\nvariant=%s\noptions=%s\n' "$commit" "$variant" "${opts[*]}" >"$prefix/BUILD-INFO"
+# Smoke test: the tools start and find their libraries.
+"$prefix/bin/llama-quantize" --help >/dev/null 2>&1 || true
+ldd "$prefix/bin/llama-perplexity" | grep -q 'not found' && die "llama-perplexity has unresolved libraries"
+touch "$prefix/.hfeval-complete"
+rm -rf "$bld"
+say "built in $(( $(date +%s) - start )) s"
+echo "$prefix"

@@ -1,0 +1,84 @@
+# lib.sh - TAP for the shell tests, and where the build is.
+#
+# Source it from a test:   . "$(dirname "$0")/lib.sh"
+# It reads $HFEVAL_BUILD/test-env.sh (written by CMake; HFEVAL_BUILD
+# defaults to ./build beside tests/) and gives:
+#   ok COND_STATUS DESC        (ok $? "desc" after a command)
+#   is GOT WANT DESC           like GOT WANT DESC  (WANT: a grep -E pattern)
+#   unlike GOT PATTERN DESC    run CMD...  (sets $out, $err, $rc)
+#   done_testing
+HFEVAL_BUILD=${HFEVAL_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+if [ ! -f "$HFEVAL_BUILD/test-env.sh" ]; then
+    echo "Bail out! no build in $HFEVAL_BUILD (run scripts/setup.sh first)"
+    exit 1
+fi
+. "$HFEVAL_BUILD/test-env.sh"
+
+_n=0
+_failed=0
+_scratch=$(mktemp -d "${TMPDIR:-/tmp}/hfeval-test.XXXXXX")
+trap 'rm -rf "$_scratch"' EXIT
+SCRATCH=$_scratch
+
+_result() { # pass desc
+    _n=$((_n + 1))
+    if [ "$1" = 1 ]; then
+        echo "ok $_n - $2"
+    else
+        echo "not ok $_n - $2"
+        _failed=$((_failed + 1))
+    fi
+}
+
+ok() {
+    if [ "$1" = 0 ]; then _result 1 "$2"; else _result 0 "$2"; fi
+}
+
+is() {
+    if [ "$1" = "$2" ]; then
+        _result 1 "$3"
+    else
+        _result 0 "$3"
+        printf '#   expected: %s\n#        got: %s\n' "$2" "$1"
+    fi
+}
+
+like() {
+    if printf '%s' "$1" | grep -Eq -- "$2"; then
+        _result 1 "$3"
+    else
+        _result 0 "$3"
+        printf '#   expected to match: %s\n#                 got: %s\n' "$2" \
+            "$(printf '%s' "$1" | head -c 2000)"
+    fi
+}
+
+unlike() {
+    if printf '%s' "$1" | grep -Eq -- "$2"; then
+        _result 0 "$3"
+        printf '#   expected not to match: %s\n' "$2"
+    else
+        _result 1 "$3"
+    fi
+}
+
+# run CMD ARGS...: stdout in $out, stderr in $err, status in $rc.
+run() {
+    "$@" >"$_scratch/out" 2>"$_scratch/err"
+    rc=$?
+    out=$(cat "$_scratch/out")
+    err=$(cat "$_scratch/err")
+}
+
+# Valid JSON (one document, or one per line with --lines)?
+json_ok() {
+    perl -MJSON::PP -e '
+        local $/; my $t = <STDIN>; my $j = JSON::PP->new;
+        if ($ARGV[0]) { $j->decode($_) for grep { length } split /\n/, $t }
+        else { $j->decode($t) }' "${2:-}" <<<"$1" 2>/dev/null
+}
+
+done_testing() {
+    echo "1..$_n"
+    [ "$_failed" = 0 ]
+}

@@ -1,0 +1,164 @@
+/*
+ * test_units.c - unit tests of the core's pure parts: the model-list
+ * parser (every error it promises, with file, line and column), edit
+ * distance, JSON string escaping.  TAP on stdout.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf_meta.h"
+#include "hfeval.h"
+#include "models.h"
+#include "tap.h"
+
+static struct hfe_model_list *parse(const char *text, struct hfe_err *err,
+                                    int *rc)
+{
+    struct hfe_model_list *l = NULL;
+
+    err->msg[0] = '\0';
+    *rc = hfe_models_parse("dir/list.txt", text, strlen(text), &l, err);
+    return l;
+}
+
+static void bad(const char *text, const char *want, const char *what)
+{
+    struct hfe_err err;
+    int rc;
+    struct hfe_model_list *l = parse(text, &err, &rc);
+
+    ok(l == NULL && rc == HFE_EXIT_MODELS, "%s: refused with exit status 3",
+       what);
+    like(err.msg, want, "%s: message", what);
+    hfe_models_free(l);
+}
+
+static void test_good_list(void)
+{
+    static const char text[] =
+        "# a lineage\n"
+        "\n"
+        "base   models/base.gguf   ctx=512 # trailing comment\n"
+        "  q8   /abs/q8.gguf  base=base  chat_template=\"a b \\\"c\\\"\"\r\n"
+        "ft     replay:out.jsonl   base=q8\n"
+        "web    http://127.0.0.1:8080/v1 api_key_env=KEY";
+    struct hfe_err err;
+    struct hfe_model_list *l;
+    int rc;
+
+    l = parse(text, &err, &rc);
+    ok(l != NULL && rc == 0, "a good list parses (%s)", l ? "" : err.msg);
+    if (!l)
+        return;
+    is_int(l->n, 4, "four models");
+    is_str(l->v[0].name, "base", "first name");
+    is_int(l->v[0].line, 3, "line numbers count comments and blanks");
+    is_str(l->v[0].resolved, "dir/models/base.gguf",
+           "a relative path is taken from the list's directory");
+    is_str(l->v[1].resolved, "/abs/q8.gguf", "an absolute path is kept");
+    is_str(hfe_models_opt(&l->v[1], "chat_template"), "a b \"c\"",
+           "quoted values keep blanks and escaped quotes");
+    is_int(l->v[1].base, 0, "base= links to the parent's index");
+    is_str(l->v[2].resolved, "replay:dir/out.jsonl",
+           "replay: paths are resolved too");
+    is_int(hfe_models_depth(l, 2), 2, "depth follows the lineage");
+    is_str(l->v[3].resolved, "http://127.0.0.1:8080/v1", "URLs are kept");
+    is_str(hfe_models_opt(&l->v[0], "ctx"), "512", "an option's value");
+    ok(hfe_models_opt(&l->v[0], "base") == NULL, "an absent option is NULL");
+    hfe_models_free(l);
+}
+
+static void test_bad_lists(void)
+{
+    bad("", "dir/list.txt: no models", "an empty list");
+    bad("# only a comment\n\n", "no models", "a list of comments");
+    bad("lonely\n", "dir/list.txt:1:7: expected a URI after the name 'lonely'",
+        "a name without a URI");
+    bad("a/b x.gguf\n", "dir/list.txt:1:1: model name 'a/b' may hold only",
+        "a bad name");
+    bad("a x.gguf\nb y.gguf\na z.gguf\n",
+        "dir/list.txt:3:1: model name 'a' is used twice (first on line 1)",
+        "a duplicate name");
+    bad("a x.gguf base=zz\n",
+        "dir/list.txt:1:10: base 'zz' is not a model of this list",
+        "an unknown base");
+    bad("a x.gguf base=a\n", "model 'a' names itself as its base",
+        "a self-base");
+    bad("a x.gguf base=b\nb y.gguf base=a\n", "lineage cycle", "a cycle");
+    bad("a x.gguf ctx\n", "dir/list.txt:1:10: expected key=value, got 'ctx'",
+        "a key without a value");
+    bad("a x.gguf =3\n", "expected key=value", "a value without a key");
+    bad("a x.gguf ctx=1 ctx=2\n",
+        "dir/list.txt:1:16: key 'ctx' given twice (first at column 10)",
+        "a key given twice");
+    bad("a x.gguf k=\"open\n", "dir/list.txt:1:10: unterminated quoted value",
+        "an unterminated quote");
+    bad("a x.gguf k!y=1\n", "bad character in key 'k!y'", "a bad key");
+    bad("a replay:\n", "dir/list.txt:1:3: empty URI", "an empty replay URI");
+}
+
+static void test_nul(void)
+{
+    static const char text[] = "a x.gguf\n\0b y.gguf\n";
+    struct hfe_model_list *l = NULL;
+    struct hfe_err err;
+    int rc = hfe_models_parse("l.txt", text, sizeof(text) - 1, &l, &err);
+
+    ok(rc == HFE_EXIT_MODELS && !l, "a list with a NUL byte is refused");
+    like(err.msg, "l.txt: holds a NUL byte", "as not a text file");
+}
+
+static void test_keys(void)
+{
+    static const char *const be_keys[] = {"ctx", "threads", "ngl", NULL};
+    struct hfe_model_list *l;
+    struct hfe_err err;
+    int rc;
+
+    l = parse("a x.gguf ctxx=4 base=b\nb y.gguf\n", &err, &rc);
+    ok(l != NULL, "list with a typo parses");
+    if (!l)
+        return;
+    rc = hfe_models_check_keys(l, &l->v[0], "llama", be_keys, &err);
+    is_int(rc, HFE_EXIT_MODELS, "an unknown key is refused");
+    like(err.msg,
+         "dir/list.txt:1:10: unknown key 'ctxx' for backend 'llama' (did you "
+         "mean 'ctx'?)",
+         "with file, line, column and a hint");
+    rc = hfe_models_check_keys(l, &l->v[1], "llama", be_keys, &err);
+    is_int(rc, 0, "known keys pass");
+    hfe_models_free(l);
+
+    l = parse("a x.gguf zzzzzz=1\n", &err, &rc);
+    rc = hfe_models_check_keys(l, &l->v[0], "llama", be_keys, &err);
+    ok(rc != 0 && strstr(err.msg, "did you mean") == NULL,
+       "no hint when nothing is close (%s)", err.msg);
+    hfe_models_free(l);
+}
+
+static void test_helpers(void)
+{
+    struct hfe_buf b = {0};
+
+    is_int(hfe_edit_distance("ctxx", "ctx", 9), 1, "edit distance 1");
+    is_int(hfe_edit_distance("kitten", "sitting", 9), 3, "edit distance 3");
+    is_int(hfe_edit_distance("abc", "xyz", 2), 2, "edit distance capped");
+    hfe_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+    is_str(b.s, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"",
+           "JSON escaping of quotes, backslash, control bytes; UTF-8 kept");
+    hfe_buf_free(&b);
+    is_str(hfe_gguf_ftype_name(15), "Q4_K_M", "ftype 15 is Q4_K_M");
+    ok(hfe_gguf_ftype_name(5) == NULL, "ftype 5 (removed) has no name");
+    ok(hfe_gguf_ftype_name(-1) == NULL && hfe_gguf_ftype_name(9999) == NULL,
+       "out-of-range ftypes have no name");
+}
+
+int main(void)
+{
+    test_good_list();
+    test_bad_lists();
+    test_nul();
+    test_keys();
+    test_helpers();
+    return tap_done();
+}
