@@ -91,6 +91,45 @@ rocm) opts+=(-DGGML_HIP=ON)
       [ -n "$gpu_targets" ] && opts+=(-DGPU_TARGETS="$gpu_targets") ;;
 *) die "unknown variant '$variant' (expected cpu, cuda or rocm)" ;;
 esac
+# Some VMs list AMX in cpuinfo but fault on its first instruction (the
+# hypervisor keeps no tile state); a native build would then crash in
+# ggml's AMX kernels on every quantized model.  Try it; build without AMX
+# where it faults.
+amx_works() {
+    local d rc
+    d=$(mktemp -d)
+    cat >"$d/amx.c" <<'C'
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <immintrin.h>
+int main(void)
+{
+    unsigned char cfg[64] = {1}; /* palette 1, tile 0: 16 rows of 64 bytes */
+    if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18))
+        return 1;
+    cfg[16] = 64;
+    cfg[48] = 16;
+    _tile_loadconfig(cfg);
+    _tile_zero(0);
+    _tile_release();
+    return 0;
+}
+C
+    rc=1
+    if cc -O1 -mamx-tile "$d/amx.c" -o "$d/amx" 2>/dev/null; then
+        # the braces take the shell's own "Illegal instruction" report too
+        { "$d/amx"; } 2>/dev/null && rc=0
+    fi
+    rm -rf "$d"
+    return $rc
+}
+noamx=""
+if [ "$native" = ON ]; then
+    if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && ! amx_works; then
+        noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+        opts+=("-DCMAKE_C_FLAGS=$noamx" "-DCMAKE_CXX_FLAGS=$noamx")
+    fi
+fi
 # A native build is only valid on the CPU it was made for.
 cpu_id=""
 [ "$native" = ON ] && cpu_id=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-8)
@@ -108,6 +147,7 @@ if [ -f "$prefix/.hfeval-complete" ]; then echo "$prefix"; exit 0; fi
 bld=$prefix.build
 mkdir -p "$cache/llama.cpp"
 say "building llama.cpp ${commit:0:12} ($variant, native=$native) with $jobs jobs into $prefix"
+[ -n "${noamx:-}" ] && say "the CPU lists AMX but it faults here: building without AMX"
 start=$(date +%s)
 cmake -S "$src" -B "$bld" -G "Unix Makefiles" "${opts[@]}" \
     -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN:$ORIGIN/../lib' \

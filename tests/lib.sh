@@ -75,7 +75,7 @@ json_ok() {
     perl -MJSON::PP -e '
         local $/; my $t = <STDIN>; my $j = JSON::PP->new;
         if ($ARGV[0]) { $j->decode($_) for grep { length } split /\n/, $t }
-        else { $j->decode($t) }' "${2:-}" <<<"$1" 2>/dev/null
+        else { $j->decode($t) }' -- "${2:-}" <<<"$1" 2>/dev/null
 }
 
 done_testing() {

@@ -209,7 +209,7 @@ static void llm_close(struct hfe_model *m)
     if (m->model)
         llama_model_free(m->model);
     hfe_gguf_close(m->meta);
-    for (i = 0; i < m->n_kv; i++)
+    for (i = 0; i < 2 * m->n_kv; i++)
         free(m->kv_text[i]);
     free(m->kv_text);
     free(m->kv);
