@@ -76,6 +76,8 @@ int hfe_gguf_open(const char *path, int allow_truncated, struct hfe_gguf **out,
     struct gguf_init_params params = {.no_alloc = true, .ctx = NULL};
     struct hfe_gguf *g;
     struct stat st;
+    ggml_log_callback prev_log;
+    void *prev_ud;
     const char *ft;
     int64_t i;
 
@@ -93,9 +95,10 @@ int hfe_gguf_open(const char *path, int allow_truncated, struct hfe_gguf **out,
     g->file_size = (uint64_t)st.st_size;
 
     last_log[0] = '\0';
+    ggml_log_get(&prev_log, &prev_ud); /* the host's logger comes back */
     ggml_log_set(capture_log, NULL);
     g->ctx = gguf_init_from_file(path, params);
-    ggml_log_set(NULL, NULL);
+    ggml_log_set(prev_log, prev_ud);
     if (!g->ctx) {
         const char *why = last_log;
 

@@ -32,7 +32,8 @@ static const char usage_text[] =
     "\n"
     "environment:\n"
     "  HFEVAL_PLUGIN_PATH  more directories to load backends from (a:b)\n"
-    "  HFEVAL_LOG          0 errors .. 3 debug (default 1)\n";
+    "  HFEVAL_LOG          0 errors .. 3 debug, 4 the engine's own log\n"
+    "                      (default 1)\n";
 
 static int usage(const char *fmt, const char *arg)
 {
@@ -394,7 +395,7 @@ int main(int argc, char **argv)
 {
     const char *lvl = getenv("HFEVAL_LOG");
 
-    if (lvl && *lvl >= '0' && *lvl <= '3')
+    if (lvl && *lvl >= '0' && *lvl <= '4')
         hfe_log_level = *lvl - '0';
     if (argc < 2)
         return usage(NULL, NULL);

@@ -133,11 +133,14 @@ enum hfe_req_kind {
 };
 
 /* Request flags. */
-#define HFE_REQF_CHAT (1u << 0) /* apply the model's chat template    */
-#define HFE_REQF_PPL_WINDOWS                                                   \
-    (1u << 1) /* rolling: llama-perplexity's                                   \
-                 non-overlapping windows, scoring                              \
-                 the second half of each        */
+#define HFE_REQF_CHAT (1u << 0) /* apply the model's chat template */
+/* ROLLING: llama-perplexity's windows (whole chunks of n_ctx tokens, the
+ * first replaced by BOS, the second half of each scored). */
+#define HFE_REQF_PPL_WINDOWS (1u << 1)
+/* LOGLIK: score the tokens after the prefix that the full texts of all
+ * the item's choices in the batch share (same task, doc_id, context), as
+ * llama-perplexity --hellaswag does. */
+#define HFE_REQF_CHOICE_PREFIX (1u << 2)
 
 /*
  * One request.  Strings belong to the host and stay valid until submit()
@@ -203,11 +206,14 @@ struct hfe_result {
     int32_t is_greedy; /* every continuation token was the argmax    */
     uint32_t n_tokens; /* continuation tokens scored                 */
 
-    /* ROLLING: n_tokens positions scored; logprob is their sum. */
+    /* ROLLING: n_tokens positions scored; logprob is their sum.  When
+     * top_k covers the vocabulary, topk_logprobs holds every token's
+     * log-probability in vocabulary order and topk_ids is NULL. */
     float *token_logprobs; /* [n_tokens], or NULL                        */
     int32_t *topk_ids;     /* [n_tokens * top_k], best first, or NULL    */
     float *topk_logprobs;  /* [n_tokens * top_k], or NULL                */
     uint64_t n_bytes;      /* UTF-8 bytes of the scored text (bits/byte) */
+    uint32_t top_k;        /* k returned per position                    */
 
     /* GENERATE */
     char *text; /* the completion, stop string excluded       */

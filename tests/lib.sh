@@ -82,3 +82,27 @@ done_testing() {
     echo "1..$_n"
     [ "$_failed" = 0 ]
 }
+
+# The public data sets beside the checkout (../shared/data), or
+# $HFEVAL_DATA.  Missing data skips the test, except in CI, where it fails.
+need_data() {
+    HFEVAL_DATA=${HFEVAL_DATA:-$HFEVAL_SRC/../shared/data}
+    [ -f "$HFEVAL_DATA/$1" ] && return 0
+    if [ "${CI:-}" = true ]; then
+        echo "Bail out! $HFEVAL_DATA/$1 is missing"
+        exit 1
+    fi
+    echo "1..0 # SKIP $HFEVAL_DATA/$1 not found (set HFEVAL_DATA)"
+    exit 0
+}
+
+# llama.cpp's own tools, the peers of the agreement tests.
+need_peer() {
+    [ -x "$HFEVAL_LLAMA_BIN/$1" ] && return 0
+    if [ "${CI:-}" = true ]; then
+        echo "Bail out! $HFEVAL_LLAMA_BIN/$1 is missing"
+        exit 1
+    fi
+    echo "1..0 # SKIP no $1 beside the llama.cpp this build uses"
+    exit 0
+}

@@ -6,26 +6,33 @@
  * the llama.cpp build it links (HFE_LLAMA_VARIANT names it).
  *
  * Model-list options (key=value):
- *   ctx=N            context size in tokens (default: the model's, at most
- *                    4096)
+ *   ctx=N            the window: the most tokens one sequence holds
+ *                    (default: the model's training context, at most 4096)
+ *   kv=N             KV-cache cells shared by all sequences (default: the
+ *                    larger of ctx and 8192)
+ *   parallel=N       sequences decoded together (default 64)
  *   threads=N        threads for decoding (default: online CPUs)
  *   threads_batch=N  threads for prompt processing (default: threads)
- *   ngl=N            layers on the GPU (-1 all; default 0 on CPU builds)
- *   batch=N          logical batch size (default 2048)
+ *   ngl=N            layers on the GPU (-1 all; default 0)
+ *   batch=N          tokens per llama_decode (default 512)
  *   ubatch=N         physical batch size (default 512)
- *   parallel=N       sequences decoded together (default 1)
- *   seed=N           sampling seed (default 0)
- *   flash_attn=on|off|auto
+ *   seed=N           default sampling seed (default 0)
+ *   flash_attn=on|off|auto  (default off: on the CPU, flash attention
+ *                    makes a log-likelihood depend on what shares its batch)
+ *   repack=on|off    llama.cpp's repacked CPU weights (default off: they
+ *                    too make a result depend on its batch; a few % faster)
  *   chat_template=S  template to use instead of the model's
  *
- * Request kinds arrive with the engine issue; until then this module opens
- * and describes models, tokenizes and measures, and its capability bits
- * say exactly that.
+ * The cache is unified (kv_unified): a token shared by several sequences,
+ * such as the context of a multiple-choice item, is stored and computed
+ * once.  Scoring is in score.c, generation in generate.c.
  *
  * Build: see CMakeLists.txt (hfeval_module(llama ...)); it links libllama
  * and compiles core/gguf_meta.c and core/util.c in, hidden.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,35 +43,19 @@
 #include <ggml-backend.h>
 #include <llama.h>
 
-#include "hfeval-plugin.h"
 #include "../../core/gguf_meta.h"
+#include "engine.h"
 
 #ifndef HFE_LLAMA_VARIANT
 #define HFE_LLAMA_VARIANT "llama"
 #endif
 
-static const struct hfe_host *host;
-
-struct hfe_model {
-    struct llama_model *model;
-    struct llama_context *ctx;
-    const struct llama_vocab *vocab;
-    struct hfe_gguf *meta;
-    char *path;
-    char *name;
-    char *chat_template; /* override, or NULL */
-    uint64_t seed;
-    double load_ms;
-
-    struct hfe_kv *kv; /* info(): rendered once */
-    char **kv_text;
-    size_t n_kv;
-    struct hfe_mem mem[3];
-};
+const struct hfe_host *eng_host;
 
 static const char *const option_keys[] = {
-    "ctx",      "threads", "threads_batch", "ngl",           "batch", "ubatch",
-    "parallel", "seed",    "flash_attn",    "chat_template", NULL,
+    "ctx",           "kv",     "threads",  "threads_batch", "ngl",
+    "batch",         "ubatch", "parallel", "seed",          "flash_attn",
+    "chat_template", "repack", NULL,
 };
 
 /* ---- llama.cpp's log: keep the last error for messages ----------------- */
@@ -73,25 +64,109 @@ static char last_error[512];
 
 static void on_log(enum ggml_log_level level, const char *text, void *ud)
 {
+    char line[512];
     size_t n;
 
     (void)ud;
-    if (level == GGML_LOG_LEVEL_ERROR) {
-        snprintf(last_error, sizeof(last_error), "%s", text);
-        n = strlen(last_error);
-        while (n && (last_error[n - 1] == '\n' || last_error[n - 1] == ' '))
-            last_error[--n] = '\0';
-    }
-    if (host && level == GGML_LOG_LEVEL_ERROR)
-        host->log(HFE_LOG_DEBUG, "llama.cpp", "%s", last_error);
+    snprintf(line, sizeof(line), "%s", text);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    if (!n)
+        return;
+    if (level == GGML_LOG_LEVEL_ERROR)
+        memcpy(last_error, line, n + 1);
+    if (eng_host) /* the engine's chatter is the host's debug output */
+        eng_host->log(level == GGML_LOG_LEVEL_ERROR ? HFE_LOG_DEBUG
+                                                    : HFE_LOG_DEBUG + 1,
+                      "llama.cpp", "%s", line);
 }
 
-static double now_ms(void)
+double eng_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+bool eng_pad(struct hfe_model *m)
+{
+    struct llama_batch *b = &m->batch;
+    int32_t outs = 0, i, k = 0;
+
+    for (i = 0; i < b->n_tokens; i++)
+        outs += b->logits[i] != 0;
+    for (i = b->n_tokens - 1; i >= 0 && outs < ENG_MIN_ROWS; i--)
+        if (!b->logits[i]) {
+            b->logits[i] = 1;
+            outs++;
+        }
+    while (b->n_tokens < ENG_MIN_ROWS || outs < ENG_MIN_ROWS) {
+        i = b->n_tokens++;
+        b->token[i] = m->bos != LLAMA_TOKEN_NULL ? m->bos : 0;
+        b->pos[i] = k++;
+        b->n_seq_id[i] = 1;
+        b->seq_id[i][0] = m->pad_seq;
+        b->logits[i] = 1;
+        outs++;
+    }
+    return k > 0;
+}
+
+void eng_unpad(struct hfe_model *m)
+{
+    llama_memory_seq_rm(llama_get_memory(m->ctx), m->pad_seq, -1, -1);
+}
+
+void eng_fail(struct hfe_result *r, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    r->status = status;
+    if (r->error)
+        eng_host->free(r->error);
+    r->error = eng_host->strdup(msg);
+}
+
+int32_t eng_tokenize(struct hfe_model *m, const char *text, bool add_special,
+                     llama_token **out)
+{
+    size_t len = strlen(text);
+    int32_t cap = (int32_t)(len < INT32_MAX / 2 ? len + 8 : INT32_MAX / 2);
+    llama_token *t;
+    int32_t n;
+
+    *out = NULL;
+    if (len > INT32_MAX / 2)
+        return HFE_ETOOLONG;
+    t = malloc((size_t)cap * sizeof(*t));
+    if (!t)
+        return HFE_ENOMEM;
+    /* special tokens in the text stay text, as in llama-perplexity */
+    n = llama_tokenize(m->vocab, text, (int32_t)len, t, cap, add_special,
+                       false);
+    if (n < 0 && n != INT32_MIN) { /* never: a token has at least a byte */
+        llama_token *u = realloc(t, (size_t)-n * sizeof(*t));
+
+        if (!u) {
+            free(t);
+            return HFE_ENOMEM;
+        }
+        t = u;
+        n = llama_tokenize(m->vocab, text, (int32_t)len, t, -n, add_special,
+                           false);
+    }
+    if (n < 0) {
+        free(t);
+        return HFE_EBACKEND;
+    }
+    *out = t;
+    return n;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -115,8 +190,9 @@ static int parse_u(const char *key, const char *v, long min, long max,
 }
 
 struct opts {
-    long n_ctx, threads, threads_batch, ngl, batch, ubatch, parallel, seed;
+    long n_ctx, kv, threads, threads_batch, ngl, batch, ubatch, parallel, seed;
     int flash_attn; /* enum llama_flash_attn_type */
+    bool repack;
     const char *chat_template;
 };
 
@@ -131,15 +207,18 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
     op->threads = ncpu > 0 ? ncpu : 1;
     op->threads_batch = -1;
     op->ngl = 0;
-    op->batch = 2048;
+    op->batch = 512;
     op->ubatch = 512;
-    op->parallel = 1;
-    op->flash_attn = LLAMA_FLASH_ATTN_TYPE_AUTO;
+    op->parallel = 64;
+    /* off: flash attention on the CPU makes results depend on the batch */
+    op->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     for (i = 0; i < n && rc == 0; i++) {
         const char *k = o[i].key, *v = o[i].value;
 
         if (!strcmp(k, "ctx"))
             rc = parse_u(k, v, 0, 1 << 24, &op->n_ctx, err, err_size);
+        else if (!strcmp(k, "kv"))
+            rc = parse_u(k, v, 0, 1 << 26, &op->kv, err, err_size);
         else if (!strcmp(k, "threads"))
             rc = parse_u(k, v, 1, 1024, &op->threads, err, err_size);
         else if (!strcmp(k, "threads_batch"))
@@ -165,6 +244,14 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
             else {
                 snprintf(err, err_size,
                          "option flash_attn=%s: expected on, off or auto", v);
+                rc = -1;
+            }
+        } else if (!strcmp(k, "repack")) {
+            if (!strcmp(v, "on") || !strcmp(v, "off"))
+                op->repack = !strcmp(v, "on");
+            else {
+                snprintf(err, err_size, "option repack=%s: expected on or off",
+                         v);
                 rc = -1;
             }
         } else if (!strcmp(k, "chat_template"))
@@ -204,6 +291,8 @@ static void llm_close(struct hfe_model *m)
 
     if (!m)
         return;
+    if (m->batch.token)
+        llama_batch_free(m->batch);
     if (m->ctx)
         llama_free(m->ctx);
     if (m->model)
@@ -253,7 +342,9 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     }
 
     mp.n_gpu_layers = (int32_t)op.ngl;
-    t0 = now_ms();
+    /* repacked weights take other kernels for one token than for many */
+    mp.use_extra_bufts = op.repack;
+    t0 = eng_now_ms();
     last_error[0] = '\0';
     m->model = llama_model_load_from_file(uri, mp);
     if (!m->model) {
@@ -264,15 +355,25 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     }
     m->vocab = llama_model_get_vocab(m->model);
 
-    cp.n_ctx = (uint32_t)op.n_ctx;
-    if (!cp.n_ctx) {
+    m->n_window = (uint32_t)op.n_ctx;
+    if (!m->n_window) {
         int32_t train = llama_model_n_ctx_train(m->model);
 
-        cp.n_ctx = train > 0 && train < 4096 ? (uint32_t)train : 4096;
+        m->n_window = train > 0 && train < 4096 ? (uint32_t)train : 4096;
+    }
+    cp.n_ctx =
+        op.kv ? (uint32_t)op.kv : (m->n_window > 8192 ? m->n_window : 8192);
+    if (cp.n_ctx < m->n_window) {
+        snprintf(err, err_size,
+                 "kv=%u is smaller than ctx=%u: one sequence "
+                 "must fit the cache",
+                 cp.n_ctx, m->n_window);
+        rc = HFE_EINVAL;
+        goto fail;
     }
     cp.n_batch = (uint32_t)op.batch;
     cp.n_ubatch = (uint32_t)op.ubatch;
-    cp.n_seq_max = (uint32_t)op.parallel;
+    cp.n_seq_max = (uint32_t)op.parallel + 1; /* one more for eng_pad() */
     cp.n_threads = (int32_t)op.threads;
     cp.n_threads_batch = (int32_t)op.threads_batch;
     cp.flash_attn_type = op.flash_attn;
@@ -285,7 +386,26 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
         rc = HFE_EBACKEND;
         goto fail;
     }
-    m->load_ms = now_ms() - t0;
+    m->load_ms = eng_now_ms() - t0;
+    m->n_cells = llama_n_ctx(m->ctx);
+    m->n_batch = llama_n_batch(m->ctx);
+    m->n_seq = llama_n_seq_max(m->ctx) - 1;
+    m->pad_seq = (int32_t)m->n_seq;
+    m->n_threads = (int)op.threads_batch;
+    m->plan_cells = 2 * m->n_batch;
+    if (m->plan_cells > m->n_cells - ENG_MIN_ROWS)
+        m->plan_cells = m->n_cells - ENG_MIN_ROWS;
+    m->n_vocab = llama_vocab_n_tokens(m->vocab);
+    m->add_bos = llama_vocab_get_add_bos(m->vocab);
+    m->bos = llama_vocab_bos(m->vocab);
+    m->batch = llama_batch_init((int32_t)m->n_batch, 0, (int32_t)m->n_seq);
+    if (m->n_batch < ENG_MIN_ROWS || m->n_cells < m->n_window + ENG_MIN_ROWS) {
+        snprintf(err, err_size,
+                 "batch=%u and kv=%u: need batch >= %d and kv >= ctx + %d",
+                 m->n_batch, m->n_cells, ENG_MIN_ROWS, ENG_MIN_ROWS);
+        rc = HFE_EINVAL;
+        goto fail;
+    }
     *out = m;
     return HFE_OK;
 fail:
@@ -333,7 +453,7 @@ static int llm_info(struct hfe_model *m, struct hfe_model_info *info)
     v.n_params = llama_model_n_params(m->model);
     v.file_size = m->meta->file_size;
     v.n_ctx_train = (uint32_t)llama_model_n_ctx_train(m->model);
-    v.n_ctx = llama_n_ctx(m->ctx);
+    v.n_ctx = m->n_window;
     v.n_vocab = (uint32_t)llama_vocab_n_tokens(m->vocab);
     v.n_kv = m->n_kv;
     v.kv = m->kv;
@@ -374,19 +494,45 @@ static int64_t llm_detokenize(struct hfe_model *m, const int32_t *tokens,
 
 static int llm_submit(struct hfe_model *m, const struct hfe_batch *b)
 {
-    size_t i;
+    size_t *idx = malloc((b->n ? b->n : 1) * sizeof(*idx));
+    size_t n[4] = {0}, i, off[4];
+    int kind, rc = HFE_OK;
 
-    (void)m;
+    if (!idx)
+        return HFE_ENOMEM;
+    /* requests by kind, each kind in the host's order */
     for (i = 0; i < b->n; i++) {
-        struct hfe_result *r = b->res[i];
+        const struct hfe_request *r = b->req[i];
+        struct hfe_result *res = b->res[i];
 
-        r->status = HFE_ENOTSUP;
-        r->error = host->strdup("this build of the llama backend does not "
-                                "score or generate yet (see its caps)");
-        if (b->done)
-            b->done(b->ud, i);
+        if (r->abi_major != HFE_ABI_MAJOR || res->abi_major != HFE_ABI_MAJOR ||
+            !HFE_HAS_FIELD(r, struct hfe_request, choice) ||
+            !HFE_HAS_FIELD(res, struct hfe_result, top_k)) {
+            res->status = HFE_EINVAL;
+            continue;
+        }
+        if (r->kind >= 1 && r->kind <= 3)
+            n[r->kind]++;
+        else
+            eng_fail(res, HFE_EINVAL, "unknown request kind %u", r->kind);
     }
-    return HFE_OK;
+    off[1] = 0;
+    off[2] = n[1];
+    off[3] = n[1] + n[2];
+    memset(n, 0, sizeof(n));
+    for (i = 0; i < b->n; i++) {
+        kind = (int)b->req[i]->kind;
+        if (b->res[i]->status == HFE_OK && kind >= 1 && kind <= 3)
+            idx[off[kind] + n[kind]++] = i;
+    }
+    if (n[HFE_REQ_LOGLIK])
+        rc = eng_loglik(m, b, idx + off[1], n[1]);
+    if (rc == HFE_OK && n[HFE_REQ_ROLLING])
+        rc = eng_rolling(m, b, idx + off[2], n[2]);
+    if (rc == HFE_OK && n[HFE_REQ_GENERATE])
+        rc = eng_generate(m, b, idx + off[3], n[3]);
+    free(idx);
+    return rc;
 }
 
 static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
@@ -402,6 +548,16 @@ static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
     v.prompt_ms = pd.t_p_eval_ms;
     v.n_decode_tokens = (uint64_t)pd.n_eval;
     v.decode_ms = pd.t_eval_ms;
+    /* our own counters: tokens evaluated while scoring, and generation
+     * steps (prompt and decode tokens together) */
+    if (m->score_ms > 0) {
+        v.n_prompt_tokens = m->n_scored;
+        v.prompt_ms = m->score_ms;
+    }
+    if (m->gen_ms > 0 && m->n_gen) {
+        v.n_decode_tokens = m->n_gen;
+        v.decode_ms = m->gen_ms;
+    }
     m->mem[0] =
         (struct hfe_mem){"weights", "total", llama_model_size(m->model)};
     m->mem[1] = (struct hfe_mem){"state", "total",
@@ -426,7 +582,9 @@ static const struct hfe_backend backend = {
     .name = HFE_LLAMA_VARIANT,
     .version = HFEVAL_VERSION,
     .description = "llama.cpp engine, in-process (GGUF files)",
-    .caps = HFE_CAP_TOKENIZE | HFE_CAP_MEASURE | HFE_CAP_DETERMINISTIC,
+    .caps = HFE_CAP_LOGLIK | HFE_CAP_ROLLING | HFE_CAP_TOPK | HFE_CAP_GENERATE |
+            HFE_CAP_CHAT | HFE_CAP_SAMPLING | HFE_CAP_TOKENIZE |
+            HFE_CAP_MEASURE | HFE_CAP_BATCH | HFE_CAP_DETERMINISTIC,
     .handles = handles,
     .options = option_keys,
     .probe = llm_probe,
@@ -443,7 +601,7 @@ HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
     static int started;
 
-    host = h;
+    eng_host = h;
     if (!started && h->abi_major == HFE_ABI_MAJOR) {
         llama_log_set(on_log, NULL);
         llama_backend_init();

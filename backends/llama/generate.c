@@ -1,0 +1,394 @@
+/*
+ * generate.c - HFE_REQ_GENERATE with llama.cpp: continuous batching.
+ *
+ * Up to n_seq requests are decoded together, one sequence each; every
+ * llama_decode carries the next token of each running sequence plus the
+ * prompts of the ones just admitted, and a finished sequence's slot takes
+ * the next request at once.  A request is admitted when its prompt and its
+ * token limit fit the cells the running ones have left, so no sequence
+ * ever runs out of cache.  A prompt too long for the window loses tokens
+ * from its start (the window keeps room for max_tokens), as
+ * lm-evaluation-harness truncates.
+ *
+ * Greedy decoding takes the first largest logit, the same rule the
+ * log-likelihood code uses for is_greedy; temperature > 0 samples with
+ * llama.cpp's samplers (top_p, then temperature, then a seeded draw).
+ * A generation ends at an end-of-generation token (not included), at the
+ * earliest stop string (cut there), or at max_tokens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define DEFAULT_MAX_TOKENS 256
+
+struct slot {
+    bool busy;
+    size_t qi;           /* index into idx[]                             */
+    llama_token *prompt; /* np tokens                                    */
+    int32_t np, fed;     /* prompt tokens given to the engine so far     */
+    int32_t n_past;      /* tokens in the cache for this sequence        */
+    llama_token next;    /* sampled, not yet decoded                      */
+    int32_t row;         /* batch row whose logits it samples, or -1     */
+    uint32_t n_gen, max;
+    size_t reserve; /* cells promised to it                          */
+    struct llama_sampler *smpl; /* NULL: greedy */
+    char *text;
+    size_t len, cap;
+    double t0, t_first;
+};
+
+static int32_t argmax(const float *x, int32_t n)
+{
+    int32_t i, best = 0;
+
+    for (i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+static bool append(struct slot *s, const char *p, size_t n)
+{
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char *t;
+
+        while (cap < s->len + n + 1)
+            cap *= 2;
+        t = realloc(s->text, cap);
+        if (!t)
+            return false;
+        s->text = t;
+        s->cap = cap;
+    }
+    memcpy(s->text + s->len, p, n);
+    s->len += n;
+    s->text[s->len] = '\0';
+    return true;
+}
+
+/* Earliest stop string in text, searching only where the last `added`
+ * bytes could have completed one.  Returns its offset or -1. */
+static long find_stop(const struct hfe_request *r, const char *text, size_t len,
+                      size_t added)
+{
+    long best = -1;
+    uint32_t i;
+
+    for (i = 0; i < r->n_stop; i++) {
+        const char *st = r->stop[i];
+        size_t sl = st ? strlen(st) : 0, from;
+        const char *hit;
+
+        if (!sl || sl > len)
+            continue;
+        from = len - added > sl - 1 ? len - added - (sl - 1) : 0;
+        hit = strstr(text + from, st);
+        if (hit && (best < 0 || hit - text < best))
+            best = hit - text;
+    }
+    return best;
+}
+
+/* The prompt, with the chat template applied when asked.  malloc'ed. */
+static char *build_prompt(struct hfe_model *m, const struct hfe_request *r,
+                          struct hfe_result *res)
+{
+    const char *ctx = r->context ? r->context : "";
+    struct llama_chat_message msg = {"user", ctx};
+    const char *tmpl;
+    int32_t n;
+    char *buf;
+
+    if (!(r->flags & HFE_REQF_CHAT))
+        return strdup(ctx);
+    tmpl = m->chat_template ? m->chat_template
+                            : llama_model_chat_template(m->model, NULL);
+    if (!tmpl) {
+        eng_fail(res, HFE_EINVAL,
+                 "chat requested, but the model has no chat template (set "
+                 "chat_template= in the model list)");
+        return NULL;
+    }
+    n = llama_chat_apply_template(tmpl, &msg, 1, true, NULL, 0);
+    if (n < 0) {
+        eng_fail(res, HFE_EINVAL,
+                 "llama.cpp does not know this chat template (it supports a "
+                 "fixed list; name one with chat_template=)");
+        return NULL;
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf)
+        return NULL;
+    llama_chat_apply_template(tmpl, &msg, 1, true, buf, n + 1);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void slot_free(struct hfe_model *m, struct slot *s, int32_t seq)
+{
+    llama_memory_seq_rm(llama_get_memory(m->ctx), seq, -1, -1);
+    if (s->smpl)
+        llama_sampler_free(s->smpl);
+    free(s->prompt);
+    free(s->text);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Prepares request r in slot s.  Returns false (result filled) when it
+ * cannot run. */
+static bool admit(struct hfe_model *m, struct slot *s,
+                  const struct hfe_request *r, struct hfe_result *res)
+{
+    uint32_t max = r->max_tokens ? r->max_tokens : DEFAULT_MAX_TOKENS;
+    char *prompt = build_prompt(m, r, res);
+    int32_t keep;
+
+    memset(s, 0, sizeof(*s));
+    s->t0 = eng_now_ms();
+    if (!prompt) {
+        if (!res->status)
+            eng_fail(res, HFE_ENOMEM, "out of memory");
+        return false;
+    }
+    if (max >= m->n_window) {
+        free(prompt);
+        eng_fail(res, HFE_ETOOLONG,
+                 "max_tokens %u leaves no room for the prompt in a window of "
+                 "%u tokens",
+                 max, m->n_window);
+        return false;
+    }
+    s->np = eng_tokenize(m, prompt, true, &s->prompt);
+    free(prompt);
+    if (s->np < 0) {
+        eng_fail(res, HFE_EBACKEND, "tokenization failed");
+        return false;
+    }
+    if (s->np == 0) { /* nothing to continue from */
+        llama_token pre =
+            m->bos != LLAMA_TOKEN_NULL ? m->bos : llama_vocab_eos(m->vocab);
+
+        free(s->prompt);
+        s->prompt = malloc(sizeof(*s->prompt));
+        if (!s->prompt)
+            return false;
+        s->prompt[0] = pre;
+        s->np = 1;
+    }
+    keep = (int32_t)(m->n_window - max);
+    if (s->np > keep) {
+        memmove(s->prompt, s->prompt + (s->np - keep),
+                (size_t)keep * sizeof(*s->prompt));
+        s->np = keep;
+    }
+    s->max = max;
+    s->reserve = (size_t)s->np + max;
+    s->row = -1;
+    if (r->temperature > 0) {
+        struct llama_sampler_chain_params sp =
+            llama_sampler_chain_default_params();
+
+        s->smpl = llama_sampler_chain_init(sp);
+        if (r->top_p > 0 && r->top_p < 1)
+            llama_sampler_chain_add(s->smpl,
+                                    llama_sampler_init_top_p(r->top_p, 1));
+        llama_sampler_chain_add(s->smpl,
+                                llama_sampler_init_temp(r->temperature));
+        llama_sampler_chain_add(s->smpl,
+                                llama_sampler_init_dist((uint32_t)r->seed));
+    }
+    s->busy = true;
+    return true;
+}
+
+static void finish(const struct hfe_batch *b, size_t index,
+                   struct hfe_result *res, struct slot *s, uint32_t why)
+{
+    res->text = eng_host->alloc(s->len + 1);
+    if (!res->text) {
+        eng_fail(res, HFE_ENOMEM, "out of memory");
+    } else {
+        memcpy(res->text, s->text ? s->text : "", s->len);
+        res->text[s->len] = '\0';
+        res->status = HFE_OK;
+        res->n_gen_tokens = s->n_gen;
+        res->finish = why;
+        res->n_prompt_tokens = (uint32_t)s->np;
+        res->t_first_token_ms = s->t_first > 0 ? s->t_first - s->t0 : 0;
+        res->t_total_ms = eng_now_ms() - s->t0;
+    }
+    if (b->done)
+        b->done(b->ud, index);
+}
+
+int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
+                 const size_t *idx, size_t n)
+{
+    struct slot *sl = calloc(m->n_seq, sizeof(*sl));
+    struct llama_batch *bt = &m->batch;
+    size_t next = 0, running = 0, reserved = 0, i;
+    int rc = HFE_OK;
+    double t_gen0;
+
+    if (!sl)
+        return HFE_ENOMEM;
+    llama_memory_clear(llama_get_memory(m->ctx), true);
+    while (next < n || running) {
+        int32_t s;
+
+        /* Admit what fits, in order. */
+        for (s = 0; s < (int32_t)m->n_seq && next < n; s++) {
+            const struct hfe_request *r = b->req[idx[next]];
+            struct hfe_result *res = b->res[idx[next]];
+
+            if (sl[s].busy)
+                continue;
+            if (!admit(m, &sl[s], r, res)) {
+                slot_free(m, &sl[s], s);
+                if (b->done)
+                    b->done(b->ud, idx[next]);
+                next++;
+                s--; /* try the slot again with the next request */
+                continue;
+            }
+            if (running &&
+                reserved + sl[s].reserve > m->n_cells - ENG_MIN_ROWS) {
+                slot_free(m, &sl[s], s); /* wait for room */
+                break;
+            }
+            sl[s].qi = next++;
+            reserved += sl[s].reserve;
+            running++;
+        }
+        if (!running)
+            break;
+        if (eng_host->cancelled && eng_host->cancelled()) {
+            rc = HFE_ECANCELED;
+            break;
+        }
+
+        /* One decode: each running sequence's next token, then prompts. */
+        bt->n_tokens = 0;
+        for (s = 0; s < (int32_t)m->n_seq; s++) {
+            struct slot *x = &sl[s];
+            int32_t k;
+
+            x->row = -1;
+            if (!x->busy || x->fed < x->np)
+                continue;
+            k = bt->n_tokens++;
+            bt->token[k] = x->next;
+            bt->pos[k] = x->n_past++;
+            bt->n_seq_id[k] = 1;
+            bt->seq_id[k][0] = s;
+            bt->logits[k] = 1;
+            x->row = k;
+        }
+        for (s = 0; s < (int32_t)m->n_seq; s++) {
+            struct slot *x = &sl[s];
+
+            while (x->busy && x->fed < x->np &&
+                   bt->n_tokens < (int32_t)m->n_batch) {
+                int32_t k = bt->n_tokens++;
+
+                bt->token[k] = x->prompt[x->fed];
+                bt->pos[k] = x->fed;
+                bt->n_seq_id[k] = 1;
+                bt->seq_id[k][0] = s;
+                bt->logits[k] = ++x->fed == x->np;
+                if (bt->logits[k]) {
+                    x->row = k;
+                    x->n_past = x->np;
+                }
+            }
+        }
+        t_gen0 = eng_now_ms();
+        {
+            bool padded = eng_pad(m); /* see ENG_MIN_ROWS */
+            int32_t drc = llama_decode(m->ctx, *bt);
+
+            if (padded)
+                eng_unpad(m);
+            if (drc != 0) {
+                rc = HFE_EBACKEND;
+                break;
+            }
+        }
+
+        /* Sample for every sequence that got logits. */
+        for (s = 0; s < (int32_t)m->n_seq; s++) {
+            struct slot *x = &sl[s];
+            const struct hfe_request *r;
+            struct hfe_result *res;
+            char piece[256];
+            int32_t np;
+            llama_token t;
+            long stop;
+            uint32_t why = HFE_FINISH_NONE;
+            bool failed = false;
+
+            if (!x->busy || x->row < 0)
+                continue;
+            r = b->req[idx[x->qi]];
+            res = b->res[idx[x->qi]];
+            if (x->smpl)
+                t = llama_sampler_sample(x->smpl, m->ctx, x->row);
+            else
+                t = argmax(llama_get_logits_ith(m->ctx, x->row), m->n_vocab);
+            if (x->t_first == 0)
+                x->t_first = eng_now_ms();
+            if (llama_vocab_is_eog(m->vocab, t)) {
+                why = HFE_FINISH_EOG;
+            } else {
+                np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0,
+                                          false);
+                if (np < 0 || !append(x, piece, (size_t)np)) {
+                    eng_fail(res, HFE_EBACKEND, "cannot render token %d", t);
+                    failed = true;
+                } else {
+                    x->n_gen++;
+                    stop = find_stop(r, x->text, x->len, (size_t)np);
+                    if (stop >= 0) {
+                        x->len = (size_t)stop;
+                        x->text[x->len] = '\0';
+                        why = HFE_FINISH_STOP;
+                    } else if (x->n_gen >= x->max) {
+                        why = HFE_FINISH_LENGTH;
+                    }
+                }
+            }
+            if (why == HFE_FINISH_NONE && !failed) {
+                x->next = t; /* decoded with the next round */
+                continue;
+            }
+            if (!failed)
+                finish(b, idx[x->qi], res, x, why);
+            else if (b->done)
+                b->done(b->ud, idx[x->qi]);
+            reserved -= x->reserve;
+            running--;
+            slot_free(m, x, s);
+        }
+        m->n_gen += (uint64_t)bt->n_tokens;
+        m->gen_ms += eng_now_ms() - t_gen0;
+    }
+    for (i = 0; i < m->n_seq; i++)
+        if (sl[i].busy) {
+            struct hfe_result *res = b->res[idx[sl[i].qi]];
+
+            eng_fail(res, rc, "not finished: %s",
+                     rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed");
+            if (rc != HFE_ECANCELED && b->done)
+                b->done(b->ud, idx[sl[i].qi]);
+            slot_free(m, &sl[i], (int32_t)i);
+        }
+    for (; next < n; next++)
+        eng_fail(b->res[idx[next]], rc ? rc : HFE_ECANCELED, "not started: %s",
+                 rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed");
+    free(sl);
+    return rc == HFE_EBACKEND ? rc : HFE_OK;
+}
