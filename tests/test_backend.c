@@ -3,7 +3,10 @@
  * core uses it: open, describe, tokenize, measure; and each way a model
  * file can be bad.  TAP on stdout.
  *
- *   test_backend PLUGIN_DIR FIXTURE_DIR
+ *   test_backend PLUGIN_DIR FIXTURE_DIR [UNKNOWN_ARCH.gguf]
+ *
+ * The optional third file is a valid GGUF whose architecture llama.cpp
+ * does not know (tests/backend.t makes it with mkmodel).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,20 @@ static void test_bad_files(const struct hfe_backend *be)
     remove(junk);
     rmdir(dir);
     free(junk);
+}
+
+static void test_unknown_arch(const struct hfe_backend *be, const char *path)
+{
+    struct hfe_model *m = (struct hfe_model *)1;
+    char err[1024];
+
+    is_int(be->open(path, NULL, 0, &m, err, sizeof(err)), HFE_EMODEL,
+           "an unsupported architecture: HFE_EMODEL");
+    ok(m == NULL, "an unsupported architecture: no model handed out");
+    like(err, "the engine cannot load it",
+         "an unsupported architecture: "
+         "the engine refused it");
+    like(err, "nosucharch", "and its reason names the architecture");
 }
 
 static void test_options(const struct hfe_backend *be)
@@ -146,8 +163,9 @@ int main(int argc, char **argv)
     struct hfe_plugin p;
     char *path;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_backend PLUGIN_DIR FIXTURE_DIR\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr,
+                "usage: test_backend PLUGIN_DIR FIXTURE_DIR [UNKNOWN.gguf]\n");
         return 2;
     }
     fixtures = argv[2];
@@ -155,6 +173,8 @@ int main(int argc, char **argv)
     is_int(hfe_plug_load(path, &p), 0, "hfe-llama.so loads (%s)", p.why);
     if (p.state == HFE_PLUG_USABLE) {
         test_bad_files(p.be);
+        if (argc == 4)
+            test_unknown_arch(p.be, argv[3]);
         test_options(p.be);
         test_model(p.be);
     }

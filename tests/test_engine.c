@@ -19,9 +19,10 @@
  *       16 bits over their top 16 nats, smaller ones dropped) and exactly;
  *       prints "kld K kld_exact E same_top S n N"
  *   test_engine generate MODEL PROMPTS MAX_TOKENS
- *       greedy generation of each line of PROMPTS, as many sequences at
- *       once as the model's parallel= option; prints one JSON string a
- *       line, then the tokens generated and the rate
+ *       greedy generation of MAX_TOKENS tokens after each line of PROMPTS,
+ *       as many sequences at once as the model's parallel= option; prints
+ *       one JSON string a line, then the tokens, the end-to-end rate and
+ *       the decode rate (after the first tokens)
  *   test_engine invariance MODEL
  *       TAP: log-likelihoods in one batch equal those computed alone
  *
@@ -164,6 +165,18 @@ static void submit(struct hfe_model *m, struct reqs *r, size_t from, size_t n)
                 r->res[i].error ? r->res[i].error : "(no message)");
 }
 
+/* The backend's own count of tokens evaluated while scoring, per second. */
+static double eval_rate(struct hfe_model *m)
+{
+    struct hfe_measure ms;
+
+    memset(&ms, 0, sizeof(ms));
+    HFE_INIT(&ms);
+    if (!be->measure || be->measure(m, &ms) != HFE_OK || ms.prompt_ms <= 0)
+        return 0;
+    return ms.n_prompt_tokens / (ms.prompt_ms / 1e3);
+}
+
 /* ---- ppl -------------------------------------------------------------------
  */
 
@@ -181,9 +194,9 @@ static int cmd_ppl(char **argv)
     r.req[0].n_ctx = (uint32_t)atoi(argv[2]);
     t0 = now_ms();
     submit(m, &r, 0, 1);
-    printf("ppl %.6f n %u ms %.1f\n",
+    printf("ppl %.6f n %u ms %.1f eval_tok_s %.1f\n",
            exp(-r.res[0].logprob / r.res[0].n_tokens), r.res[0].n_tokens,
-           now_ms() - t0);
+           now_ms() - t0, eval_rate(m));
     reqs_free(&r);
     free(text);
     be->close(m);
@@ -323,8 +336,8 @@ static int cmd_hellaswag(char **argv)
         correct += best == gold[i];
         printf("task %zu pick %d gold %d\n", i + 1, best, gold[i]);
     }
-    printf("acc_norm %.8f ms %.1f\n", 100.0 * correct / (double)want,
-           now_ms() - t0);
+    printf("acc_norm %.8f ms %.1f eval_tok_s %.1f\n",
+           100.0 * correct / (double)want, now_ms() - t0, eval_rate(m));
     for (i = 0; i < r.n; i++)
         free((char *)r.req[i].continuation);
     reqs_free(&r);
@@ -464,34 +477,36 @@ static int cmd_generate(char **argv)
     struct hfe_model *m = open_model(argv[0]);
     char **lines, *data;
     size_t n = read_lines(argv[1], &lines, &data), i;
-    struct hfe_measure ms;
+    double t0, first = 0, last = 0;
+    uint64_t toks = 0, after = 0;
     struct reqs r;
-    double t0;
 
     reqs_init(&r, n);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         set_generate(&r.req[i], lines[i], (uint32_t)atoi(argv[2]));
+        r.req[i].n_stop = 0; /* every sequence runs to max_tokens */
+    }
     t0 = now_ms();
     submit(m, &r, 0, n);
     t0 = now_ms() - t0;
-    memset(&ms, 0, sizeof(ms));
-    HFE_INIT(&ms);
-    be->measure(m, &ms);
     for (i = 0; i < n; i++) {
         struct hfe_buf b = {0};
 
         hfe_json_str(&b, r.res[i].text, strlen(r.res[i].text));
         printf("%s\n", b.s);
         hfe_buf_free(&b);
+        toks += r.res[i].n_gen_tokens;
+        after += r.res[i].n_gen_tokens ? r.res[i].n_gen_tokens - 1 : 0;
+        if (r.res[i].t_first_token_ms > first)
+            first = r.res[i].t_first_token_ms;
+        if (r.res[i].t_total_ms > last)
+            last = r.res[i].t_total_ms;
     }
-    {
-        uint64_t toks = 0;
-
-        for (i = 0; i < n; i++)
-            toks += r.res[i].n_gen_tokens;
-        printf("generated %llu tokens ms %.1f tok_s %.2f\n",
-               (unsigned long long)toks, t0, toks / (t0 / 1e3));
-    }
+    /* decode rate: the tokens after the first ones, over the time after
+     * the last first token (one wave of prompts: they all start at once) */
+    printf("generated %llu tokens ms %.1f tok_s %.2f decode_tok_s %.2f\n",
+           (unsigned long long)toks, t0, toks / (t0 / 1e3),
+           last > first ? after / ((last - first) / 1e3) : 0);
     reqs_free(&r);
     free(lines);
     free(data);

@@ -58,7 +58,7 @@ static const char *const option_keys[] = {
     "chat_template", "repack", NULL,
 };
 
-/* ---- llama.cpp's log: keep the last error for messages ----------------- */
+/* ---- llama.cpp's log: keep the first error for messages ---------------- */
 
 static char last_error[512];
 
@@ -74,7 +74,8 @@ static void on_log(enum ggml_log_level level, const char *text, void *ud)
         line[--n] = '\0';
     if (!n)
         return;
-    if (level == GGML_LOG_LEVEL_ERROR)
+    /* the first error says why; the ones after it say what failed */
+    if (level == GGML_LOG_LEVEL_ERROR && !last_error[0])
         memcpy(last_error, line, n + 1);
     if (eng_host) /* the engine's chatter is the host's debug output */
         eng_host->log(level == GGML_LOG_LEVEL_ERROR ? HFE_LOG_DEBUG
@@ -392,7 +393,8 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     m->n_seq = llama_n_seq_max(m->ctx) - 1;
     m->pad_seq = (int32_t)m->n_seq;
     m->n_threads = (int)op.threads_batch;
-    m->plan_cells = 2 * m->n_batch;
+    /* one decode a plan: every token attends to every cell of the plan */
+    m->plan_cells = m->n_batch;
     if (m->plan_cells > m->n_cells - ENG_MIN_ROWS)
         m->plan_cells = m->n_cells - ENG_MIN_ROWS;
     m->n_vocab = llama_vocab_n_tokens(m->vocab);

@@ -128,19 +128,57 @@ struct row {
     int32_t argmax;
 };
 
-static void row_stats(struct row *r, const float *logits, int32_t n_vocab)
+/*
+ * exp(x) for x <= 0, in arithmetic the compiler vectorizes: 2^n * 2^f with
+ * n = round(x log2 e) and a degree-6 polynomial for 2^f on [-1/2, 1/2];
+ * within 2 ulp of expf, and 0 below -87 (where expf is denormal or 0).
+ */
+static inline float exp_neg(float x)
+{
+    float t = x * 1.44269504088896341f, n, f, p;
+    int32_t e;
+    uint32_t bits;
+    float r;
+
+    t = t < -126.0f ? -126.0f : t;
+    n = __builtin_roundevenf(t);
+    f = t - n;
+    p = 1.535336188319500e-4f;
+    p = p * f + 1.339887440266574e-3f;
+    p = p * f + 9.618437357674640e-3f;
+    p = p * f + 5.550332471162809e-2f;
+    p = p * f + 2.402264791363012e-1f;
+    p = p * f + 6.931472028550421e-1f;
+    p = p * f + 1.0f;
+    e = (int32_t)n;
+    memcpy(&bits, &p, sizeof(bits));
+    bits += (uint32_t)e << 23;
+    memcpy(&r, &bits, sizeof(r));
+    return x < -87.0f ? 0.0f : r;
+}
+
+/* Max, then the sum of exponentials in a fixed order (vector lanes as the
+ * build lays them out, never the batch): a row's result stays the same
+ * whatever else is decoded with it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* one build for every x86-64: the loader picks the widest vectors */
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void
+row_stats(struct row *r, const float *logits, int32_t n_vocab)
 {
     float mx = logits[0];
     double sum = 0;
     int32_t i, am = 0;
 
+#pragma omp simd reduction(max : mx)
     for (i = 1; i < n_vocab; i++)
-        if (logits[i] > mx) {
-            mx = logits[i];
-            am = i;
-        }
+        mx = logits[i] > mx ? logits[i] : mx;
+    while (logits[am] != mx) /* the first largest, as argmax takes it */
+        am++;
+#pragma omp simd reduction(+ : sum)
     for (i = 0; i < n_vocab; i++)
-        sum += expf(logits[i] - mx);
+        sum += exp_neg(logits[i] - mx);
     r->logits = logits;
     r->max = mx;
     r->lse = log(sum);
