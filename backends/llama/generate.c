@@ -236,7 +236,8 @@ int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
 
     if (!sl)
         return HFE_ENOMEM;
-    llama_memory_clear(llama_get_memory(m->ctx), true);
+    /* cells only: the data of empty cells is masked, never read */
+    llama_memory_clear(llama_get_memory(m->ctx), false);
     while (next < n || running) {
         int32_t s;
 

@@ -259,7 +259,8 @@ static int plan_run(struct hfe_model *m, struct plan *p, on_target_fn fn,
         return HFE_ENOMEM;
     }
     qsort(p->g, p->ng, sizeof(*p->g), cmp_tgt);
-    llama_memory_clear(llama_get_memory(m->ctx), true);
+    /* cells only: the data of empty cells is masked, never read */
+    llama_memory_clear(llama_get_memory(m->ctx), false);
     for (start = 0; start < p->n;) {
         size_t end = start + m->n_batch < p->n ? start + m->n_batch : p->n;
         size_t i, nr = 0, ri = 0;
