@@ -625,6 +625,7 @@ struct rreq {
     struct hfe_result *res;
     size_t index;
     uint32_t n_targets; /* scored tokens                              */
+    uint32_t pending;   /* windows not run yet                        */
     uint32_t k;         /* top-k per position (n_vocab: all, in order) */
     double lp;
     uint64_t n_bytes;
@@ -859,7 +860,7 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
     struct rreq *q = calloc(n ? n : 1, sizeof(*q));
     llama_token **toks = calloc(n ? n : 1, sizeof(*toks));
     struct window *w = NULL;
-    size_t nw = 0, wcap = 0, i, wi, cells = 0;
+    size_t nw = 0, wcap = 0, i, wi, wdone, cells = 0;
     struct rctx rc_ud = {m, q};
     struct plan p = {0};
     char err[256] = "";
@@ -903,9 +904,11 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
             rolling_done(b, &q[i], HFE_ENOMEM, "out of memory");
         }
     }
-    /* Windows in order: a request's results are complete once its last
-     * window has run. */
-    for (wi = 0; wi <= nw && rc == HFE_OK; wi++) {
+    /* Windows in order; a request is complete once its last window has
+     * run (windows of one request are consecutive). */
+    for (wi = 0; wi < nw; wi++)
+        q[w[wi].req].pending++;
+    for (wi = 0, wdone = 0; wi <= nw && rc == HFE_OK; wi++) {
         bool last = wi == nw;
 
         if (last || (p.n && (cells + (size_t)w[wi].n > m->plan_cells ||
@@ -915,18 +918,9 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
                 plan_reset(&p);
                 cells = 0;
             }
-            /* requests whose windows all ran */
-            for (i = 0; i < n && rc == HFE_OK; i++) {
-                size_t j;
-                bool pending = false;
-
-                if (q[i].done)
-                    continue;
-                for (j = wi; j < nw && !pending; j++)
-                    pending = w[j].req == (uint32_t)i;
-                if (!pending)
-                    rolling_done(b, &q[i], HFE_OK, NULL);
-            }
+            for (; wdone < wi && rc == HFE_OK; wdone++)
+                if (--q[w[wdone].req].pending == 0)
+                    rolling_done(b, &q[w[wdone].req], HFE_OK, NULL);
             if (last)
                 break;
             if (cancelled())
@@ -937,6 +931,10 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
         plan_window(&p, &w[wi]);
         cells += (size_t)w[wi].n;
     }
+    /* requests with no window (no tokens to score) */
+    for (i = 0; i < n && rc == HFE_OK; i++)
+        if (!q[i].done && q[i].pending == 0)
+            rolling_done(b, &q[i], HFE_OK, NULL);
     for (i = 0; i < n; i++) {
         if (!q[i].done) {
             if (rc == HFE_ECANCELED) {
