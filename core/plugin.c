@@ -81,7 +81,10 @@ int hfe_plug_load(const char *path, struct hfe_plugin *p)
     memset(p, 0, sizeof(*p));
     p->path = hfe_xstrdup(path);
     dlerror();
-    p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* RTLD_NODELETE: a module may have left a callback in a shared
+     * library (llama.cpp's logger); its code must stay mapped even once
+     * the module is refused or closed. */
+    p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!p->dl) {
         const char *e = dlerror();
 

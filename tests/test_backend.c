@@ -85,6 +85,13 @@ static void test_options(const struct hfe_backend *be)
     is_int(be->open(path, &bad_key, 1, &m, err, sizeof(err)), HFE_EINVAL,
            "an unknown option is refused");
     like(err, "unknown option 'ctxx'", "and named");
+    {
+        struct hfe_option too_many[] = {{"parallel", "64"}, {"batch", "16"}};
+
+        is_int(be->open(path, too_many, 2, &m, err, sizeof(err)), HFE_EINVAL,
+               "more sequences than a batch holds is refused");
+        like(err, "parallel=64 exceeds batch=16", "and explained");
+    }
     free(path);
 }
 
@@ -145,6 +152,48 @@ static void test_model(const struct hfe_backend *be)
     is_int(n, need, "detokenize reports its size");
     text[n > 0 ? n : 0] = '\0';
     like(text, "Hello world", "and the text comes back");
+
+    /* One item's choices with HFE_REQF_CHOICE_PREFIX, one of them empty:
+     * it scores nothing, the others score after the shared prefix. */
+    {
+        static const char *const conts[] = {"", " red", " re", " blue"};
+        struct hfe_request rq[4];
+        struct hfe_result rs[4];
+        const struct hfe_request *rp[4];
+        struct hfe_result *sp[4];
+        struct hfe_batch bt;
+        int k, good = 1;
+
+        memset(rq, 0, sizeof(rq));
+        memset(rs, 0, sizeof(rs));
+        for (k = 0; k < 4; k++) {
+            HFE_INIT(&rq[k]);
+            HFE_INIT(&rs[k]);
+            rq[k].kind = HFE_REQ_LOGLIK;
+            rq[k].flags = HFE_REQF_CHOICE_PREFIX;
+            rq[k].doc_id = 7;
+            rq[k].context = "The sky is";
+            rq[k].continuation = conts[k];
+            rp[k] = &rq[k];
+            sp[k] = &rs[k];
+        }
+        memset(&bt, 0, sizeof(bt));
+        HFE_INIT(&bt);
+        bt.n = 4;
+        bt.req = rp;
+        bt.res = sp;
+        is_int(be->submit(m, &bt), HFE_OK, "a choice-prefix item submits");
+        for (k = 0; k < 4; k++)
+            good &= rs[k].status == HFE_OK;
+        ok(good, "every choice is answered (%s)",
+           rs[0].error ? rs[0].error : "no error");
+        is_int(rs[0].n_tokens, 0, "the empty choice scores no token");
+        ok(rs[1].n_tokens >= 1 && rs[1].logprob < 0,
+           "a real choice scores tokens (%u, %.3f)", rs[1].n_tokens,
+           rs[1].logprob);
+        for (k = 0; k < 4; k++)
+            free(rs[k].error);
+    }
 
     memset(&ms, 0, sizeof(ms));
     HFE_INIT(&ms);

@@ -65,11 +65,12 @@ double eng_now_ms(void);
 void eng_fail(struct hfe_result *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Tokenizes text with the vocabulary's special tokens (BOS where the model
- * wants one) when add_special.  *out is malloc'ed.  Returns the count, or
- * a negative status. */
+/* Tokenizes text, with BOS where the model wants one when add_special;
+ * special tokens written in the text (<|im_start|>) are tokens only with
+ * parse_special, as for a rendered chat template.  *out is malloc'ed.
+ * Returns the count, or a negative status. */
 int32_t eng_tokenize(struct hfe_model *m, const char *text, bool add_special,
-                     llama_token **out);
+                     bool parse_special, llama_token **out);
 
 /*
  * Batch shape and exactness.  llama.cpp's CPU backend multiplies one

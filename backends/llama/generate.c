@@ -128,6 +128,22 @@ static char *build_prompt(struct hfe_model *m, const struct hfe_request *r,
     return buf;
 }
 
+/* One 32-bit seed per (seed, item, sample): samples of one item differ,
+ * reruns repeat.  Never LLAMA_DEFAULT_SEED, which means "random". */
+static uint32_t sample_seed(const struct hfe_model *m,
+                            const struct hfe_request *r)
+{
+    uint64_t z = (r->seed ? r->seed : m->seed) ^
+                 ((uint64_t)r->doc_id * 0x9e3779b97f4a7c15ull) ^
+                 ((uint64_t)r->sample * 0xbf58476d1ce4e5b9ull);
+    uint32_t s;
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finish */
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    s = (uint32_t)(z ^ (z >> 31));
+    return s == LLAMA_DEFAULT_SEED ? s - 1 : s;
+}
+
 static void slot_free(struct hfe_model *m, struct slot *s, int32_t seq)
 {
     llama_memory_seq_rm(llama_get_memory(m->ctx), seq, -1, -1);
@@ -143,14 +159,17 @@ static void slot_free(struct hfe_model *m, struct slot *s, int32_t seq)
 static bool admit(struct hfe_model *m, struct slot *s,
                   const struct hfe_request *r, struct hfe_result *res)
 {
-    uint32_t max = r->max_tokens ? r->max_tokens : DEFAULT_MAX_TOKENS;
+    uint32_t max = r->max_tokens                          ? r->max_tokens
+                   : DEFAULT_MAX_TOKENS < m->n_window / 2 ? DEFAULT_MAX_TOKENS
+                                                          : m->n_window / 2;
     char *prompt = build_prompt(m, r, res);
     int32_t keep;
+    bool chat;
 
     memset(s, 0, sizeof(*s));
     s->t0 = eng_now_ms();
     if (!prompt) {
-        if (!res->status)
+        if (res->status == HFE_OK)
             eng_fail(res, HFE_ENOMEM, "out of memory");
         return false;
     }
@@ -162,8 +181,16 @@ static bool admit(struct hfe_model *m, struct slot *s,
                  max, m->n_window);
         return false;
     }
-    s->np = eng_tokenize(m, prompt, true, &s->prompt);
+    /* a rendered chat template spells its special tokens out */
+    chat = (r->flags & HFE_REQF_CHAT) != 0;
+    s->np = eng_tokenize(m, prompt, true, chat, &s->prompt);
     free(prompt);
+    if (chat && s->np >= 2 && s->prompt[0] == m->bos &&
+        s->prompt[1] == m->bos) { /* the template wrote BOS, and so did we */
+        memmove(s->prompt, s->prompt + 1,
+                (size_t)(s->np - 1) * sizeof(*s->prompt));
+        s->np--;
+    }
     if (s->np < 0) {
         eng_fail(res, HFE_EBACKEND, "tokenization failed");
         return false;
@@ -199,7 +226,7 @@ static bool admit(struct hfe_model *m, struct slot *s,
         llama_sampler_chain_add(s->smpl,
                                 llama_sampler_init_temp(r->temperature));
         llama_sampler_chain_add(s->smpl,
-                                llama_sampler_init_dist((uint32_t)r->seed));
+                                llama_sampler_init_dist(sample_seed(m, r)));
     }
     s->busy = true;
     return true;
@@ -387,9 +414,12 @@ int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
                 b->done(b->ud, idx[sl[i].qi]);
             slot_free(m, &sl[i], (int32_t)i);
         }
-    for (; next < n; next++)
+    for (; next < n; next++) {
         eng_fail(b->res[idx[next]], rc ? rc : HFE_ECANCELED, "not started: %s",
                  rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed");
+        if (rc != HFE_ECANCELED && b->done)
+            b->done(b->ud, idx[next]);
+    }
     free(sl);
     return rc == HFE_EBACKEND ? rc : HFE_OK;
 }

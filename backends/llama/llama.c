@@ -135,7 +135,7 @@ void eng_fail(struct hfe_result *r, int status, const char *fmt, ...)
 }
 
 int32_t eng_tokenize(struct hfe_model *m, const char *text, bool add_special,
-                     llama_token **out)
+                     bool parse_special, llama_token **out)
 {
     size_t len = strlen(text);
     int32_t cap = (int32_t)(len < INT32_MAX / 2 ? len + 8 : INT32_MAX / 2);
@@ -148,9 +148,8 @@ int32_t eng_tokenize(struct hfe_model *m, const char *text, bool add_special,
     t = malloc((size_t)cap * sizeof(*t));
     if (!t)
         return HFE_ENOMEM;
-    /* special tokens in the text stay text, as in llama-perplexity */
     n = llama_tokenize(m->vocab, text, (int32_t)len, t, cap, add_special,
-                       false);
+                       parse_special);
     if (n < 0 && n != INT32_MIN) { /* never: a token has at least a byte */
         llama_token *u = realloc(t, (size_t)-n * sizeof(*t));
 
@@ -160,7 +159,7 @@ int32_t eng_tokenize(struct hfe_model *m, const char *text, bool add_special,
         }
         t = u;
         n = llama_tokenize(m->vocab, text, (int32_t)len, t, -n, add_special,
-                           false);
+                           parse_special);
     }
     if (n < 0) {
         free(t);
@@ -231,7 +230,8 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
         else if (!strcmp(k, "ubatch"))
             rc = parse_u(k, v, 1, 1 << 20, &op->ubatch, err, err_size);
         else if (!strcmp(k, "parallel"))
-            rc = parse_u(k, v, 1, (long)llama_max_parallel_sequences(),
+            /* one sequence is kept for eng_pad() */
+            rc = parse_u(k, v, 1, (long)llama_max_parallel_sequences() - 1,
                          &op->parallel, err, err_size);
         else if (!strcmp(k, "seed"))
             rc = parse_u(k, v, 0, 0x7fffffffL, &op->seed, err, err_size);
@@ -258,7 +258,8 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
         } else if (!strcmp(k, "chat_template"))
             op->chat_template = v;
         else if (!strcmp(k, "base") || !strcmp(k, "backend") ||
-                 !strcmp(k, "card") || !strcmp(k, "hub"))
+                 !strcmp(k, "card") || !strcmp(k, "hub") ||
+                 !strcmp(k, "api_key_env"))
             continue; /* the core's keys, passed along */
         else {
             snprintf(err, err_size, "unknown option '%s'", k);
@@ -363,12 +364,24 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
         m->n_window = train > 0 && train < 4096 ? (uint32_t)train : 4096;
     }
     cp.n_ctx =
-        op.kv ? (uint32_t)op.kv : (m->n_window > 8192 ? m->n_window : 8192);
+        op.kv ? (uint32_t)op.kv
+              : (m->n_window + ENG_MIN_ROWS > 8192 ? m->n_window + ENG_MIN_ROWS
+                                                   : 8192);
     if (cp.n_ctx < m->n_window) {
         snprintf(err, err_size,
                  "kv=%u is smaller than ctx=%u: one sequence "
                  "must fit the cache",
                  cp.n_ctx, m->n_window);
+        rc = HFE_EINVAL;
+        goto fail;
+    }
+    /* checked before the context: llama.cpp asserts on it */
+    if (op.parallel + 1 > op.batch) {
+        snprintf(err, err_size,
+                 "parallel=%ld exceeds batch=%ld: every running sequence "
+                 "puts a token in each decode (and one sequence more is "
+                 "kept for padding)",
+                 op.parallel, op.batch);
         rc = HFE_EINVAL;
         goto fail;
     }
@@ -423,11 +436,18 @@ static int llm_info(struct hfe_model *m, struct hfe_model_info *info)
     if (!m->kv) {
         char type[32];
 
-        m->n_kv = (size_t)m->meta->n_kv;
-        m->kv = calloc(m->n_kv ? m->n_kv : 1, sizeof(*m->kv));
-        m->kv_text = calloc(m->n_kv ? m->n_kv : 1, 2 * sizeof(char *));
-        if (!m->kv || !m->kv_text)
+        size_t n = (size_t)m->meta->n_kv;
+
+        m->kv = calloc(n ? n : 1, sizeof(*m->kv));
+        m->kv_text = calloc(n ? n : 1, 2 * sizeof(char *));
+        if (!m->kv || !m->kv_text) {
+            free(m->kv);
+            free(m->kv_text);
+            m->kv = NULL;
+            m->kv_text = NULL;
             return HFE_ENOMEM;
+        }
+        m->n_kv = n;
         for (i = 0; i < m->meta->n_kv; i++) {
             struct hfe_buf b = {0};
 
@@ -459,6 +479,8 @@ static int llm_info(struct hfe_model *m, struct hfe_model_info *info)
     v.n_vocab = (uint32_t)llama_vocab_n_tokens(m->vocab);
     v.n_kv = m->n_kv;
     v.kv = m->kv;
+    if (info->abi_major != HFE_ABI_MAJOR || size < 8)
+        return HFE_EINVAL;
     if (size > sizeof(v))
         size = sizeof(v);
     v.struct_size = info->struct_size;
@@ -494,46 +516,104 @@ static int64_t llm_detokenize(struct hfe_model *m, const int32_t *tokens,
     return r < 0 ? -(int64_t)r : r;
 }
 
+/* Which requests the engine answered, so that none is left without a
+ * status and a done() call when a kind fails as a whole. */
+struct track {
+    const struct hfe_batch *host;
+    unsigned char *answered;
+};
+
+static void track_done(void *ud, size_t i)
+{
+    struct track *t = ud;
+
+    t->answered[i] = 1;
+    if (t->host->done)
+        t->host->done(t->host->ud, i);
+}
+
+static bool result_ok(const struct hfe_result *res)
+{
+    return res && res->abi_major == HFE_ABI_MAJOR &&
+           HFE_HAS_FIELD(res, struct hfe_result, t_total_ms);
+}
+
 static int llm_submit(struct hfe_model *m, const struct hfe_batch *b)
 {
-    size_t *idx = malloc((b->n ? b->n : 1) * sizeof(*idx));
-    size_t n[4] = {0}, i, off[4];
+    size_t n[4] = {0}, i, off[4], *idx;
+    struct track t = {b, NULL};
+    struct hfe_batch w;
     int kind, rc = HFE_OK;
 
-    if (!idx)
+    if (!b || b->abi_major != HFE_ABI_MAJOR ||
+        !HFE_HAS_FIELD(b, struct hfe_batch, ud))
+        return HFE_EINVAL;
+    idx = malloc((b->n ? b->n : 1) * sizeof(*idx));
+    t.answered = calloc(b->n ? b->n : 1, 1);
+    if (!idx || !t.answered) {
+        free(idx);
+        free(t.answered);
         return HFE_ENOMEM;
+    }
+    memset(&w, 0, sizeof(w));
+    HFE_INIT(&w);
+    w.n = b->n;
+    w.req = b->req;
+    w.res = b->res;
+    w.done = track_done;
+    w.ud = &t;
     /* requests by kind, each kind in the host's order */
     for (i = 0; i < b->n; i++) {
         const struct hfe_request *r = b->req[i];
         struct hfe_result *res = b->res[i];
 
-        if (r->abi_major != HFE_ABI_MAJOR || res->abi_major != HFE_ABI_MAJOR ||
-            !HFE_HAS_FIELD(r, struct hfe_request, choice) ||
-            !HFE_HAS_FIELD(res, struct hfe_result, top_k)) {
-            res->status = HFE_EINVAL;
+        if (!result_ok(res)) { /* nothing can be written into it */
+            track_done(&t, i);
             continue;
         }
-        if (r->kind >= 1 && r->kind <= 3)
+        if (!r || r->abi_major != HFE_ABI_MAJOR ||
+            !HFE_HAS_FIELD(r, struct hfe_request, choice)) {
+            eng_fail(res, HFE_EINVAL, "request of another ABI (%u.%u)",
+                     r ? r->abi_major : 0, r ? r->abi_minor : 0);
+            track_done(&t, i);
+            continue;
+        }
+        if (r->kind >= 1 && r->kind <= 3) {
             n[r->kind]++;
-        else
+        } else {
             eng_fail(res, HFE_EINVAL, "unknown request kind %u", r->kind);
+            track_done(&t, i);
+        }
     }
     off[1] = 0;
     off[2] = n[1];
     off[3] = n[1] + n[2];
     memset(n, 0, sizeof(n));
     for (i = 0; i < b->n; i++) {
+        if (t.answered[i])
+            continue;
         kind = (int)b->req[i]->kind;
-        if (b->res[i]->status == HFE_OK && kind >= 1 && kind <= 3)
-            idx[off[kind] + n[kind]++] = i;
+        idx[off[kind] + n[kind]++] = i;
     }
     if (n[HFE_REQ_LOGLIK])
-        rc = eng_loglik(m, b, idx + off[1], n[1]);
+        rc = eng_loglik(m, &w, idx + off[1], n[1]);
     if (rc == HFE_OK && n[HFE_REQ_ROLLING])
-        rc = eng_rolling(m, b, idx + off[2], n[2]);
+        rc = eng_rolling(m, &w, idx + off[2], n[2]);
     if (rc == HFE_OK && n[HFE_REQ_GENERATE])
-        rc = eng_generate(m, b, idx + off[3], n[3]);
+        rc = eng_generate(m, &w, idx + off[3], n[3]);
+    /* what a failed kind left: failed too (cancelled ones stay silent) */
+    for (i = 0; i < b->n; i++) {
+        struct hfe_result *res = b->res[i];
+
+        if (t.answered[i] || res->status == HFE_ECANCELED)
+            continue;
+        eng_fail(res, rc != HFE_OK ? rc : HFE_EBACKEND, "not answered: %s",
+                 rc != HFE_OK ? "an earlier part of the batch failed"
+                              : "the engine skipped it");
+        track_done(&t, i);
+    }
     free(idx);
+    free(t.answered);
     return rc;
 }
 
@@ -569,6 +649,8 @@ static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
         (struct hfe_mem){"rss-peak", "host", (uint64_t)ru.ru_maxrss * 1024u};
     v.n_mem = 3;
     v.mem = m->mem;
+    if (out->abi_major != HFE_ABI_MAJOR || size < 8)
+        return HFE_EINVAL;
     if (size > sizeof(v))
         size = sizeof(v);
     memcpy((char *)out + 8, (char *)&v + 8, size - 8);

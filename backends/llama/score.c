@@ -174,7 +174,7 @@ row_stats(struct row *r, const float *logits, int32_t n_vocab)
 #pragma omp simd reduction(max : mx)
     for (i = 1; i < n_vocab; i++)
         mx = logits[i] > mx ? logits[i] : mx;
-    while (logits[am] != mx) /* the first largest, as argmax takes it */
+    while (am < n_vocab - 1 && logits[am] != mx) /* the first largest */
         am++;
 #pragma omp simd reduction(+ : sum)
     for (i = 0; i < n_vocab; i++)
@@ -374,7 +374,7 @@ static bool prepare(struct hfe_model *m, struct lreq *q)
 {
     const struct hfe_request *r = q->req;
     llama_token *c = NULL;
-    int32_t nc, d;
+    int32_t nc;
     char *full;
     size_t lc = strlen(r->context ? r->context : "");
     size_t lk = strlen(r->continuation ? r->continuation : "");
@@ -386,8 +386,8 @@ static bool prepare(struct hfe_model *m, struct lreq *q)
     }
     memcpy(full, r->context ? r->context : "", lc);
     memcpy(full + lc, r->continuation ? r->continuation : "", lk + 1);
-    q->nw = eng_tokenize(m, full, true, &q->w);
-    nc = eng_tokenize(m, r->context ? r->context : "", true, &c);
+    q->nw = eng_tokenize(m, full, true, false, &q->w);
+    nc = eng_tokenize(m, r->context ? r->context : "", true, false, &c);
     free(full);
     if (q->nw < 0 || nc < 0) {
         free(c);
@@ -411,21 +411,29 @@ static bool prepare(struct hfe_model *m, struct lreq *q)
         q->nw++;
         q->k = 1;
     }
-    if (q->nw > (int32_t)m->n_window) { /* keep the end */
-        d = q->nw - (int32_t)m->n_window;
-        if (q->k - d < 1) {
-            eng_fail(q->res, HFE_ETOOLONG,
-                     "the continuation (%d tokens) does not fit the window "
-                     "of %u tokens",
-                     q->nw - q->k, m->n_window);
-            return false;
-        }
-        memmove(q->w, q->w + d, (size_t)(q->nw - d) * sizeof(*q->w));
-        q->nw -= d;
-        q->k -= d;
-    }
     q->lp = 0;
     q->greedy = true;
+    return true;
+}
+
+/* A text longer than the window keeps its end.  Returns false (result
+ * filled) when the scored tokens alone do not fit. */
+static bool fit_window(struct hfe_model *m, struct lreq *q)
+{
+    int32_t d = q->nw - (int32_t)m->n_window;
+
+    if (d <= 0)
+        return true;
+    if (q->k - d < 1) {
+        eng_fail(q->res, HFE_ETOOLONG,
+                 "the continuation (%d tokens) does not fit the window of %u "
+                 "tokens",
+                 q->nw - q->k, m->n_window);
+        return false;
+    }
+    memmove(q->w, q->w + d, (size_t)(q->nw - d) * sizeof(*q->w));
+    q->nw -= d;
+    q->k -= d;
     return true;
 }
 
@@ -438,16 +446,30 @@ static void on_loglik(void *ud, const struct tgt *g, const struct row *r)
         q->greedy = false;
 }
 
+static int cmp_str0(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+/* By context, then item (task, doc_id, item_id), then the host's order:
+ * a context's requests side by side, an item's choices together. */
 static int cmp_context(const void *a, const void *b)
 {
-    const struct lreq *x = *(struct lreq *const *)a;
-    const struct lreq *y = *(struct lreq *const *)b;
-    int c = strcmp(x->req->context ? x->req->context : "",
-                   y->req->context ? y->req->context : "");
+    const struct hfe_request *x = (*(struct lreq *const *)a)->req;
+    const struct hfe_request *y = (*(struct lreq *const *)b)->req;
+    size_t xi = (*(struct lreq *const *)a)->index;
+    size_t yi = (*(struct lreq *const *)b)->index;
+    int c = cmp_str0(x->context, y->context);
 
-    if (c)
-        return c;
-    return x->index < y->index ? -1 : x->index > y->index;
+    if (!c)
+        c = cmp_str0(x->task, y->task);
+    if (!c && x->doc_id != y->doc_id)
+        c = x->doc_id < y->doc_id ? -1 : 1;
+    if (!c)
+        c = cmp_str0(x->item_id, y->item_id);
+    if (!c)
+        c = xi < yi ? -1 : xi > yi;
+    return c;
 }
 
 /* Adds requests g[0..n) (one context) to the plan, sharing their common
@@ -564,13 +586,22 @@ int eng_loglik(struct hfe_model *m, const struct hfe_batch *b,
             k = common_prefix(ord[i]->w, k, ord[j]->w, ord[j]->nw);
         if (!(ord[i]->req->flags & HFE_REQF_CHOICE_PREFIX) || j == i + 1)
             continue;
-        /* score after the prefix all the item's texts share (at least
-         * their last token) */
-        if (k < 1)
-            k = 1;
-        for (size_t c = i; c < j; c++)
-            ord[c]->k = k < ord[c]->nw ? k : ord[c]->nw - 1;
+        /* score after the prefix all the item's texts share; a choice
+         * that lies inside it scores nothing; without a shared first
+         * token, each keeps its own boundary */
+        if (k >= 1)
+            for (size_t c = i; c < j; c++)
+                ord[c]->k = k < ord[c]->nw ? k : ord[c]->nw;
     }
+    /* too long for the window: keep the end (after the choice prefix was
+     * found on the whole texts) */
+    for (i = j = 0; i < n_ord; i++) {
+        if (fit_window(m, ord[i]))
+            ord[j++] = ord[i];
+        else
+            finish(b, ord[i]);
+    }
+    n_ord = j;
     for (i = 0; i < n_ord && rc == HFE_OK;) {
         size_t g = 1, need;
 
@@ -883,7 +914,8 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
         q[i].index = idx[i];
         q[i].t0 = eng_now_ms();
         q[i].k = r->top_k;
-        nt = eng_tokenize(m, r->context ? r->context : "", ppl, &toks[i]);
+        nt =
+            eng_tokenize(m, r->context ? r->context : "", ppl, false, &toks[i]);
         if (nt < 0) {
             rolling_done(b, &q[i], HFE_EBACKEND, "tokenization failed");
             continue;
@@ -908,6 +940,8 @@ int eng_rolling(struct hfe_model *m, const struct hfe_batch *b,
      * run (windows of one request are consecutive). */
     for (wi = 0; wi < nw; wi++)
         q[w[wi].req].pending++;
+    if (cancelled())
+        rc = HFE_ECANCELED;
     for (wi = 0, wdone = 0; wi <= nw && rc == HFE_OK; wi++) {
         bool last = wi == nw;
 
