@@ -1,0 +1,64 @@
+/*
+ * lua_rt.h - the Lua 5.4 runtime suites run in.
+ *
+ * One state per suite.  The suite file is loaded as text only (never
+ * bytecode), inside a sandbox: the base, string, table, math and utf8
+ * libraries without dofile, loadfile, load, require and string.dump; no
+ * io, os, package or debug (naming one raises "the sandbox forbids ...").
+ * A memory cap and a time limit per call (an instruction-count hook
+ * checks the clock) bound what a suite can take.  Every call into Lua is
+ * protected and reports the suite's file and line with a traceback.
+ *
+ * The suite gets the `hfe` library (core/lua_hfe.c): data readers confined
+ * to the suite's directory and the paths given with --set, JSON, PCRE2
+ * regular expressions with match and depth limits, and logging.
+ *
+ * Not thread-safe: one state, one thread.
+ */
+#ifndef HFEVAL_LUA_RT_H
+#define HFEVAL_LUA_RT_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "hfeval.h"
+
+struct hfe_lua_opts {
+    size_t mem_limit;  /* bytes; 0: 1 GiB                               */
+    double time_limit; /* seconds a call may run; 0: 60                 */
+    /* --set key=value pairs, readable as hfe.set.key; a value that names
+     * an existing file or directory also opens it to the readers. */
+    const char *const *set_keys;
+    const char *const *set_values;
+    size_t n_set;
+};
+
+struct hfe_lua;
+
+/* Loads and runs the suite file; it must return a table, which is left in
+ * the registry (hfe_lua_push_suite).  Returns 0, or HFE_EXIT_SUITE with
+ * "suite.lua:LINE: ..." in err and *out NULL. */
+int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
+                 struct hfe_lua **out, struct hfe_err *err);
+void hfe_lua_close(struct hfe_lua *s);
+
+lua_State *hfe_lua_state(struct hfe_lua *s);
+/* Pushes the suite's table. */
+void hfe_lua_push_suite(struct hfe_lua *s);
+
+/* Calls the function below its nargs arguments, protected, with the time
+ * limit; leaves nres results.  Returns 0, or HFE_EXIT_SUITE with the
+ * message and traceback in err (and nothing pushed). */
+int hfe_lua_call(struct hfe_lua *s, int nargs, int nres, struct hfe_err *err);
+
+/* A data path as the suite means it: relative to the suite's directory.
+ * Caller frees. */
+char *hfe_lua_resolve(struct hfe_lua *s, const char *path);
+/* Is path (resolved) inside a directory the suite may read? */
+int hfe_lua_may_read(struct hfe_lua *s, const char *path);
+
+/* Opens the hfe library into the state (core/lua_hfe.c). */
+int hfe_lua_open_hfe(lua_State *L);
+
+#endif /* HFEVAL_LUA_RT_H */
