@@ -59,7 +59,8 @@ else
                 (cd "$cache/npm" && npm pack --silent "$NPM_PKG" >/dev/null) ||
                     die "npm pack $NPM_PKG failed"
             fi
-            tmp=$(mktemp -d "$cache/src/.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache/src"; mktemp -d "$cache/src/.tmp.XXXXXX"; })
+            mkdir -p "$cache/src"
+            tmp=$(mktemp -d "$cache/src/.tmp.XXXXXX")
             tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle ||
                 die "$tgz: no package/llama/gitRelease.bundle inside"
             rm -rf "$src"
