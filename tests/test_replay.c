@@ -302,6 +302,52 @@ static void test_backend(const struct hfe_backend *be)
        "required slots are set", NULL);
 }
 
+/* pass@k: n samples of one item, told apart by `sample`. */
+static void test_samples(const struct hfe_backend *be)
+{
+    const char *uri = fixture(
+        "samples.jsonl",
+        "{\"item_id\": \"HE/0\", \"completion\": \"zero\"}\n"
+        "{\"item_id\": \"HE/0\", \"sample\": 1, \"completion\": \"one\"}\n"
+        "{\"item_id\": \"HE/0\", \"sample\": 2, \"completion\": \"two\"}\n");
+    static const char *const want[] = {"zero", "one", "two"};
+    struct hfe_request req[4];
+    struct hfe_result res[4];
+    const struct hfe_request *rp[4];
+    struct hfe_result *sp[4];
+    struct hfe_model *m = NULL;
+    struct hfe_batch b;
+    char err[512];
+    int i;
+
+    is_int(be->open(uri, NULL, 0, &m, err, sizeof(err)), HFE_OK,
+           "samples: a file of three samples of one item opens");
+    if (!m)
+        return;
+    memset(res, 0, sizeof(res));
+    for (i = 0; i < 4; i++) {
+        req[i] = request(HFE_REQ_GENERATE, "HE/0", -1, NULL, "p", NULL);
+        req[i].sample = (uint32_t)i;
+        HFE_INIT(&res[i]);
+        rp[i] = &req[i];
+        sp[i] = &res[i];
+    }
+    memset(&b, 0, sizeof(b));
+    HFE_INIT(&b);
+    b.n = 4;
+    b.req = rp;
+    b.res = sp;
+    be->submit(m, &b);
+    is_str(res[0].text, want[0], "samples: sample 0 gets its own record");
+    is_str(res[1].text, want[1], "samples: sample 1 gets its own record");
+    is_str(res[2].text, want[2], "samples: sample 2 gets its own record");
+    is_int(res[3].status, HFE_ENOTFOUND, "samples: a sample with no record");
+    like(res[3].error, "item_id 'HE/0', sample 3",
+         "samples: the message names the sample");
+    free_results(res, 4);
+    be->close(m);
+}
+
 static void test_answers(const struct hfe_backend *be)
 {
     const char *uri = fixture("good.jsonl", good);
@@ -659,6 +705,7 @@ int main(int argc, char **argv)
 
     test_backend(be);
     test_answers(be);
+    test_samples(be);
     test_bad_files(be);
     test_many(be);
     is_int(n_live, 0, "no host allocation left over");

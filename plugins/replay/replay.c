@@ -20,6 +20,8 @@
  * by its item_id, then its doc_id, then its context.  A record with `task`
  * serves only that task and is preferred over one without, which serves
  * every task.  LOGLIK records carry `continuation`, and match on it too.
+ * `sample` (integer, default 0) tells the n samples of one item apart
+ * (pass@k): it must equal the request's sample index.
  *
  * Answers.  GENERATE: `completion`, cut at the first of the request's stop
  * strings; nothing else in the request (max_tokens, sampling) is honoured.
@@ -75,6 +77,7 @@ struct key {
     int64_t doc_id;  /* KEY_DOC only */
     const char *task;
     const char *cont;
+    uint32_t sample; /* which of an item's samples (pass@k), from 0 */
 };
 
 /* One line of the file.  Strings are malloc()ed and owned by the record. */
@@ -88,6 +91,7 @@ struct record {
     double logprob;
     uint64_t n_bytes;
     uint32_t n_tokens;
+    uint32_t sample;
     uint32_t line;
     uint8_t kind;
     bool has_logprob;
@@ -215,6 +219,8 @@ static void describe_key(struct sbuf *b, const struct key *k)
         sb_printf(b, ", continuation ");
         sb_quote(b, k->cont, SNIPPET_CHARS, '"');
     }
+    if (k->sample)
+        sb_printf(b, ", sample %u", k->sample);
     if (k->task) {
         sb_printf(b, " (task ");
         sb_quote(b, k->task, NAME_CHARS, '\'');
@@ -257,6 +263,7 @@ static uint64_t key_hash(const struct key *k)
     else
         h = fnv_str(h, k->str);
     h = fnv_str(h, k->task);
+    h = fnv(h, &k->sample, sizeof(k->sample));
     return fnv_str(h, k->cont);
 }
 
@@ -269,7 +276,7 @@ static bool str_eq(const char *a, const char *b)
 
 static struct key record_key(const struct record *r)
 {
-    struct key k = {r->kind, r->str, r->doc_id, r->task, r->cont};
+    struct key k = {r->kind, r->str, r->doc_id, r->task, r->cont, r->sample};
 
     return k;
 }
@@ -280,7 +287,8 @@ static bool key_eq(const struct record *r, const struct key *k)
         return false;
     if (k->kind == KEY_DOC ? r->doc_id != k->doc_id : !str_eq(r->str, k->str))
         return false;
-    return str_eq(r->task, k->task) && str_eq(r->cont, k->cont);
+    return r->sample == k->sample && str_eq(r->task, k->task) &&
+           str_eq(r->cont, k->cont);
 }
 
 static const struct record *probe(const struct hfe_model *m,
@@ -508,8 +516,8 @@ static int get_count(const struct at *at, const cJSON *obj, const char *name,
 }
 
 static const char *const known_members[] = {
-    "item_id", "doc_id",    "prompt",   "task",    "completion",
-    "logprob", "is_greedy", "n_tokens", "n_bytes", "continuation",
+    "item_id",   "doc_id",   "prompt",  "task",         "completion", "logprob",
+    "is_greedy", "n_tokens", "n_bytes", "continuation", "sample",
 };
 
 static int check_members(const struct at *at, const cJSON *obj)
@@ -524,8 +532,9 @@ static int check_members(const struct at *at, const cJSON *obj)
         if (i == n)
             return fail(at->err, at->err_size, HFE_EINVAL,
                         "%s:%u: expected only known members (item_id, doc_id, "
-                        "prompt, task, completion, continuation, logprob, "
-                        "is_greedy, n_tokens, n_bytes), got '%s' (strict=1)",
+                        "prompt, task, completion, continuation, sample, "
+                        "logprob, is_greedy, n_tokens, n_bytes), got '%s' "
+                        "(strict=1)",
                         at->path, at->line, v->string);
         for (w = obj->child; w != v; w = w->next)
             if (strcmp(v->string, w->string) == 0)
@@ -576,6 +585,9 @@ static int parse_record(const struct at *at, const cJSON *obj, bool strict,
         goto out;
     if ((rc = get_string(at, obj, "completion", &r->completion)) != HFE_OK)
         goto out;
+    if ((rc = get_count(at, obj, "sample", UINT32_MAX, &u, &has)) != HFE_OK)
+        goto out;
+    r->sample = has ? (uint32_t)u : 0;
 
     v = cJSON_GetObjectItemCaseSensitive(obj, "logprob");
     if (v) {
@@ -958,13 +970,16 @@ static const struct record *lookup(const struct hfe_model *m,
     struct key t[N_KEY_KINDS];
     const struct record *r;
     size_t n = 0, i;
+    uint32_t smp =
+        HFE_HAS_FIELD(req, struct hfe_request, sample) ? req->sample : 0;
 
     if (req->item_id && *req->item_id)
-        t[n++] = (struct key){KEY_ITEM, req->item_id, -1, req->task, cont};
+        t[n++] = (struct key){KEY_ITEM, req->item_id, -1, req->task, cont, smp};
     if (req->doc_id >= 0)
-        t[n++] = (struct key){KEY_DOC, NULL, req->doc_id, req->task, cont};
+        t[n++] = (struct key){KEY_DOC, NULL, req->doc_id, req->task, cont, smp};
     if (req->context)
-        t[n++] = (struct key){KEY_PROMPT, req->context, -1, req->task, cont};
+        t[n++] =
+            (struct key){KEY_PROMPT, req->context, -1, req->task, cont, smp};
     *n_keys = n;
     if (n == 0)
         return NULL;
