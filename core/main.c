@@ -17,11 +17,15 @@
 #include "hfeval.h"
 #include "models.h"
 #include "plugin.h"
+#include "run.h"
 
 static const char usage_text[] =
     "usage: hfeval COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
+    "  run SUITE.lua ... --models LIST [--set k=v ...] [--limit N] [--out "
+    "DIR]\n"
+    "                                   run suites over every model of a list\n"
     "  plugins [--json]                 list backend modules and whether\n"
     "                                   they are usable here\n"
     "  inspect [--json] [--full] FILE.gguf ...\n"
@@ -403,6 +407,8 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        return hfe_run_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("hfeval %s (plugin ABI %d.%d)\n", HFEVAL_VERSION, HFE_ABI_MAJOR,
                HFE_ABI_MINOR);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `hfeval run`: a suite over a model list.  Exact scores through the replay
+# backend (recorded answers), an end-to-end run over the fixture lineage,
+# a suite in a directory of its own reading data given with --set, and
+# every kind of bad suite with its file, line and exit status 5.
+. "$(dirname "$0")/lib.sh"
+hfeval=$HFEVAL_BIN
+suite=$HFEVAL_SRC/suites/arith.lua
+
+# Recorded answers for the first three questions: the gold choice is the
+# most likely on questions 0 and 2, not on 1; generations answer 0 and 1
+# right (one with words around the number), 2 wrong.
+cat >"$SCRATCH/answers.jsonl" <<'J'
+{"item_id": "arith-0", "continuation": " 33", "logprob": -9.0}
+{"item_id": "arith-0", "continuation": " 34", "logprob": -8.0}
+{"item_id": "arith-0", "continuation": " 35", "logprob": -1.0}
+{"item_id": "arith-0", "continuation": " 45", "logprob": -7.0}
+{"item_id": "arith-1", "continuation": " 17", "logprob": -1.0}
+{"item_id": "arith-1", "continuation": " 19", "logprob": -2.0}
+{"item_id": "arith-1", "continuation": " 21", "logprob": -3.0}
+{"item_id": "arith-1", "continuation": " 29", "logprob": -4.0}
+{"item_id": "arith-2", "continuation": " -8", "logprob": -5.0}
+{"item_id": "arith-2", "continuation": " -1", "logprob": -6.0}
+{"item_id": "arith-2", "continuation": " 2", "logprob": -0.5}
+{"item_id": "arith-2", "continuation": " 5", "logprob": -7.0}
+{"item_id": "arith-0", "task": "arith_gen", "completion": " 35\nQuestion: next"}
+{"item_id": "arith-1", "task": "arith_gen", "completion": " it is 19."}
+{"item_id": "arith-2", "task": "arith_gen", "completion": " 3"}
+J
+printf 'saved replay:answers.jsonl\n' >"$SCRATCH/replay.txt"
+run "$hfeval" run "$suite" --models "$SCRATCH/replay.txt" --limit 3 --out "$SCRATCH/r1"
+is "$rc" 0 "a run through replay exits 0"
+like "$out" '^saved +arith_choice +acc +0\.6667 +0\.3333 +3$' "acc is 2/3 with its standard error"
+like "$out" '^saved +arith_gen +exact_match +0\.6667 +0\.3333 +3$' "exact match after extraction is 2/3"
+recs=$SCRATCH/r1/samples.jsonl
+is "$(wc -l <"$recs")" 6 "one record per sample"
+json_ok "$(cat "$recs")" --lines
+ok $? "the records are JSON lines"
+like "$(head -1 "$recs")" '"model":"saved","suite":"arith","task":"arith_choice","doc_id":0,"item_id":"arith-0","gold":2,"pick":2,"metrics":\{"acc":1' \
+    "a record names model, suite, task, doc_id, item_id and its metrics"
+like "$(sed -n 5p "$recs")" '"extracted":"19","target":"19"' "the answer is extracted from the completion"
+
+# The whole lineage through the engine.
+run "$hfeval" run "$suite" --models "$HFEVAL_FIXTURES/lineage.txt" --limit 4 --out "$SCRATCH/r2"
+is "$rc" 0 "the suite runs over the fixture lineage"
+is "$(printf '%s\n' "$out" | grep -c ' arith_choice  *acc ')" 6 "a row for each of the six models"
+like "$out" '^tiny-q4_k_m +arith_gen +exact_match ' "generation too"
+
+# A suite of the user's own, elsewhere, reading a file given with --set.
+mkdir -p "$SCRATCH/mine"
+cat >"$SCRATCH/mine/mine.lua" <<'L'
+local docs = hfe.read_jsonl(hfe.set.questions)
+return { name = "mine", tasks = { {
+    name = "mine", kind = "generate", docs = docs,
+    prompt = function(d) return d.q end, target = function(d) return d.a end,
+    id = function(d) return d.id end, extract = "(\\d+)" } } }
+L
+printf '{"id": "m1", "q": "1+1?", "a": "2"}\n' >"$SCRATCH/q.jsonl"
+printf '{"item_id": "m1", "completion": "2"}\n' >"$SCRATCH/mine/a.jsonl"
+printf 'me replay:mine/a.jsonl\n' >"$SCRATCH/mine.txt"
+cd / || exit 1
+run "$hfeval" run "$SCRATCH/mine/mine.lua" --models "$SCRATCH/mine.txt" \
+    --set questions="$SCRATCH/q.jsonl" --out "$SCRATCH/r3"
+cd - >/dev/null || exit 1
+is "$rc" 0 "a user's suite elsewhere runs, reading --set data"
+like "$out" '^me +mine +exact_match +1\.0000 ' "and scores"
+
+# Bad suites: exit 5, file and line.
+bad() { # name text pattern description
+    printf '%s' "$2" >"$SCRATCH/$1"
+    run "$hfeval" run "$SCRATCH/$1" --models "$SCRATCH/replay.txt"
+    is "$rc" 5 "$4: exit 5"
+    like "$err" "$3" "$4: message"
+}
+bad syntax.lua $'return {\n name = "x"\n tasks = {}\n}\n' "syntax.lua:3: '}' expected" "a syntax error"
+bad until.lua $'return { name = "x", tasks = { { name = "t", kind = "generate", ["until"] = 5,\n docs = {}, prompt = function(d) return "" end } } }\n' \
+    "until.lua: task 't': field 'until' must be a list of strings, got number" "a wrong field type"
+bad throws.lua $'return { name = "x", tasks = { { name = "t", kind = "generate",\n docs = { {} },\n prompt = function(d) return d.q.x end } } }\n' \
+    "task 't', document 0: .*throws.lua:3: attempt to index a nil value" "an error in a prompt function"
+bad os.lua $'os.execute("true")\nreturn {}\n' "os.lua:1: the sandbox forbids 'os'" "os.execute"
+bad io.lua $'local f = io.open("/etc/passwd")\nreturn {}\n' "io.lua:1: the sandbox forbids 'io'" "io.open"
+bad req.lua $'local m = require("socket")\nreturn {}\n' "req.lua:1: the sandbox forbids 'require'" "require"
+printf '{"id": 1}\nnot json\n' >"$SCRATCH/bad.jsonl"
+bad data.lua $'local d = hfe.read_jsonl("bad.jsonl")\nreturn {}\n' "bad.jsonl:2: expected a JSON object" "a malformed data line"
+
+run "$hfeval" run "$suite"
+is "$rc" 2 "no --models: exit 2"
+done_testing
