@@ -10,6 +10,8 @@
  *                          PCRE2 (UTF); nil, or the captures (the whole
  *                          match when there are none), like string.match;
  *                          bounded by a match and a depth limit
+ *   hfe.fewshot(list, n, seed [, skip])
+ *                          n entries drawn with a seed, never entry skip
  *   hfe.log(...)           to the log (stderr), never to the tables
  *   hfe.set                --set key=value pairs
  *
@@ -366,6 +368,55 @@ static int l_regex_match(lua_State *L)
     return groups;
 }
 
+/* ---- few-shot -------------------------------------------------------------
+ */
+
+/* hfe.fewshot(list, n, seed [, skip]): n entries of list, drawn without
+ * replacement by a seeded splitmix64 shuffle (the same on every machine
+ * and Lua build), never the entry at index skip (1-based). */
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int l_fewshot(lua_State *L)
+{
+    lua_Integer n, k, skip, len, i, j, out = 0;
+    uint64_t state;
+    lua_Integer *idx;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    k = luaL_checkinteger(L, 2);
+    state = (uint64_t)luaL_checkinteger(L, 3);
+    skip = luaL_optinteger(L, 4, 0);
+    len = (lua_Integer)lua_rawlen(L, 1);
+    n = len - (skip >= 1 && skip <= len);
+    if (k < 0 || k > n)
+        return luaL_error(L, "hfe.fewshot: %d examples asked, %d to draw from",
+                          (int)k, (int)n);
+    idx = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof(*idx), 0);
+    for (i = 0; i < len; i++)
+        idx[i] = i + 1;
+    lua_createtable(L, (int)k, 0);
+    for (i = 0; i < len && out < k; i++) { /* partial Fisher-Yates */
+        lua_Integer t;
+
+        j = i + (lua_Integer)(splitmix(&state) % (uint64_t)(len - i));
+        t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+        if (idx[i] == skip)
+            continue;
+        lua_rawgeti(L, 1, idx[i]);
+        lua_rawseti(L, -2, ++out);
+    }
+    return 1;
+}
+
 /* ---- log --------------------------------------------------------------------
  */
 
@@ -389,11 +440,9 @@ static int l_log(lua_State *L)
 int hfe_lua_open_hfe(lua_State *L)
 {
     static const luaL_Reg hfe[] = {
-        {"read_lines", l_read_lines},
-        {"read_jsonl", l_read_jsonl},
-        {"read_json", l_read_json},
-        {"log", l_log},
-        {NULL, NULL},
+        {"read_lines", l_read_lines}, {"read_jsonl", l_read_jsonl},
+        {"read_json", l_read_json},   {"log", l_log},
+        {"fewshot", l_fewshot},       {NULL, NULL},
     };
     static const luaL_Reg json[] = {
         {"decode", l_json_decode},

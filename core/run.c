@@ -34,6 +34,13 @@ struct item {
     char *target;
 };
 
+/* One way to read the answer out of a completion. */
+struct extractor {
+    char *metric;  /* "exact_match" or "exact_match:NAME" */
+    char *pattern; /* PCRE2; NULL: the whole completion */
+    int last;      /* take the last match, not the first */
+};
+
 struct task {
     char *name;
     enum task_kind kind;
@@ -42,7 +49,10 @@ struct task {
     char **until;
     size_t n_until;
     uint32_t max_tokens;
-    char *extract;
+    struct extractor *ex;
+    size_t n_ex;
+    char **ignore; /* patterns removed from answer and target */
+    size_t n_ignore;
     int choice_prefix;
 };
 
@@ -186,6 +196,86 @@ static int read_items(struct ctx *c, int ti, struct task *t, long limit)
     return rc;
 }
 
+/* extract = "pattern" | { name = "pattern" | { "pattern", last = true } }
+ * ignore = { "pattern", ... } */
+static int read_extract(struct ctx *c, int ti, struct task *t)
+{
+    lua_State *L = c->L;
+    lua_Integer j, n;
+
+    lua_getfield(L, ti, "extract");
+    if (lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING) {
+        t->ex = hfe_xcalloc(1, sizeof(*t->ex));
+        t->ex[0].metric = hfe_xstrdup("exact_match");
+        if (!lua_isnil(L, -1))
+            t->ex[0].pattern = hfe_xstrdup(lua_tostring(L, -1));
+        t->n_ex = 1;
+    } else if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            struct extractor *e;
+
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return type_error(c, "field 'extract'",
+                                  "a pattern or a table of named patterns");
+            if (t->n_ex == 32)
+                return type_error(c, "field 'extract'",
+                                  "at most 32 named patterns");
+            t->ex = hfe_xrealloc(t->ex, (t->n_ex + 1) * sizeof(*t->ex));
+            e = &t->ex[t->n_ex++];
+            memset(e, 0, sizeof(*e));
+            e->metric = hfe_xasprintf("exact_match:%s", lua_tostring(L, -2));
+            if (lua_istable(L, -1)) {
+                lua_rawgeti(L, -1, 1);
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return type_error(c, "extract's { pattern, last = ... }",
+                                      "a pattern first");
+                e->pattern = hfe_xstrdup(lua_tostring(L, -1));
+                lua_pop(L, 1);
+                lua_getfield(L, -1, "last");
+                e->last = lua_toboolean(L, -1);
+                lua_pop(L, 1);
+            } else if (lua_type(L, -1) == LUA_TSTRING) {
+                e->pattern = hfe_xstrdup(lua_tostring(L, -1));
+            } else {
+                return type_error(c, "a named pattern in 'extract'",
+                                  "a string or { pattern, last = true }");
+            }
+            lua_pop(L, 1);
+        }
+        /* names in a stable order: tables do not keep one */
+        for (j = 1; j < (lua_Integer)t->n_ex; j++)
+            for (n = j;
+                 n > 0 && strcmp(t->ex[n - 1].metric, t->ex[n].metric) > 0;
+                 n--) {
+                struct extractor tmp = t->ex[n];
+
+                t->ex[n] = t->ex[n - 1];
+                t->ex[n - 1] = tmp;
+            }
+    } else {
+        return type_error(c, "field 'extract'",
+                          "a pattern or a table of named patterns");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, ti, "ignore");
+    if (lua_istable(L, -1)) {
+        n = (lua_Integer)lua_rawlen(L, -1);
+        t->ignore = hfe_xcalloc((size_t)n + 1, sizeof(char *));
+        for (j = 1; j <= n; j++) {
+            lua_rawgeti(L, -1, j);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                return type_error(c, "field 'ignore'", "a list of patterns");
+            t->ignore[t->n_ignore++] = hfe_xstrdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        return type_error(c, "field 'ignore'", "a list of patterns");
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 static int read_task(struct ctx *c, int ti, struct task *t, long limit)
 {
     lua_State *L = c->L;
@@ -232,12 +322,8 @@ static int read_task(struct ctx *c, int ti, struct task *t, long limit)
     else if (!lua_isnil(L, -1))
         return type_error(c, "field 'max_tokens'", "a positive integer");
     lua_pop(L, 1);
-    lua_getfield(L, ti, "extract");
-    if (lua_type(L, -1) == LUA_TSTRING)
-        t->extract = hfe_xstrdup(lua_tostring(L, -1));
-    else if (!lua_isnil(L, -1))
-        return type_error(c, "field 'extract'", "a regular expression");
-    lua_pop(L, 1);
+    if ((rc = read_extract(c, ti, t)) != 0)
+        return rc;
     lua_getfield(L, ti, "choice_prefix");
     t->choice_prefix = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -314,7 +400,14 @@ static void free_suite(struct suite *s)
         free(t->until);
         free(t->items);
         free(t->name);
-        free(t->extract);
+        for (j = 0; j < t->n_ex; j++) {
+            free(t->ex[j].metric);
+            free(t->ex[j].pattern);
+        }
+        free(t->ex);
+        for (j = 0; j < t->n_ignore; j++)
+            free(t->ignore[j]);
+        free(t->ignore);
     }
     free(s->tasks);
     free(s->path);
@@ -365,41 +458,78 @@ static char *strip(const char *s)
     return hfe_xstrndup(s + a, b - a);
 }
 
-/* The answer a completion gives: the pattern's first group (or its whole
- * match), stripped; "[invalid]" when it does not match. */
-static char *extract(const char *pattern, const char *text)
+/* The answer a completion gives: the pattern's first non-empty group (or
+ * its whole match) of its first match, or of its last with `last`;
+ * "[invalid]" when it does not match. */
+static char *extract(const struct extractor *e, const char *text)
 {
     pcre2_match_data *md;
-    PCRE2_SIZE eoff, *ov;
+    PCRE2_SIZE eoff, *ov, at = 0, len = strlen(text);
     pcre2_code *re;
-    char *out;
+    char *out = NULL;
     int ec, rc;
 
-    if (!pattern)
+    if (!e->pattern)
         return strip(text);
-    re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+    re = pcre2_compile((PCRE2_SPTR)e->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
                        &ec, &eoff, NULL);
     if (!re)
         return hfe_xstrdup("[invalid pattern]");
     md = pcre2_match_data_create_from_pattern(re, NULL);
-    rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
-    if (rc < 0) {
-        out = hfe_xstrdup("[invalid]");
-    } else {
-        int g = rc > 1 ? 1 : 0;
+    while (at <= len && (rc = pcre2_match(re, (PCRE2_SPTR)text, len, at, 0, md,
+                                          NULL)) >= 0) {
+        int g = 0, k;
 
         ov = pcre2_get_ovector_pointer(md);
+        for (k = 1; k < rc && !g; k++)
+            if (ov[2 * k] != PCRE2_UNSET && ov[2 * k + 1] > ov[2 * k])
+                g = k;
+        free(out);
         out = hfe_xstrndup(text + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
-        {
-            char *s = strip(out);
-
-            free(out);
-            out = s;
-        }
+        if (!e->last)
+            break;
+        at = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
     }
     pcre2_match_data_free(md);
     pcre2_code_free(re);
-    return out;
+    if (!out)
+        return hfe_xstrdup("[invalid]");
+    {
+        char *s = strip(out);
+
+        free(out);
+        return s;
+    }
+}
+
+/* s with every match of the patterns removed. */
+static char *scrub(char *s, char *const *pat, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        PCRE2_SIZE eoff, outlen = strlen(s) * 2 + 1;
+        pcre2_code *re;
+        char *out;
+        int ec;
+
+        re = pcre2_compile((PCRE2_SPTR)pat[i], PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+                           &ec, &eoff, NULL);
+        if (!re)
+            continue;
+        out = hfe_xmalloc(outlen);
+        if (pcre2_substitute(re, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0,
+                             PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
+                             (PCRE2_SPTR) "", 0, (PCRE2_UCHAR *)out,
+                             &outlen) >= 0) {
+            free(s);
+            s = out;
+        } else {
+            free(out);
+        }
+        pcre2_code_free(re);
+    }
+    return s;
 }
 
 static void record_start(struct hfe_buf *b, const char *model,
@@ -419,6 +549,37 @@ static void record_start(struct hfe_buf *b, const char *model,
         hfe_buf_puts(b, "null");
 }
 
+/* done/total, rate and time left, on a terminal only. */
+struct progress {
+    const char *label;
+    size_t done, total;
+    double t0, last;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_done(void *ud, size_t i)
+{
+    struct progress *p = ud;
+    double t = now_s(), rate;
+
+    (void)i;
+    p->done++;
+    if (t - p->last < 0.25 && p->done < p->total)
+        return;
+    p->last = t;
+    rate = p->done / (t - p->t0 > 1e-9 ? t - p->t0 : 1e-9);
+    fprintf(stderr, "\r\033[K%s: %zu/%zu requests, %.1f/s, %.0f s left",
+            p->label, p->done, p->total, rate,
+            rate > 0 ? (p->total - p->done) / rate : 0.0);
+}
+
 /* Runs one task on one model; adds the rows and the records. */
 static int run_task(const struct hfe_backend *be, struct hfe_model *m,
                     const char *model, const struct suite *s,
@@ -431,6 +592,7 @@ static int run_task(const struct hfe_backend *be, struct hfe_model *m,
     const struct hfe_request **rp;
     struct hfe_result **sp;
     struct hfe_batch b;
+    struct progress prog = {0};
     int rc = 0;
 
     for (i = 0; i < t->n; i++)
@@ -474,7 +636,19 @@ static int run_task(const struct hfe_backend *be, struct hfe_model *m,
     b.n = nreq;
     b.req = rp;
     b.res = sp;
-    if (be->submit(m, &b) != HFE_OK) {
+    if (isatty(2)) {
+        char *label = hfe_xasprintf("%s %s", model, t->name);
+
+        prog = (struct progress){label, 0, nreq, now_s(), 0};
+        b.done = on_done;
+        b.ud = &prog;
+    }
+    rc = be->submit(m, &b);
+    if (prog.label) {
+        fprintf(stderr, "\r\033[K");
+        free((char *)prog.label);
+    }
+    if (rc != HFE_OK) {
         hfe_err_set(err, "task '%s': the backend failed the batch", t->name);
         rc = HFE_EXIT_FAIL;
         goto out;
@@ -530,28 +704,45 @@ static int run_task(const struct hfe_backend *be, struct hfe_model *m,
             r += it->n_choices;
         }
     } else if (t->kind == TASK_GENERATE) {
-        struct stat1 *em = &st[(*n_st)++];
+        struct stat1 *em = &st[*n_st];
+        size_t x;
 
-        *em = (struct stat1){"exact_match", 0, 0, 0, 0};
+        for (x = 0; x < t->n_ex; x++)
+            em[x] = (struct stat1){t->ex[x].metric, 0, 0, 0, 0};
+        *n_st += t->n_ex;
         for (i = 0; i < t->n; i++) {
             const struct item *it = &t->items[i];
-            char *got = extract(t->extract, res[i].text ? res[i].text : "");
-            char *want = strip(it->target);
-            int hit = strcmp(got, want) == 0;
+            const char *text = res[i].text ? res[i].text : "";
+            char *want = scrub(strip(it->target), t->ignore, t->n_ignore);
 
-            stat_add(em, hit);
             record_start(rec, model, s, t, it);
-            hfe_buf_printf(
-                rec, ",\"metrics\":{\"exact_match\":%d},\"output\":", hit);
-            hfe_json_str(rec, res[i].text ? res[i].text : "",
-                         res[i].text ? strlen(res[i].text) : 0);
-            hfe_buf_puts(rec, ",\"extracted\":");
-            hfe_json_str(rec, got, strlen(got));
-            hfe_buf_puts(rec, ",\"target\":");
+            hfe_buf_puts(rec, ",\"metrics\":{");
+            for (x = 0; x < t->n_ex; x++) {
+                char *got =
+                    scrub(extract(&t->ex[x], text), t->ignore, t->n_ignore);
+                int hit = strcmp(got, want) == 0;
+
+                stat_add(&em[x], hit);
+                hfe_buf_printf(rec, "%s", x ? "," : "");
+                hfe_json_str(rec, t->ex[x].metric, strlen(t->ex[x].metric));
+                hfe_buf_printf(rec, ":%d", hit);
+                free(got);
+            }
+            hfe_buf_puts(rec, "},\"output\":");
+            hfe_json_str(rec, text, strlen(text));
+            hfe_buf_puts(rec, ",\"extracted\":[");
+            for (x = 0; x < t->n_ex; x++) {
+                char *got =
+                    scrub(extract(&t->ex[x], text), t->ignore, t->n_ignore);
+
+                hfe_buf_puts(rec, x ? "," : "");
+                hfe_json_str(rec, got, strlen(got));
+                free(got);
+            }
+            hfe_buf_puts(rec, "],\"target\":");
             hfe_json_str(rec, want, strlen(want));
             hfe_buf_printf(rec, ",\"tokens\":%u,\"latency_ms\":%.1f}\n",
                            res[i].n_gen_tokens, res[i].t_total_ms);
-            free(got);
             free(want);
         }
     } else {
@@ -712,7 +903,7 @@ int hfe_run_main(int argc, char **argv)
     }
     rec_path = hfe_xasprintf("%s/samples.jsonl", run_dir);
     hfe_buf_add(&rec, "", 0);
-    hfe_buf_printf(&table, "%-20s %-18s %-14s %9s %9s %7s\n", "MODEL", "TASK",
+    hfe_buf_printf(&table, "%-20s %-18s %-22s %9s %9s %7s\n", "MODEL", "TASK",
                    "METRIC", "VALUE", "STDERR", "N");
 
     for (j = 0; j < list->n; j++) {
@@ -745,7 +936,7 @@ int hfe_run_main(int argc, char **argv)
         }
         for (i = 0; i < n_suites; i++) {
             for (k = 0; k < su[i].n_tasks; k++) {
-                struct stat1 st[8];
+                struct stat1 st[40];
                 size_t n_st = 0, q;
 
                 if (hfe_log_level >= HFE_LOG_INFO)
@@ -766,7 +957,7 @@ int hfe_run_main(int argc, char **argv)
 
                     if (!st[q].corpus)
                         snprintf(se, sizeof(se), "%.4f", stat_stderr(&st[q]));
-                    hfe_buf_printf(&table, "%-20s %-18s %-14s %9.4f %9s %7zu\n",
+                    hfe_buf_printf(&table, "%-20s %-18s %-22s %9.4f %9s %7zu\n",
                                    e->name, su[i].tasks[k].name, st[q].name,
                                    st[q].corpus ? st[q].sum
                                    : st[q].n    ? st[q].sum / st[q].n

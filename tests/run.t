@@ -38,7 +38,7 @@ json_ok "$(cat "$recs")" --lines
 ok $? "the records are JSON lines"
 like "$(head -1 "$recs")" '"model":"saved","suite":"arith","task":"arith_choice","doc_id":0,"item_id":"arith-0","gold":2,"pick":2,"metrics":\{"acc":1' \
     "a record names model, suite, task, doc_id, item_id and its metrics"
-like "$(sed -n 5p "$recs")" '"extracted":"19","target":"19"' "the answer is extracted from the completion"
+like "$(sed -n 5p "$recs")" '"extracted":\["19"\],"target":"19"' "the answer is extracted from the completion"
 
 # The whole lineage through the engine.
 run "$hfeval" run "$suite" --models "$HFEVAL_FIXTURES/lineage.txt" --limit 4 --out "$SCRATCH/r2"
@@ -82,6 +82,28 @@ bad io.lua $'local f = io.open("/etc/passwd")\nreturn {}\n' "io.lua:1: the sandb
 bad req.lua $'local m = require("socket")\nreturn {}\n' "req.lua:1: the sandbox forbids 'require'" "require"
 printf '{"id": 1}\nnot json\n' >"$SCRATCH/bad.jsonl"
 bad data.lua $'local d = hfe.read_jsonl("bad.jsonl")\nreturn {}\n' "bad.jsonl:2: expected a JSON object" "a malformed data line"
+
+# GSM8K scoring (suites/gsm8k.lua) on three questions of its format.
+gs=$HFEVAL_SRC/suites/gsm8k.lua
+cat >"$SCRATCH/gsm.jsonl" <<'J'
+{"question": "Q0?", "answer": "Work.\n#### 18"}
+{"question": "Q1?", "answer": "Work.\n#### 1,234"}
+{"question": "Q2?", "answer": "Work.\n#### 8"}
+J
+cat >"$SCRATCH/gsm-answers.jsonl" <<'J'
+{"doc_id": 0, "completion": " 9 + 9 = 18.\n#### 18"}
+{"doc_id": 1, "completion": " The answer is $1,234."}
+{"doc_id": 2, "completion": " #### 7"}
+J
+printf 'g replay:gsm-answers.jsonl\n' >"$SCRATCH/gsm.txt"
+run "$hfeval" run "$gs" --models "$SCRATCH/gsm.txt" --set data="$SCRATCH/gsm.jsonl" \
+    --set shots=2 --out "$SCRATCH/r5"
+is "$rc" 0 "gsm8k runs through replay"
+like "$out" '^g +gsm8k +exact_match:strict +0\.3333 ' "strict: only '#### 18' counts"
+like "$out" '^g +gsm8k +exact_match:flexible +0\.6667 ' "flexible: the last number, commas and \$ ignored"
+run "$hfeval" run "$gs" --models "$SCRATCH/gsm.txt"
+is "$rc" 5 "gsm8k without its data: exit 5"
+like "$err" "gsm8k.lua needs its data: --set data=" "and says what to give it"
 
 run "$hfeval" run "$suite"
 is "$rc" 2 "no --models: exit 2"

@@ -200,6 +200,20 @@ int main(void)
                      "match limit", "catastrophic backtracking is stopped");
         expect_error(s, "hfe.regex.match('a', '(')",
                      "hfe.regex: ", "a bad pattern");
+        expect(s, "#hfe.fewshot({1, 2, 3, 4, 5}, 3, 7, 2)", "3",
+               "fewshot draws n entries");
+        expect(s,
+               "(function() for _, v in ipairs(hfe.fewshot({1, 2, 3, 4, 5}, "
+               "4, 7, 2)) do if v == 2 then return 'drew it' end end return "
+               "'never' end)()",
+               "never", "fewshot never draws the skipped entry");
+        expect(s,
+               "table.concat(hfe.fewshot({1, 2, 3, 4, 5, 6}, 3, 42), ',') == "
+               "table.concat(hfe.fewshot({1, 2, 3, 4, 5, 6}, 3, 42), ',')",
+               "true", "fewshot is the same for the same seed");
+        expect_error(s, "hfe.fewshot({1, 2}, 2, 1, 1)",
+                     "2 examples asked, 1 to draw from",
+                     "fewshot with too few entries");
         expect_error(s, "os.execute('true')", "the sandbox forbids 'os'",
                      "os is forbidden");
         expect_error(s, "io.open('/etc/passwd')", "the sandbox forbids 'io'",
