@@ -105,6 +105,27 @@ run "$hfeval" run "$gs" --models "$SCRATCH/gsm.txt"
 is "$rc" 5 "gsm8k without its data: exit 5"
 like "$err" "gsm8k.lua needs its data: --set data=" "and says what to give it"
 
+# A rolling task: corpus perplexity and bits per byte from the recorded
+# log-likelihoods (exp(6/4) = 4.4817; 6 nats over 12 bytes = 0.7213 bits).
+cat >"$SCRATCH/roll.lua" <<'L'
+return { name = "roll", tasks = { {
+    name = "text", kind = "rolling", docs = { { t = "abcdef" }, { t = "ghijkl" } },
+    text = function(d) return d.t end } } }
+L
+cat >"$SCRATCH/roll.jsonl" <<'J'
+{"prompt": "abcdef", "logprob": -2.5, "n_tokens": 2, "n_bytes": 6}
+{"prompt": "ghijkl", "logprob": -3.5, "n_tokens": 2, "n_bytes": 6}
+J
+printf 'r replay:roll.jsonl\n' >"$SCRATCH/roll.txt"
+run "$hfeval" run "$SCRATCH/roll.lua" --models "$SCRATCH/roll.txt" --out "$SCRATCH/r6"
+is "$rc" 0 "a rolling task runs"
+like "$out" '^r +text +ppl_token +4\.4817 +- +2$' "token perplexity over the corpus"
+like "$out" '^r +text +bits_per_byte +0\.7213 +- +2$' "bits per byte"
+printf 'b %s/base.gguf\n' "$HFEVAL_FIXTURES" >"$SCRATCH/roll2.txt"
+run "$hfeval" run "$SCRATCH/roll.lua" --models "$SCRATCH/roll2.txt" --out "$SCRATCH/r7"
+is "$rc" 0 "and through the engine"
+like "$out" '^b +text +ppl_token +[0-9]+\.[0-9]+ ' "with a perplexity"
+
 run "$hfeval" run "$suite"
 is "$rc" 2 "no --models: exit 2"
 done_testing
