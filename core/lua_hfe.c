@@ -1,7 +1,7 @@
 /*
  * lua_hfe.c - the `hfe` library suites get:
  *
- *   hfe.read_lines(path)   lines of a text file (plain or gzip), as a list
+ *   hfe.read_lines(path)   lines of a text file (plain, gzip or bzip2)
  *   hfe.read_jsonl(path)   one JSON object a line, as a list of tables;
  *                          a bad line is an error naming path:line
  *   hfe.read_json(path)    one JSON document
@@ -27,6 +27,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <lauxlib.h>
 #include <pcre2.h>
+#include <bzlib.h>
 #include <zlib.h>
 
 #include "../plugins/hfeval-plugin.h"
@@ -46,16 +47,37 @@ static struct hfe_lua *runtime(lua_State *L)
     return s;
 }
 
-/* Reads a whole file (gzip or plain) and pushes it as a string, so the
- * memory is Lua's (capped, collected even when a later error unwinds).
- * Errors are Lua errors naming the file. */
+/* bzip2: the whole file through libbz2 into b.  Returns NULL or the
+ * reason. */
+static const char *read_bz2(FILE *f, luaL_Buffer *b)
+{
+    int bzerr = BZ_OK, n;
+    BZFILE *bz = BZ2_bzReadOpen(&bzerr, f, 0, 0, NULL, 0);
+
+    if (bzerr != BZ_OK)
+        return "not a bzip2 stream";
+    do {
+        char *p = luaL_prepbuffsize(b, 65536);
+
+        n = BZ2_bzRead(&bzerr, bz, p, 65536);
+        if (n > 0 && (bzerr == BZ_OK || bzerr == BZ_STREAM_END))
+            luaL_addsize(b, (size_t)n);
+    } while (bzerr == BZ_OK);
+    BZ2_bzReadClose(&n, bz);
+    return bzerr == BZ_STREAM_END ? NULL : "corrupt bzip2 data";
+}
+
+/* Reads a whole file (plain, gzip or bzip2, told by its first bytes) and
+ * pushes it as a string, so the memory is Lua's (capped, collected even
+ * when a later error unwinds).  Errors are Lua errors naming the file. */
 static const char *slurp(lua_State *L, const char *path, size_t *len)
 {
     struct hfe_lua *s = runtime(L);
+    unsigned char magic[3] = {0};
     luaL_Buffer b;
     gzFile gz;
+    FILE *f;
     int n;
-
     char full[4096];
 
     if (!s)
@@ -71,10 +93,26 @@ static const char *slurp(lua_State *L, const char *path, size_t *len)
                    "%s: outside the suite's directory and the paths given "
                    "with --set (or missing)",
                    path);
-    gz = gzopen(full, "rb");
+    f = fopen(full, "rb");
+    if (!f)
+        luaL_error(L, "%s: %s", path, strerror(errno));
+    n = (int)fread(magic, 1, 3, f);
+    luaL_buffinit(L, &b);
+    if (n == 3 && !memcmp(magic, "BZh", 3)) {
+        const char *why;
+
+        rewind(f);
+        why = read_bz2(f, &b);
+        fclose(f);
+        if (why)
+            luaL_error(L, "%s: %s", path, why);
+        luaL_pushresult(&b);
+        return lua_tolstring(L, -1, len);
+    }
+    fclose(f);
+    gz = gzopen(full, "rb"); /* gzip, or plain through zlib */
     if (!gz)
         luaL_error(L, "%s: %s", path, strerror(errno));
-    luaL_buffinit(L, &b);
     do {
         char *p = luaL_prepbuffsize(&b, 65536);
 

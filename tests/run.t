@@ -126,6 +126,24 @@ run "$hfeval" run "$SCRATCH/roll.lua" --models "$SCRATCH/roll2.txt" --out "$SCRA
 is "$rc" 0 "and through the engine"
 like "$out" '^b +text +ppl_token +[0-9]+\.[0-9]+ ' "with a perplexity"
 
+# HellaSwag in llama.cpp's layout, bzip2-compressed, through the engine.
+if [ -f "${HFEVAL_DATA:-$HFEVAL_SRC/../shared/data}/hellaswag_val_full.txt.bz2" ]; then
+    run "$hfeval" run "$HFEVAL_SRC/suites/hellaswag.lua" --models "$SCRATCH/roll2.txt" \
+        --set data="${HFEVAL_DATA:-$HFEVAL_SRC/../shared/data}/hellaswag_val_full.txt.bz2" \
+        --limit 8 --out "$SCRATCH/r8"
+    is "$rc" 0 "hellaswag.lua reads the .bz2 data and runs"
+    like "$out" '^b +hellaswag +acc_tok +[0-9.]+ +[0-9.]+ +8$' "acc_tok over 8 tasks"
+else
+    echo "ok $((_n + 1)) # SKIP no HellaSwag data"; echo "ok $((_n + 2)) # SKIP no HellaSwag data"
+    _n=$((_n + 2))
+fi
+printf 'ctx\n1\na\nb\nc\nd\nctx2\n9\na\nb\nc\nd\n' | bzip2 >"$SCRATCH/hs-bad.txt.bz2"
+run "$hfeval" run "$HFEVAL_SRC/suites/hellaswag.lua" --models "$SCRATCH/roll2.txt" \
+    --set data="$SCRATCH/hs-bad.txt.bz2"
+is "$rc" 5 "a bad HellaSwag line: exit 5"
+like "$err" "hs-bad.txt.bz2:8: expected the gold ending's index \(0-3\), got \"9\"" \
+    "names the file and line of the bzip2 data"
+
 run "$hfeval" run "$suite"
 is "$rc" 2 "no --models: exit 2"
 done_testing

@@ -1,0 +1,58 @@
+-- hellaswag.lua - HellaSwag by log-likelihood, in llama.cpp's text layout:
+-- six lines a task (context, the gold ending's index, four endings), the
+-- layout llama-perplexity --hellaswag reads.  Each ending is scored as
+-- " " .. ending after the context, over the tokens after the prefix that
+-- all four share (choice_prefix), as llama-perplexity does: its acc_tok is
+-- llama-perplexity's acc_norm; acc and acc_norm are lm-evaluation-harness's.
+--
+--   hfeval run suites/hellaswag.lua --models LIST \
+--       --set data=../shared/data/hellaswag_val_full.txt.bz2 [--limit 400]
+--
+-- Tasks run in file order (llama-perplexity draws a seeded random order).
+local data = hfe.set.data
+if not data then
+    error("hellaswag.lua needs its data: --set data=PATH/hellaswag_val_full.txt.bz2", 0)
+end
+local lines = hfe.read_lines(data)
+if #lines > 0 and lines[#lines] == "" then
+    lines[#lines] = nil
+end
+if #lines % 6 ~= 0 then
+    error(string.format("%s: %d lines, expected six a task", data, #lines), 0)
+end
+
+local docs = {}
+for i = 1, #lines, 6 do
+    local label = tonumber(lines[i + 1])
+    if not label or label < 0 or label > 3 or label % 1 ~= 0 then
+        error(string.format("%s:%d: expected the gold ending's index (0-3), got %q",
+            data, i + 1, lines[i + 1]), 0)
+    end
+    docs[#docs + 1] = {
+        ctx = lines[i],
+        label = label,
+        endings = { lines[i + 2], lines[i + 3], lines[i + 4], lines[i + 5] },
+    }
+end
+
+return {
+    name = "hellaswag",
+    version = "1",
+    tasks = {
+        {
+            name = "hellaswag",
+            kind = "choice",
+            docs = docs,
+            prompt = function(doc) return doc.ctx end,
+            choices = function(doc)
+                local out = {}
+                for i, e in ipairs(doc.endings) do
+                    out[i] = " " .. e
+                end
+                return out
+            end,
+            gold = function(doc) return doc.label end,
+            choice_prefix = true,
+        },
+    },
+}
