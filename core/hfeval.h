@@ -67,6 +67,11 @@ void hfe_buf_printf(struct hfe_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void hfe_buf_free(struct hfe_buf *b);
 
+/* The whole file, NUL-terminated, in *out (caller frees), its length in
+ * *len.  Returns 0, or -1 with "path: reason" in err. */
+int hfe_read_file(const char *path, char **out, size_t *len,
+                  struct hfe_err *err);
+
 /* Edit distance, for "did you mean" hints; stops counting at `cap`. */
 size_t hfe_edit_distance(const char *a, const char *b, size_t cap);
 

@@ -130,24 +130,6 @@ static int forbid(lua_State *L)
     return 0;
 }
 
-/* print goes to the log, not stdout (which carries the tables). */
-static int sandbox_print(lua_State *L)
-{
-    luaL_Buffer b;
-    int i, n = lua_gettop(L);
-
-    luaL_buffinit(L, &b);
-    for (i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    hfe_log(HFE_LOG_INFO, "suite", "%s", lua_tostring(L, -1));
-    return 0;
-}
-
 static void open_sandbox(lua_State *L)
 {
     static const luaL_Reg libs[] = {
@@ -171,8 +153,6 @@ static void open_sandbox(lua_State *L)
         lua_pushnil(L);
         lua_setfield(L, -2, forbidden[i]);
     }
-    lua_pushcfunction(L, sandbox_print);
-    lua_setfield(L, -2, "print");
     lua_getfield(L, -1, "string"); /* no bytecode out either */
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
@@ -225,25 +205,6 @@ int hfe_lua_may_read(struct hfe_lua *s, const char *path)
 /* ---- the state -------------------------------------------------------------
  */
 
-static char *read_file(const char *path, size_t *len, struct hfe_err *err)
-{
-    struct hfe_buf b = {0};
-    char chunk[65536];
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (!f) {
-        hfe_err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    hfe_buf_add(&b, "", 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        hfe_buf_add(&b, chunk, n);
-    fclose(f);
-    *len = b.len;
-    return b.s;
-}
-
 int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
                  struct hfe_lua **out, struct hfe_err *err)
 {
@@ -289,9 +250,12 @@ int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
         free(real);
     }
     lua_setfield(L, -2, "set");
+    /* print goes to the log, as hfe.log: stdout carries the tables */
+    lua_getfield(L, -1, "log");
+    lua_setglobal(L, "print");
     lua_pop(L, 1);
 
-    if (!(text = read_file(path, &len, err)))
+    if (hfe_read_file(path, &text, &len, err) != 0)
         goto fail;
     {
         char *chunk = hfe_xasprintf("@%s", path);

@@ -329,29 +329,15 @@ fail:
 int hfe_models_load(const char *file, struct hfe_model_list **out,
                     struct hfe_err *err)
 {
-    struct hfe_buf b = {0};
-    char chunk[65536];
-    FILE *f = fopen(file, "rb");
-    size_t n;
+    char *text;
+    size_t len;
     int rc;
 
     *out = NULL;
-    if (!f) {
-        hfe_err_set(err, "%s: %s", file, strerror(errno));
+    if (hfe_read_file(file, &text, &len, err) != 0)
         return HFE_EXIT_MODELS;
-    }
-    hfe_buf_add(&b, "", 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        hfe_buf_add(&b, chunk, n);
-    if (ferror(f)) {
-        hfe_err_set(err, "%s: read error: %s", file, strerror(errno));
-        fclose(f);
-        hfe_buf_free(&b);
-        return HFE_EXIT_MODELS;
-    }
-    fclose(f);
-    rc = hfe_models_parse(file, b.s, b.len, out, err);
-    hfe_buf_free(&b);
+    rc = hfe_models_parse(file, text, len, out, err);
+    free(text);
     return rc;
 }
 

@@ -36,9 +36,9 @@ struct item {
 
 /* One way to read the answer out of a completion. */
 struct extractor {
-    char *metric;  /* "exact_match" or "exact_match:NAME" */
-    char *pattern; /* PCRE2; NULL: the whole completion */
-    int last;      /* take the last match, not the first */
+    char *metric;   /* "exact_match" or "exact_match:NAME" */
+    pcre2_code *re; /* NULL: the whole completion */
+    int last;       /* take the last match, not the first */
 };
 
 struct task {
@@ -51,7 +51,7 @@ struct task {
     uint32_t max_tokens;
     struct extractor *ex;
     size_t n_ex;
-    char **ignore; /* patterns removed from answer and target */
+    pcre2_code **ignore; /* removed from answer and target */
     size_t n_ignore;
     int choice_prefix;
 };
@@ -196,6 +196,24 @@ static int read_items(struct ctx *c, int ti, struct task *t, long limit)
     return rc;
 }
 
+/* Compiles a pattern of the suite's; a bad one is the suite's error. */
+static int compile(struct ctx *c, const char *what, pcre2_code **out)
+{
+    const char *pat = lua_tostring(c->L, -1);
+    PCRE2_SIZE eoff;
+    char msg[256];
+    int ec;
+
+    *out = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec,
+                         &eoff, NULL);
+    if (*out)
+        return 0;
+    pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
+    hfe_err_set(c->err, "%s: task '%s': %s: /%s/: %s at offset %d", c->path,
+                c->task, what, pat, msg, (int)eoff);
+    return HFE_EXIT_SUITE;
+}
+
 /* extract = "pattern" | { name = "pattern" | { "pattern", last = true } }
  * ignore = { "pattern", ... } */
 static int read_extract(struct ctx *c, int ti, struct task *t)
@@ -207,9 +225,9 @@ static int read_extract(struct ctx *c, int ti, struct task *t)
     if (lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING) {
         t->ex = hfe_xcalloc(1, sizeof(*t->ex));
         t->ex[0].metric = hfe_xstrdup("exact_match");
-        if (!lua_isnil(L, -1))
-            t->ex[0].pattern = hfe_xstrdup(lua_tostring(L, -1));
         t->n_ex = 1;
+        if (!lua_isnil(L, -1) && compile(c, "field 'extract'", &t->ex[0].re))
+            return HFE_EXIT_SUITE;
     } else if (lua_istable(L, -1)) {
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -230,13 +248,15 @@ static int read_extract(struct ctx *c, int ti, struct task *t)
                 if (lua_type(L, -1) != LUA_TSTRING)
                     return type_error(c, "extract's { pattern, last = ... }",
                                       "a pattern first");
-                e->pattern = hfe_xstrdup(lua_tostring(L, -1));
+                if (compile(c, "field 'extract'", &e->re))
+                    return HFE_EXIT_SUITE;
                 lua_pop(L, 1);
                 lua_getfield(L, -1, "last");
                 e->last = lua_toboolean(L, -1);
                 lua_pop(L, 1);
             } else if (lua_type(L, -1) == LUA_TSTRING) {
-                e->pattern = hfe_xstrdup(lua_tostring(L, -1));
+                if (compile(c, "field 'extract'", &e->re))
+                    return HFE_EXIT_SUITE;
             } else {
                 return type_error(c, "a named pattern in 'extract'",
                                   "a string or { pattern, last = true }");
@@ -261,12 +281,14 @@ static int read_extract(struct ctx *c, int ti, struct task *t)
     lua_getfield(L, ti, "ignore");
     if (lua_istable(L, -1)) {
         n = (lua_Integer)lua_rawlen(L, -1);
-        t->ignore = hfe_xcalloc((size_t)n + 1, sizeof(char *));
+        t->ignore = hfe_xcalloc((size_t)n + 1, sizeof(*t->ignore));
         for (j = 1; j <= n; j++) {
             lua_rawgeti(L, -1, j);
             if (lua_type(L, -1) != LUA_TSTRING)
                 return type_error(c, "field 'ignore'", "a list of patterns");
-            t->ignore[t->n_ignore++] = hfe_xstrdup(lua_tostring(L, -1));
+            if (compile(c, "field 'ignore'", &t->ignore[t->n_ignore]))
+                return HFE_EXIT_SUITE;
+            t->n_ignore++;
             lua_pop(L, 1);
         }
     } else if (!lua_isnil(L, -1)) {
@@ -402,11 +424,11 @@ static void free_suite(struct suite *s)
         free(t->name);
         for (j = 0; j < t->n_ex; j++) {
             free(t->ex[j].metric);
-            free(t->ex[j].pattern);
+            pcre2_code_free(t->ex[j].re);
         }
         free(t->ex);
         for (j = 0; j < t->n_ignore; j++)
-            free(t->ignore[j]);
+            pcre2_code_free(t->ignore[j]);
         free(t->ignore);
     }
     free(s->tasks);
@@ -464,20 +486,15 @@ static char *strip(const char *s)
 static char *extract(const struct extractor *e, const char *text)
 {
     pcre2_match_data *md;
-    PCRE2_SIZE eoff, *ov, at = 0, len = strlen(text);
-    pcre2_code *re;
+    PCRE2_SIZE *ov, at = 0, len = strlen(text);
     char *out = NULL;
-    int ec, rc;
+    int rc;
 
-    if (!e->pattern)
+    if (!e->re)
         return strip(text);
-    re = pcre2_compile((PCRE2_SPTR)e->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                       &ec, &eoff, NULL);
-    if (!re)
-        return hfe_xstrdup("[invalid pattern]");
-    md = pcre2_match_data_create_from_pattern(re, NULL);
-    while (at <= len && (rc = pcre2_match(re, (PCRE2_SPTR)text, len, at, 0, md,
-                                          NULL)) >= 0) {
+    md = pcre2_match_data_create_from_pattern(e->re, NULL);
+    while (at <= len && (rc = pcre2_match(e->re, (PCRE2_SPTR)text, len, at, 0,
+                                          md, NULL)) >= 0) {
         int g = 0, k;
 
         ov = pcre2_get_ovector_pointer(md);
@@ -491,7 +508,6 @@ static char *extract(const struct extractor *e, const char *text)
         at = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
     }
     pcre2_match_data_free(md);
-    pcre2_code_free(re);
     if (!out)
         return hfe_xstrdup("[invalid]");
     {
@@ -503,22 +519,16 @@ static char *extract(const struct extractor *e, const char *text)
 }
 
 /* s with every match of the patterns removed. */
-static char *scrub(char *s, char *const *pat, size_t n)
+static char *scrub(char *s, pcre2_code *const *re, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++) {
-        PCRE2_SIZE eoff, outlen = strlen(s) * 2 + 1;
-        pcre2_code *re;
-        char *out;
-        int ec;
+        PCRE2_SIZE outlen = strlen(s) + 1;
+        char *out = hfe_xmalloc(outlen);
 
-        re = pcre2_compile((PCRE2_SPTR)pat[i], PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-                           &ec, &eoff, NULL);
-        if (!re)
-            continue;
-        out = hfe_xmalloc(outlen);
-        if (pcre2_substitute(re, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0,
+        /* removing only shortens: the output fits the input's size */
+        if (pcre2_substitute(re[i], (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0,
                              PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
                              (PCRE2_SPTR) "", 0, (PCRE2_UCHAR *)out,
                              &outlen) >= 0) {
@@ -527,7 +537,6 @@ static char *scrub(char *s, char *const *pat, size_t n)
         } else {
             free(out);
         }
-        pcre2_code_free(re);
     }
     return s;
 }
@@ -715,29 +724,28 @@ static int run_task(const struct hfe_backend *be, struct hfe_model *m,
             const char *text = res[i].text ? res[i].text : "";
             char *want = scrub(strip(it->target), t->ignore, t->n_ignore);
 
+            char *got[32];
+
+            for (x = 0; x < t->n_ex; x++)
+                got[x] =
+                    scrub(extract(&t->ex[x], text), t->ignore, t->n_ignore);
             record_start(rec, model, s, t, it);
             hfe_buf_puts(rec, ",\"metrics\":{");
             for (x = 0; x < t->n_ex; x++) {
-                char *got =
-                    scrub(extract(&t->ex[x], text), t->ignore, t->n_ignore);
-                int hit = strcmp(got, want) == 0;
+                int hit = strcmp(got[x], want) == 0;
 
                 stat_add(&em[x], hit);
                 hfe_buf_printf(rec, "%s", x ? "," : "");
                 hfe_json_str(rec, t->ex[x].metric, strlen(t->ex[x].metric));
                 hfe_buf_printf(rec, ":%d", hit);
-                free(got);
             }
             hfe_buf_puts(rec, "},\"output\":");
             hfe_json_str(rec, text, strlen(text));
             hfe_buf_puts(rec, ",\"extracted\":[");
             for (x = 0; x < t->n_ex; x++) {
-                char *got =
-                    scrub(extract(&t->ex[x], text), t->ignore, t->n_ignore);
-
                 hfe_buf_puts(rec, x ? "," : "");
-                hfe_json_str(rec, got, strlen(got));
-                free(got);
+                hfe_json_str(rec, got[x], strlen(got[x]));
+                free(got[x]);
             }
             hfe_buf_puts(rec, "],\"target\":");
             hfe_json_str(rec, want, strlen(want));

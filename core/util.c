@@ -1,6 +1,7 @@
 /*
  * util.c - error messages, checked allocation, growable strings, logging.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,35 @@ void hfe_buf_free(struct hfe_buf *b)
     free(b->s);
     b->s = NULL;
     b->len = b->cap = 0;
+}
+
+int hfe_read_file(const char *path, char **out, size_t *len,
+                  struct hfe_err *err)
+{
+    struct hfe_buf b = {0};
+    char chunk[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    *out = NULL;
+    if (!f) {
+        hfe_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    hfe_buf_add(&b, "", 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        hfe_buf_add(&b, chunk, n);
+    if (ferror(f)) {
+        hfe_err_set(err, "%s: read error: %s", path, strerror(errno));
+        fclose(f);
+        hfe_buf_free(&b);
+        return -1;
+    }
+    fclose(f);
+    *out = b.s;
+    if (len)
+        *len = b.len;
+    return 0;
 }
 
 size_t hfe_edit_distance(const char *a, const char *b, size_t cap)

@@ -77,6 +77,8 @@ bad until.lua $'return { name = "x", tasks = { { name = "t", kind = "generate", 
     "until.lua: task 't': field 'until' must be a list of strings, got number" "a wrong field type"
 bad throws.lua $'return { name = "x", tasks = { { name = "t", kind = "generate",\n docs = { {} },\n prompt = function(d) return d.q.x end } } }\n' \
     "task 't', document 0: .*throws.lua:3: attempt to index a nil value" "an error in a prompt function"
+bad regex.lua $'return { name = "x", tasks = { { name = "t", kind = "generate",\n docs = {}, prompt = function(d) return "" end, extract = "(" } } }\n' \
+    "regex.lua: task 't': field 'extract': /\\(/: missing closing parenthesis" "a bad extraction pattern"
 bad os.lua $'os.execute("true")\nreturn {}\n' "os.lua:1: the sandbox forbids 'os'" "os.execute"
 bad io.lua $'local f = io.open("/etc/passwd")\nreturn {}\n' "io.lua:1: the sandbox forbids 'io'" "io.open"
 bad req.lua $'local m = require("socket")\nreturn {}\n' "req.lua:1: the sandbox forbids 'require'" "require"

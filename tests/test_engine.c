@@ -60,20 +60,12 @@ static void die(const char *fmt, const char *arg)
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    struct hfe_buf b = {0};
-    char chunk[65536];
-    size_t n;
+    struct hfe_err err;
+    char *text;
 
-    if (!f)
-        die("cannot open %s", path);
-    hfe_buf_add(&b, "", 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        hfe_buf_add(&b, chunk, n);
-    fclose(f);
-    if (len)
-        *len = b.len;
-    return b.s;
+    if (hfe_read_file(path, &text, len, &err) != 0)
+        die("%s", err.msg);
+    return text;
 }
 
 static struct hfe_model *open_model(const char *path)
