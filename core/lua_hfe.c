@@ -5,6 +5,16 @@
  *   hfe.read_jsonl(path)   one JSON object a line, as a list of tables;
  *                          a bad line is an error naming path:line
  *   hfe.read_json(path)    one JSON document
+ *   hfe.read_text(path)    the whole file, as a string
+ *   hfe.read_csv(path [, opts])
+ *                          RFC 4180 CSV: a list of rows, each a table keyed
+ *                          by the header's names, or with opts.header=false
+ *                          a list of strings; opts.sep: another one-byte
+ *                          separator (";", "\t"); a bad record is an error
+ *                          naming path:line where it starts
+ *   hfe.read_hellaswag(path)
+ *                          llama.cpp's HellaSwag layout (six lines a task),
+ *                          as a list of {ctx=, label=0-3, endings={4}}
  *   hfe.json.decode(s), hfe.json.encode(v)
  *   hfe.regex.match(s, pattern [, init])
  *                          PCRE2 (UTF); nil, or the captures (the whole
@@ -16,7 +26,9 @@
  *   hfe.set                --set key=value pairs
  *
  * Readers open only files inside the suite's directory or named with
- * --set (hfe_lua_may_read).  JSON null decodes to hfe.json.null.
+ * --set (hfe_lua_may_read), read them whole (slurp), and take CRLF and a
+ * UTF-8 BOM.  Their errors are Lua errors that start with the path as
+ * given.  JSON null decodes to hfe.json.null.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -266,18 +278,74 @@ static int l_json_encode(lua_State *L)
 /* ---- readers --------------------------------------------------------------
  */
 
-/* Calls fn(L, line, len, lineno) for each line (without its newline) and
- * collects what it pushes into a list.  CRLF and a UTF-8 BOM are taken. */
-static int read_list(lua_State *L, int jsonl)
+/* The file's text (slurp) past a UTF-8 BOM, pushed as a string; *end is
+ * one past its last byte. */
+static const char *text_of(lua_State *L, const char *path, const char **end)
 {
-    const char *path = luaL_checkstring(L, 1);
-    size_t len, lineno = 0;
-    const char *data = slurp(L, path, &len), *p = data, *end = data + len;
-    lua_Integer n = 0;
+    size_t len;
+    const char *p = slurp(L, path, &len);
 
+    *end = p + len;
     if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
         p += 3;
-    lua_newtable(L);
+    return p;
+}
+
+/* What read_list does with a line (its newline and a CR before it taken
+ * off): pushes one value and returns 1, or pushes nothing and returns 0 to
+ * skip it.  A bad line is a Lua error naming path:lineno. */
+typedef int (*line_fn)(lua_State *L, const char *path, const char *line,
+                       size_t len, int lineno);
+
+static int push_line(lua_State *L, const char *path, const char *line,
+                     size_t len, int lineno)
+{
+    (void)path;
+    (void)lineno;
+    lua_pushlstring(L, line, len);
+    return 1;
+}
+
+static int push_jsonl(lua_State *L, const char *path, const char *line,
+                      size_t len, int lineno)
+{
+    const char *bad = NULL;
+    cJSON *v;
+
+    if (!len)
+        return 0; /* blank lines are skipped */
+    v = cJSON_ParseWithLengthOpts(line, len, &bad, 0);
+    if (!v)
+        return luaL_error(L,
+                          "%s:%d: expected a JSON object, invalid JSON at "
+                          "column %d",
+                          path, lineno, bad ? (int)(bad - line) + 1 : 1);
+    if (!cJSON_IsObject(v)) {
+        const char *t = cJSON_IsArray(v)    ? "an array"
+                        : cJSON_IsString(v) ? "a string"
+                        : cJSON_IsNumber(v) ? "a number"
+                                            : "a literal";
+
+        cJSON_Delete(v);
+        return luaL_error(L, "%s:%d: expected a JSON object, got %s", path,
+                          lineno, t);
+    }
+    push_json(L, v, 0);
+    cJSON_Delete(v);
+    return 1;
+}
+
+/* Calls fn for each line of the file named by argument 1 and collects
+ * what it pushes into a list.  CRLF and a UTF-8 BOM are taken.  Leaves
+ * the file's text and the list on the stack. */
+static int read_list(lua_State *L, line_fn fn)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *end, *p = text_of(L, path, &end);
+    lua_Integer n = 0;
+    int lineno = 0;
+
+    lua_newtable(L); /* path ... text list */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = (size_t)((nl ? nl : end) - p);
@@ -285,33 +353,8 @@ static int read_list(lua_State *L, int jsonl)
         lineno++;
         if (l && p[l - 1] == '\r')
             l--;
-        if (!jsonl) {
-            lua_pushlstring(L, p, l);
+        if (fn(L, path, p, l, lineno))
             lua_rawseti(L, -2, ++n);
-        } else if (l) {
-            const char *bad = NULL;
-            cJSON *v = cJSON_ParseWithLengthOpts(p, l, &bad, 0);
-
-            if (!v)
-                return luaL_error(L,
-                                  "%s:%d: expected a JSON object, invalid JSON "
-                                  "at column %d",
-                                  path, (int)lineno,
-                                  bad ? (int)(bad - p) + 1 : 1);
-            if (!cJSON_IsObject(v)) {
-                const char *t = cJSON_IsArray(v)    ? "an array"
-                                : cJSON_IsString(v) ? "a string"
-                                : cJSON_IsNumber(v) ? "a number"
-                                                    : "a literal";
-
-                cJSON_Delete(v);
-                return luaL_error(L, "%s:%d: expected a JSON object, got %s",
-                                  path, (int)lineno, t);
-            }
-            push_json(L, v, 0);
-            cJSON_Delete(v);
-            lua_rawseti(L, -2, ++n);
-        }
         p = nl ? nl + 1 : end;
     }
     return 1; /* the list, above the file's text */
@@ -319,12 +362,12 @@ static int read_list(lua_State *L, int jsonl)
 
 static int l_read_lines(lua_State *L)
 {
-    return read_list(L, 0);
+    return read_list(L, push_line);
 }
 
 static int l_read_jsonl(lua_State *L)
 {
-    return read_list(L, 1);
+    return read_list(L, push_jsonl);
 }
 
 static int l_read_json(lua_State *L)
@@ -336,6 +379,274 @@ static int l_read_json(lua_State *L)
 
     if (at >= 0)
         return luaL_error(L, "%s: invalid JSON at byte %d", path, (int)at + 1);
+    return 1;
+}
+
+/* The file's bytes, as they are (after decompression). */
+static int l_read_text(lua_State *L)
+{
+    size_t len;
+
+    slurp(L, luaL_checkstring(L, 1), &len); /* pushes it */
+    return 1;
+}
+
+/* ---- CSV ------------------------------------------------------------------
+ */
+
+/* At a line end: LF, CRLF, or a CR that ends the file. */
+static int at_eol(const char *p, const char *end)
+{
+    return p < end &&
+           (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n')));
+}
+
+/* Past the line end at p (if any); counts it in *line. */
+static const char *skip_eol(const char *p, const char *end, int *line)
+{
+    if (p < end && *p == '\r')
+        p++;
+    if (p < end && *p == '\n') {
+        p++;
+        (*line)++;
+    }
+    return p;
+}
+
+/* Pushes the quoted field that starts at p (on its opening quote), ""
+ * as one quote and CRLF inside it as LF; returns the byte after its
+ * closing quote.  *line counts the newlines inside it. */
+static const char *push_quoted(lua_State *L, const char *path, int record,
+                               const char *p, const char *end, int *line)
+{
+    luaL_Buffer b;
+
+    luaL_buffinit(L, &b);
+    for (p++;; p++) {
+        if (p == end)
+            luaL_error(L,
+                       "%s:%d: unterminated quoted field, expected a closing "
+                       "'\"' before the end of the file",
+                       path, record);
+        if (*p == '"') {
+            if (p + 1 < end && p[1] == '"') {
+                luaL_addchar(&b, '"');
+                p++;
+                continue;
+            }
+            break;
+        }
+        if (*p == '\r' && p + 1 < end && p[1] == '\n')
+            continue; /* the LF after it is added */
+        if (*p == '\n')
+            (*line)++;
+        luaL_addchar(&b, *p);
+    }
+    luaL_pushresult(&b);
+    return p + 1;
+}
+
+/* Reads one record starting at p (not at a line end) into a new list;
+ * returns the byte after its line end and its number of fields in *nf. */
+static const char *push_record(lua_State *L, const char *path, char sep,
+                               const char *p, const char *end, int *line,
+                               int *nf)
+{
+    int record = *line;
+
+    *nf = 0;
+    lua_newtable(L); /* ... fields */
+    for (;;) {
+        if (p < end && *p == '"') {
+            p = push_quoted(L, path, record, p, end, line);
+            if (p < end && *p != sep && !at_eol(p, end))
+                luaL_error(L,
+                           "%s:%d: field %d: expected '%c' or a line end "
+                           "after a closing '\"', got '%c'",
+                           path, record, *nf + 1, sep, *p);
+        } else {
+            const char *q = p;
+            size_t l;
+
+            while (q < end && *q != sep && *q != '\n')
+                q++;
+            l = (size_t)(q - p);
+            if (l && p[l - 1] == '\r' && (q == end || *q == '\n'))
+                l--;
+            lua_pushlstring(L, p, l);
+            p = q;
+        }
+        lua_rawseti(L, -2, ++*nf);
+        if (p < end && *p == sep) {
+            p++;
+            continue;
+        }
+        return skip_eol(p, end, line);
+    }
+}
+
+/* The header's names must differ: a row is keyed by them.  An empty one
+ * (pandas' unnamed index column) is the key "". */
+static void check_header(lua_State *L, const char *path, int line, int hdr,
+                         int n)
+{
+    int i, j;
+
+    for (i = 2; i <= n; i++) {
+        lua_rawgeti(L, hdr, i);
+        for (j = 1; j < i; j++) {
+            lua_rawgeti(L, hdr, j);
+            if (lua_rawequal(L, -1, -2))
+                luaL_error(L,
+                           "%s:%d: columns %d and %d are both named '%s', "
+                           "expected names that differ",
+                           path, line, j, i, lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* hfe.read_csv(path [, opts]): RFC 4180.  opts.header (default true):
+ * the first row names the columns and each later row is a table keyed
+ * by them; false: each row is a list of strings.  opts.sep: a
+ * one-character separator (default ",").  Blank lines are skipped; every
+ * row must have as many fields as the first. */
+static int l_read_csv(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *p, *end;
+    int header = 1, line = 1, ncol = -1, nf, i;
+    lua_Integer n = 0;
+    char sep = ',';
+
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) { /* an unknown option is likely a typo */
+            const char *k =
+                lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+
+            if (strcmp(k, "header") && strcmp(k, "sep"))
+                luaL_error(L,
+                           "hfe.read_csv: unknown option '%s', expected "
+                           "'header' or 'sep'",
+                           luaL_tolstring(L, -2, NULL));
+            lua_pop(L, 1);
+        }
+        if (lua_getfield(L, 2, "header") != LUA_TNIL) {
+            if (!lua_isboolean(L, -1))
+                luaL_error(L,
+                           "hfe.read_csv: expected opts.header to be a "
+                           "boolean, got a %s",
+                           luaL_typename(L, -1));
+            header = lua_toboolean(L, -1);
+        }
+        lua_getfield(L, 2, "sep");
+        if (!lua_isnil(L, -1)) {
+            size_t l;
+            const char *s = lua_tolstring(L, -1, &l);
+
+            if (!s || l != 1 || *s == '"' || *s == '\r' || *s == '\n')
+                luaL_error(L, "hfe.read_csv: expected opts.sep to be one "
+                              "character other than a quote or a line end");
+            sep = *s;
+        }
+    }
+    lua_settop(L, 2);
+    p = text_of(L, path, &end); /* 3: the text */
+    lua_newtable(L);            /* 4: the rows */
+    lua_pushnil(L);             /* 5: the header, once read */
+    while (p < end) {
+        int at = line;
+
+        if (at_eol(p, end)) {
+            p = skip_eol(p, end, &line);
+            continue;
+        }
+        p = push_record(L, path, sep, p, end, &line, &nf); /* 6: fields */
+        if (ncol < 0) {
+            ncol = nf;
+            if (header) {
+                check_header(L, path, at, 6, nf);
+                lua_replace(L, 5);
+                continue;
+            }
+        } else if (nf != ncol) {
+            luaL_error(L, "%s:%d: %d field%s, expected %d (as the %s)", path,
+                       at, nf, nf == 1 ? "" : "s", ncol,
+                       header ? "header" : "first row");
+        }
+        if (header) {
+            lua_createtable(L, 0, nf);
+            for (i = 1; i <= nf; i++) {
+                lua_rawgeti(L, 5, i);
+                lua_rawgeti(L, 6, i);
+                lua_rawset(L, -3);
+            }
+            lua_replace(L, 6);
+        }
+        lua_rawseti(L, 4, ++n);
+    }
+    lua_settop(L, 4);
+    return 1;
+}
+
+/* ---- HellaSwag ------------------------------------------------------------
+ */
+
+/* hfe.read_hellaswag(path): llama.cpp's layout, what llama-perplexity
+ * --hellaswag reads: six lines a task (the context, the gold ending's
+ * index 0-3, the four endings).  One empty line may end the file. */
+static int l_read_hellaswag(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_Integer n, i;
+    int k;
+
+    lua_settop(L, 1);
+    read_list(L, push_line); /* 2: text, 3: lines */
+    n = (lua_Integer)lua_rawlen(L, 3);
+    if (n > 0 && lua_rawgeti(L, 3, n) == LUA_TSTRING && !lua_rawlen(L, -1))
+        n--;
+    lua_pop(L, 1);
+    if (n % 6)
+        return luaL_error(L,
+                          "%s:%d: expected six lines a task (context, gold "
+                          "ending's index, four endings), the last task has "
+                          "%d",
+                          path, (int)(n - n % 6) + 1, (int)(n % 6));
+    lua_createtable(L, (int)(n / 6), 0); /* 4: the tasks */
+    for (i = 0; i < n; i += 6) {
+        int lineno = (int)i + 2; /* the label's */
+        size_t l;
+        const char *s;
+
+        lua_createtable(L, 0, 3);
+        lua_rawgeti(L, 3, i + 1);
+        lua_setfield(L, -2, "ctx");
+        lua_rawgeti(L, 3, i + 2);
+        s = lua_tolstring(L, -1, &l);
+        while (l && (*s == ' ' || *s == '\t'))
+            s++, l--;
+        while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+            l--;
+        if (l != 1 || *s < '0' || *s > '3')
+            return luaL_error(L,
+                              "%s:%d: expected the gold ending's index (0-3), "
+                              "got \"%s\"",
+                              path, lineno, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        lua_pushinteger(L, *s - '0');
+        lua_setfield(L, -2, "label");
+        lua_createtable(L, 4, 0);
+        for (k = 1; k <= 4; k++) {
+            lua_rawgeti(L, 3, i + 2 + k);
+            lua_rawseti(L, -2, k);
+        }
+        lua_setfield(L, -2, "endings");
+        lua_rawseti(L, 4, i / 6 + 1);
+    }
     return 1;
 }
 
@@ -478,9 +789,15 @@ static int l_log(lua_State *L)
 int hfe_lua_open_hfe(lua_State *L)
 {
     static const luaL_Reg hfe[] = {
-        {"read_lines", l_read_lines}, {"read_jsonl", l_read_jsonl},
-        {"read_json", l_read_json},   {"log", l_log},
-        {"fewshot", l_fewshot},       {NULL, NULL},
+        {"read_lines", l_read_lines},
+        {"read_jsonl", l_read_jsonl},
+        {"read_json", l_read_json},
+        {"read_text", l_read_text},
+        {"read_csv", l_read_csv},
+        {"read_hellaswag", l_read_hellaswag},
+        {"log", l_log},
+        {"fewshot", l_fewshot},
+        {NULL, NULL},
     };
     static const luaL_Reg json[] = {
         {"decode", l_json_decode},

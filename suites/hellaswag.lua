@@ -13,27 +13,7 @@ local data = hfe.set.data
 if not data then
     error("hellaswag.lua needs its data: --set data=PATH/hellaswag_val_full.txt.bz2", 0)
 end
-local lines = hfe.read_lines(data)
-if #lines > 0 and lines[#lines] == "" then
-    lines[#lines] = nil
-end
-if #lines % 6 ~= 0 then
-    error(string.format("%s: %d lines, expected six a task", data, #lines), 0)
-end
-
-local docs = {}
-for i = 1, #lines, 6 do
-    local label = tonumber(lines[i + 1])
-    if not label or label < 0 or label > 3 or label % 1 ~= 0 then
-        error(string.format("%s:%d: expected the gold ending's index (0-3), got %q",
-            data, i + 1, lines[i + 1]), 0)
-    end
-    docs[#docs + 1] = {
-        ctx = lines[i],
-        label = label,
-        endings = { lines[i + 2], lines[i + 3], lines[i + 4], lines[i + 5] },
-    }
-end
+local docs = hfe.read_hellaswag(data) -- {ctx=, label=, endings={4}}
 
 return {
     name = "hellaswag",

@@ -1,8 +1,8 @@
 /*
  * test_lua.c - the suite runtime (core/lua_rt.c, core/lua_hfe.c): the
  * sandbox, limits, error messages with file and line, and the hfe
- * library's readers, JSON and regex.  Writes its suites and data into a
- * scratch directory.  TAP on stdout.
+ * library's readers (lines, JSONL, CSV, HellaSwag), JSON and regex.  Writes its
+ * suites and data into a scratch directory.  TAP on stdout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +131,25 @@ int main(void)
                            "\"x\": [1, 2, null]}\r\n"));
     free(put("bad.jsonl", "{\"id\": 1}\n{\"id\": 2}\nnot json\n"));
     free(put("arr.jsonl", "{\"id\": 1}\n[1, 2]\n"));
+    /* CSV: a BOM, CRLF, "" escapes, a newline inside quotes, a blank
+     * line; the bad ones fail on the file line where the record starts */
+    free(put("good.csv", "\xef\xbb\xbf"
+                         "id,question,answer\r\n"
+                         "1,\"He said \"\"hi\"\"\",yes\r\n"
+                         "2,\"line one\r\nline two\",no\r\n"
+                         "\r\n"
+                         "3,plain,\"a,b\"\r\n"));
+    free(put("semi.csv", "a;b\n\"x;y\";2\n"));
+    free(put("tabs.tsv", "q\ta\nfoo\tbar"));
+    free(put("count.csv", "a,b,c,d\n1,\"two\nlines\",3,4\n\n5,6,7\n"));
+    free(put("open.csv", "a,b\n1,2\n3,\"open\nmore\n"));
+    free(put("junk.csv", "a,b\n1,2\n\"x\"y,2\n"));
+    free(put("ragged.csv", "1,2\n3\n"));
+    free(put("dup.csv", "a,b,a\n1,2,3\n"));
+    /* llama.cpp's HellaSwag layout; one empty line may end it */
+    free(put("hs.txt", "ctx one\n2\nA\nB\nC\nD\nctx two\n0\nE\nF\nG\nH\n\n"));
+    free(put("hs-short.txt", "c\n1\na\nb\nc\nd\nc2\n"));
+    free(put("hs-label.txt", "c\n1\na\nb\nc\nd\nc2\n4\na\nb\nc\nd\n"));
     elsewhere = hfe_xasprintf("%s/data.jsonl.gz", dir);
     gz = gzopen(elsewhere, "wb");
     gzputs(gz, "{\"z\": true}\n{\"z\": false}\n");
@@ -174,6 +193,9 @@ int main(void)
                "true", "JSON null is hfe.json.null");
         expect(s, "#hfe.read_jsonl('data.jsonl.gz')", "2", "gzip is read");
         expect(s, "#hfe.read_lines('data.jsonl')", "3", "read_lines");
+        expect(s, "hfe.read_text('data.jsonl.gz')",
+               "{\"z\": true}\n{\"z\": false}\n",
+               "read_text: the whole file, decompressed");
         expect_error(s, "hfe.read_jsonl('bad.jsonl')",
                      "bad.jsonl:3: expected a JSON object, invalid JSON",
                      "a bad data line");
@@ -185,6 +207,65 @@ int main(void)
                      "files elsewhere are refused");
         expect_error(s, "hfe.read_lines('../x')", "outside the suite",
                      "and so are missing ones");
+        expect(s, "#hfe.read_csv('good.csv')", "3",
+               "read_csv: a row a record, the blank line skipped");
+        expect(s, "hfe.read_csv('good.csv')[1].id", "1",
+               "read_csv: keyed by the header, past the BOM");
+        expect(s, "hfe.read_csv('good.csv')[1].question", "He said \"hi\"",
+               "read_csv: \"\" in a quoted field");
+        expect(s, "hfe.read_csv('good.csv')[2].question", "line one\nline two",
+               "read_csv: a newline inside quotes (CRLF as LF)");
+        expect(s, "hfe.read_csv('good.csv')[3].answer", "a,b",
+               "read_csv: a separator inside quotes, CRLF at the end");
+        expect(s,
+               "(function() local r = hfe.read_csv('semi.csv', {header = "
+               "false, sep = ';'}) return #r .. ' ' .. r[1][2] .. ' ' .. "
+               "r[2][1] end)()",
+               "2 b x;y", "read_csv: header=false and sep=';'");
+        expect(s, "hfe.read_csv('tabs.tsv', {sep = '\\t'})[1].a", "bar",
+               "read_csv: sep='\\t', no newline at the end");
+        /* as the other readers: the caller's line, then the file's */
+        expect_error(s, "hfe.read_csv('count.csv')",
+                     "eval:1: count.csv:5: 3 fields, expected 4 (as the "
+                     "header)\n",
+                     "read_csv: a short record, after a quoted newline and a "
+                     "blank line");
+        expect_error(s, "hfe.read_csv('open.csv')",
+                     "open.csv:3: unterminated quoted field",
+                     "read_csv: an unterminated quote");
+        expect_error(s, "hfe.read_csv('junk.csv')",
+                     "junk.csv:3: field 1: expected ',' or a line end after "
+                     "a closing '\"', got 'y'",
+                     "read_csv: text after a closing quote");
+        expect_error(s, "hfe.read_csv('ragged.csv', {header = false})",
+                     "ragged.csv:2: 1 field, expected 2 (as the first row)",
+                     "read_csv: header=false, a ragged row");
+        expect_error(s, "hfe.read_csv('dup.csv')",
+                     "dup.csv:1: columns 1 and 3 are both named 'a'",
+                     "read_csv: a name twice in the header");
+        expect_error(s, "hfe.read_csv('semi.csv', {sep = ';;'})",
+                     "expected opts.sep to be one character",
+                     "read_csv: a long separator");
+        expect_error(s, "hfe.read_csv('semi.csv', {seperator = ';'})",
+                     "unknown option 'seperator'",
+                     "read_csv: a misspelt option");
+        expect_error(s, "hfe.read_csv('/etc/passwd')",
+                     "/etc/passwd: outside the suite's directory",
+                     "read_csv: files elsewhere are refused");
+        expect(s,
+               "(function() local t = hfe.read_hellaswag('hs.txt') return #t "
+               ".. ' ' .. t[1].ctx .. ' ' .. math.type(t[1].label) .. ' ' .. "
+               "t[1].label .. ' ' .. table.concat(t[2].endings, '|') .. ' ' "
+               ".. t[2].label end)()",
+               "2 ctx one integer 2 E|F|G|H 0",
+               "read_hellaswag: tasks, a trailing empty line");
+        expect_error(s, "hfe.read_hellaswag('hs-short.txt')",
+                     "hs-short.txt:7: expected six lines a task",
+                     "read_hellaswag: a task cut short");
+        expect_error(s, "hfe.read_hellaswag('hs-label.txt')",
+                     "hs-label.txt:8: expected the gold ending's index (0-3), "
+                     "got \"4\"",
+                     "read_hellaswag: a bad label");
         expect(s, "hfe.json.encode(hfe.json.decode('{\"a\":[1,2.5,\"x\"]}'))",
                "{\"a\":[1,2.5,\"x\"]}", "JSON round trip");
         expect_error(s, "hfe.json.decode('{\"a\":')", "invalid JSON at byte",
