@@ -23,10 +23,13 @@
  *     },
  *   }
  *
- * Metrics: choice: acc, acc_norm (log-likelihood per byte of the choice),
- * acc_tok (per token); generate: exact_match; rolling: token perplexity
- * and bits per byte.  Every mean carries its sample count and standard
- * error.  Per-sample records go to OUT/samples.jsonl.
+ * Tasks are "choice", "generate" (samples, filters, pass@k, chat,
+ * timing) or "rolling" (llama-perplexity windows, fidelity against the
+ * lineage parent), each with metrics written in Lua if it likes; score.h
+ * lists the metrics.  Models run parents first (models.h: base=NAME).
+ * Every mean is printed with its sample count and standard error;
+ * per-sample records go to OUT/samples.jsonl.  Exit status: 0, 1 when a
+ * model or task failed, 5 when a suite's own code did (hfeval.h).
  */
 #ifndef HFEVAL_RUN_H
 #define HFEVAL_RUN_H

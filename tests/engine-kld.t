@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# KL divergence of quantized fixtures from the base, and the rate at which
-# they agree on the top token, equal llama-perplexity --kl-divergence's on
-# the same tokens within 1% relative.  llama-perplexity keeps the base's
-# log-probabilities in 16 bits over their top 16 nats; test_engine matches
-# that and also prints the exact value.
+# suites/fidelity.lua against llama-perplexity --kl-divergence on the same
+# text and windows: mean KLD within 1% (or the peer's printed rounding),
+# the same-top-token rate within 1%, mean Δp within the peer's printed
+# rounding (0.0005 percentage points, and a little).
+# llama-perplexity keeps the base's log-probabilities in 16 bits over their
+# top 16 nats; hfeval keeps them the same way (core/fidelity.c).
 . "$(dirname "$0")/lib.sh"
 need_data gsm8k_test.jsonl
 need_peer llama-perplexity
-export HFEVAL_PLUGIN_DIR HFE_OPTS="threads=2"
 pp=$HFEVAL_LLAMA_BIN/llama-perplexity
 fx=$HFEVAL_FIXTURES
 
@@ -17,26 +17,33 @@ perl -CSD -MJSON::PP -ne 'print decode_json($_)->{question}, "\n\n" if $. <= 60'
     --kl-divergence-base "$SCRATCH/base.kld" >"$SCRATCH/base.log" 2>&1
 ok $? "llama-perplexity saved the base's log-probabilities"
 
-close() { # got want tolerance
-    perl -e 'exit !($ARGV[1] > 0 && abs($ARGV[0] / $ARGV[1] - 1) <= $ARGV[2])' "$@"
+printf 'base %s/base.gguf threads=2\n' "$fx" >"$SCRATCH/list.txt"
+for q in q8_0 q4_0; do
+    printf '%s %s/%s.gguf base=base threads=2\n' "$q" "$fx" "$q" >>"$SCRATCH/list.txt"
+done
+run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/fidelity.lua" --models "$SCRATCH/list.txt" \
+    --set text="$SCRATCH/text.txt" --set ctx=128 --out "$SCRATCH/run"
+is "$rc" 0 "fidelity.lua ran over the base and two quantizations"
+
+val() { # model metric
+    printf '%s\n' "$out" | awk -v m="$1" -v k="$2" '$1 == m && $3 == k { print $4 }'
+}
+near() { # got want relative absolute
+    perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= $ARGV[2] * abs($ARGV[1]) + $ARGV[3])' -- "$@"
     echo $?
 }
-
 for q in q8_0 q4_0; do
     "$pp" -m "$fx/$q.gguf" -t 2 -fa off --no-repack --kl-divergence-base "$SCRATCH/base.kld" \
         --kl-divergence >"$SCRATCH/$q.log" 2>&1
     peer_kld=$(sed -n 's/.*Mean *KLD: *\([0-9.]*\).*/\1/p' "$SCRATCH/$q.log")
     peer_top=$(sed -n 's/.*Same top p: *\([0-9.]*\).*/\1/p' "$SCRATCH/$q.log")
-    run "$HFEVAL_TEST_BIN/test_engine" kld "$fx/base.gguf" "$fx/$q.gguf" "$SCRATCH/text.txt" 128
-    kld=$(printf '%s' "$out" | sed -n 's/^kld \([0-9.e-]*\) .*/\1/p')
-    exact=$(printf '%s' "$out" | sed -n 's/.* kld_exact \([0-9.e-]*\) .*/\1/p')
-    top=$(printf '%s' "$out" | sed -n 's/.* same_top \([0-9.]*\) .*/\1/p')
+    peer_dp=$(sed -n 's/.*Mean *Δp: *\([-0-9.]*\).*/\1/p' "$SCRATCH/$q.log")
+    kld=$(val "$q" kld) top=$(val "$q" same_top) dp=$(val "$q" delta_p)
     # the peer prints 6 decimals: compare within 1% or its rounding
-    ok "$(perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 0.01 * $ARGV[1] + 5e-7)' "${kld:-9}" "${peer_kld:-0}"; echo $?)" \
-        "$q: mean KLD $kld, llama-perplexity $peer_kld"
-    ok "$(close "${top:-0}" "${peer_top:-0}" 0.01)" \
-        "$q: same top token $top%, llama-perplexity $peer_top%"
-    ok "$(perl -e 'exit !($ARGV[0] > 0 && abs($ARGV[0] / $ARGV[1] - 1) < 0.05)' "${exact:-0}" "${kld:-1}"; echo $?)" \
-        "$q: unclamped KLD $exact is close to the clamped one"
+    ok "$(near "${kld:-9}" "${peer_kld:-0}" 0.01 5e-7)" "$q: mean KLD $kld, llama-perplexity $peer_kld"
+    ok "$(near "$(perl -e "print 100 * ${top:-0}")" "${peer_top:-0}" 0.01 0)" \
+        "$q: same top token $top, llama-perplexity $peer_top%"
+    ok "$(near "$(perl -e "print 100 * ${dp:-9}")" "${peer_dp:-0}" 0 0.0006)" \
+        "$q: mean Δp $dp, llama-perplexity $peer_dp%"
 done
 done_testing

@@ -146,6 +146,83 @@ is "$rc" 5 "a bad HellaSwag line: exit 5"
 like "$err" "hs-bad.txt.bz2:8: expected the gold ending's index \(0-3\), got \"9\"" \
     "names the file and line of the bzip2 data"
 
+# Several samples a prompt: take-first, majority vote, pass@k (unbiased:
+# 2 of 3 right gives pass@1 = 2/3, pass@2 = 1), a check() function, and
+# metrics written in Lua.
+cat >"$SCRATCH/samp.lua" <<'L'
+local docs = { { q = "2+3", a = "5" }, { q = "1+1", a = "2" } }
+local function task(name, extra)
+    local t = { name = name, kind = "generate", docs = docs, samples = 3,
+        prompt = function(d) return d.q end, target = function(d) return d.a end,
+        pass_at = { 1, 2 }, extract = "(\\d+)" }
+    for k, v in pairs(extra) do t[k] = v end
+    return t
+end
+return { name = "samp", tasks = {
+    task("s", {}),
+    task("c", { check = function(doc, text) return text:find("ok") ~= nil end,
+        filters = { "majority" }, match = "\\bok$",
+        metrics = { len = function(doc, out) return #out.texts[1] end,
+                    right = function(doc, out) return out.answer == doc.a end } }),
+} }
+L
+: >"$SCRATCH/samp.jsonl"
+for t in s c; do
+    i=0
+    for a in "5 ok" 5 4 1 "2 ok" 2; do
+        printf '{"doc_id": %d, "task": "%s", "sample": %d, "completion": "%s"}\n' \
+            $((i / 3)) $t $((i % 3)) "$a" >>"$SCRATCH/samp.jsonl"
+        i=$((i + 1))
+    done
+done
+printf 'p replay:samp.jsonl\n' >"$SCRATCH/samp.txt"
+run "$hfeval" run "$SCRATCH/samp.lua" --models "$SCRATCH/samp.txt" --out "$SCRATCH/r9"
+is "$rc" 0 "a task with three samples a prompt runs"
+like "$out" '^p +s +exact_match +0\.5000 +0\.5000 +2$' "take-first: the first sample's answer"
+like "$out" '^p +s +maj@3 +1\.0000 +0\.0000 +2$' "majority vote over the three"
+like "$out" '^p +s +pass@1 +0\.6667 +0\.0000 +2$' "pass@1 = c/n"
+like "$out" '^p +s +pass@2 +1\.0000 +0\.0000 +2$' "pass@2 by the unbiased estimator"
+like "$out" '^p +c +pass@1 +0\.3333 +0\.0000 +2$' "check() decides pass@k where given"
+unlike "$out" '^p +c +exact_match ' "filters = { \"majority\" } drops take-first"
+like "$out" '^p +c +len +2\.5000 +1\.5000 +2$' "a metric written in Lua"
+like "$out" '^p +c +right +0\.5000 ' "a Lua metric returning a boolean"
+like "$out" '^p +c +regex_match +0\.5000 ' "regex_match: the first sample matches the pattern"
+like "$(sed -n 3p "$SCRATCH/r9/samples.jsonl")" '"outputs":\["5 ok","5","4"\]' "the record keeps every sample"
+
+bad chat.lua $'return { name = "x", tasks = { { name = "t", kind = "choice", chat = true,\n docs = {}, prompt = function(d) return "" end } } }\n' \
+    "chat.lua: task 't': 'chat', 'timing' and 'samples' are for generate tasks, this one is a choice task" "chat on a choice task"
+bad passk.lua $'return { name = "x", tasks = { { name = "t", kind = "generate", samples = 2,\n pass_at = { 3 }, docs = {}, prompt = function(d) return "" end } } }\n' \
+    "passk.lua: task 't': a value of 'pass_at' must be an integer k from 1 to the task's samples, got number" "pass@k beyond the samples"
+cat >"$SCRATCH/lm.lua" <<'L'
+return { name = "x", tasks = { { name = "t", kind = "generate", docs = { { q = "2+3", a = "5" } },
+    prompt = function(d) return d.q end, target = function(d) return d.a end,
+    metrics = { bad = function(doc, out) return "yes" end } } } }
+L
+printf '{"doc_id": 0, "completion": "5"}\n' >"$SCRATCH/lm.jsonl"
+printf 'l replay:lm.jsonl\n' >"$SCRATCH/lm.txt"
+run "$hfeval" run "$SCRATCH/lm.lua" --models "$SCRATCH/lm.txt" --out "$SCRATCH/r10"
+is "$rc" 5 "a Lua metric returning a string fails the task: exit 5"
+like "$err" "lm.lua: task 't', document 0: metrics.bad must return a number or a boolean, got string" \
+    "and says what it must return"
+
+# fidelity.lua and speed.lua over a piece of the fixture lineage.
+fx=$HFEVAL_FIXTURES
+printf 'b %s/base.gguf\nq %s/q8_0.gguf base=b\nf %s/finetune.gguf base=b\n' "$fx" "$fx" "$fx" >"$SCRATCH/fid.txt"
+run "$hfeval" run "$HFEVAL_SRC/suites/fidelity.lua" --models "$SCRATCH/fid.txt" --out "$SCRATCH/r11"
+is "$rc" 0 "fidelity.lua runs over a base and two children"
+like "$out" '^b +fidelity +ppl_token ' "the base: perplexity"
+unlike "$out" '^b +fidelity +kld ' "the base: no KLD against itself"
+like "$out" '^q +fidelity +kld +[0-9.e+-]+ +[0-9.e+-]+ +[0-9]+$' "a child: mean KLD with its standard error"
+like "$out" '^q +fidelity +same_top +(1\.0000|0\.9[0-9]+) ' "q8_0 agrees with the base on most top tokens"
+like "$out" '^f +fidelity +delta_p ' "the second child is compared with the same kept base"
+run "$hfeval" run "$HFEVAL_SRC/suites/speed.lua" --models "$SCRATCH/roll2.txt" \
+    --set lengths=8,32 --set gen=8 --set reps=2 --out "$SCRATCH/r12"
+is "$rc" 0 "speed.lua runs"
+like "$out" '^b +speed_p32 +prompt_tok_s +[0-9.]+ +[0-9.]+ +2$' "prompt tokens per second"
+like "$out" '^b +speed_p32 +decode_tok_s +[0-9.]+ ' "decode tokens per second"
+like "$out" '^b +speed_p8 +ttft_ms +[0-9.]+ ' "time to first token"
+like "$out" '^b +speed_p8 +weights_mib +[0-9.]+ +- +1$' "the weights' size"
+
 run "$hfeval" run "$suite"
 is "$rc" 2 "no --models: exit 2"
 done_testing

@@ -13,11 +13,6 @@
  *       (mean log-probability of the tokens after the prefix all four
  *       endings share); prints "task I pick P gold G" per task and
  *       "acc_norm A ms T"
- *   test_engine kld BASE MODEL TEXT N_CTX
- *       KL divergence of MODEL from BASE over llama-perplexity's windows:
- *       both llama-perplexity's way (base log-probabilities quantized to
- *       16 bits over their top 16 nats, smaller ones dropped) and exactly;
- *       prints "kld K kld_exact E same_top S n N"
  *   test_engine generate MODEL PROMPTS MAX_TOKENS
  *       greedy generation of MAX_TOKENS tokens after each line of PROMPTS,
  *       as many sequences at once as the model's parallel= option; prints
@@ -341,90 +336,6 @@ static int cmd_hellaswag(char **argv)
     return 0;
 }
 
-/* ---- kld
- * ----------------------------------------------------------------------- */
-
-static int cmd_kld(char **argv)
-{
-    char *text = slurp(argv[2], NULL);
-    struct hfe_model *mb = open_model(argv[0]), *mm;
-    struct hfe_model_info info;
-    struct reqs rb, rm;
-    double kld = 0, kld_exact = 0;
-    size_t same = 0, n, i;
-    int32_t v, nv;
-
-    memset(&info, 0, sizeof(info));
-    HFE_INIT(&info);
-    be->info(mb, &info);
-    nv = (int32_t)info.n_vocab;
-    reqs_init(&rb, 1);
-    rb.req[0].kind = HFE_REQ_ROLLING;
-    rb.req[0].flags = HFE_REQF_PPL_WINDOWS;
-    rb.req[0].context = text;
-    rb.req[0].n_ctx = (uint32_t)atoi(argv[3]);
-    rb.req[0].top_k = (uint32_t)nv;
-    submit(mb, &rb, 0, 1);
-    be->close(mb);
-    mm = open_model(argv[1]);
-    reqs_init(&rm, 1);
-    rm.req[0] = rb.req[0];
-    rm.rp[0] = &rm.req[0];
-    submit(mm, &rm, 0, 1);
-    be->close(mm);
-    n = rb.res[0].n_tokens;
-    if (n != rm.res[0].n_tokens || rb.res[0].top_k != (uint32_t)nv)
-        die("%s", "the two runs scored different positions");
-    for (i = 0; i < n; i++) {
-        const float *pb = rb.res[0].topk_logprobs + i * (size_t)nv;
-        const float *pm = rm.res[0].topk_logprobs + i * (size_t)nv;
-        float mx = pb[0], mn = pb[0], scale, qbest = 0;
-        double s = 0, se = 0;
-        int32_t ab = 0, am = 0;
-
-        for (v = 1; v < nv; v++) {
-            if (pb[v] > mx) {
-                mx = pb[v];
-                ab = v;
-            }
-            if (pb[v] < mn)
-                mn = pb[v];
-            if (pm[v] > pm[am])
-                am = v;
-        }
-        /* llama-perplexity stores the base's log-probabilities as 16-bit
-         * steps over [max - 16, max] (nearest_int, ties to even), the
-         * rest as the floor value; it sums only where that stored value is
-         * above -16, and its top token is the first largest stored one. */
-        if (mn < mx - 16)
-            mn = mx - 16;
-        scale = (mx - mn) / 65535.f;
-        ab = -1;
-        for (v = 0; v < nv; v++) {
-            float q = mn;
-
-            if (scale && pb[v] > mn)
-                q = scale * nearbyintf((pb[v] - mn) / scale) + mn;
-            if (ab < 0 || q > qbest) {
-                qbest = q;
-                ab = v;
-            }
-            if (q > -16.f)
-                s += exp(q) * ((double)q - pm[v]);
-            se += exp(pb[v]) * ((double)pb[v] - pm[v]);
-        }
-        kld += s;
-        kld_exact += se;
-        same += ab == am;
-    }
-    printf("kld %.8f kld_exact %.8f same_top %.6f n %zu\n", kld / n,
-           kld_exact / n, 100.0 * same / n, n);
-    reqs_free(&rb);
-    reqs_free(&rm);
-    free(text);
-    return 0;
-}
-
 /* ---- generate and invariance
  * ----------------------------------------------------- */
 
@@ -622,8 +533,6 @@ int main(int argc, char **argv)
         rc = cmd_ppl(argv + 2);
     else if (!strcmp(argv[1], "hellaswag") && argc == 5)
         rc = cmd_hellaswag(argv + 2);
-    else if (!strcmp(argv[1], "kld") && argc == 6)
-        rc = cmd_kld(argv + 2);
     else if (!strcmp(argv[1], "generate") && argc == 5)
         rc = cmd_generate(argv + 2);
     else if (!strcmp(argv[1], "invariance") && argc == 4)

@@ -617,6 +617,27 @@ static int llm_submit(struct hfe_model *m, const struct hfe_batch *b)
     return rc;
 }
 
+/* The KV cache's size, as llama.cpp sizes it: cells x layers x (K + V
+ * widths) in F16, the widths from the model's key and value lengths
+ * (default: the embedding over the heads) times its KV heads. */
+static uint64_t kv_bytes(const struct hfe_model *m)
+{
+    const char *arch = hfe_gguf_str(m->meta, "general.architecture");
+    int64_t n_embd = llama_model_n_embd(m->model),
+            n_head = llama_model_n_head(m->model),
+            n_kv = llama_model_n_head_kv(m->model), kl, vl;
+    char key[160];
+
+    if (!arch || n_head <= 0)
+        return 0;
+    snprintf(key, sizeof(key), "%s.attention.key_length", arch);
+    kl = hfe_gguf_int(m->meta, key, n_embd / n_head);
+    snprintf(key, sizeof(key), "%s.attention.value_length", arch);
+    vl = hfe_gguf_int(m->meta, key, n_embd / n_head);
+    return (uint64_t)m->n_cells * (uint64_t)llama_model_n_layer(m->model) *
+           (uint64_t)((kl + vl) * n_kv) * 2u;
+}
+
 static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
 {
     struct llama_perf_context_data pd = llama_perf_context(m->ctx);
@@ -642,8 +663,7 @@ static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
     }
     m->mem[0] =
         (struct hfe_mem){"weights", "total", llama_model_size(m->model)};
-    m->mem[1] = (struct hfe_mem){"state", "total",
-                                 (uint64_t)llama_state_get_size(m->ctx)};
+    m->mem[1] = (struct hfe_mem){"kv", "total", kv_bytes(m)};
     getrusage(RUSAGE_SELF, &ru);
     m->mem[2] =
         (struct hfe_mem){"rss-peak", "host", (uint64_t)ru.ru_maxrss * 1024u};

@@ -1,0 +1,58 @@
+/*
+ * fidelity.h - how far a derivative's next-token distributions are from
+ * its base's, the way llama-perplexity --kl-divergence measures it.
+ *
+ * The base's log-probabilities over the whole vocabulary are kept as
+ * llama-perplexity keeps them in its --kl-divergence-base file: 16-bit
+ * steps over [max - 16, max] a position (n_vocab * 2 bytes each), so the
+ * numbers agree with that tool's.  Positions are appended in the order the
+ * task's documents are scored; a derivative is then compared position by
+ * position.
+ *
+ * Per position: KLD(base || model) over the tokens whose stored
+ * log-probability is above -16; whether the two agree on the top token;
+ * Δp, the model's probability of the text's token minus the base's.
+ *
+ * Not thread-safe; a hfe_fid_base belongs to one caller.
+ */
+#ifndef HFEVAL_FIDELITY_H
+#define HFEVAL_FIDELITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hfe_fid_base {
+    uint32_t n_vocab;
+    size_t n, cap; /* positions kept                              */
+    uint16_t *q;   /* [n][n_vocab] steps                          */
+    float *lo;     /* [n] the value of step 0                     */
+    float *step;   /* [n] one step, in nats                       */
+    float *lp_tok; /* [n] the base's log-prob of the text's token */
+};
+
+struct hfe_fid_acc {
+    size_t n;
+    double kld, kld2; /* sums over positions                     */
+    double dp, dp2;   /* Δp, sums                                */
+    size_t same_top;
+    double *each; /* [n] KLD per position, for percentiles   */
+    size_t cap;
+};
+
+/* Appends n positions of full-vocabulary log-probabilities ([n][n_vocab],
+ * vocabulary order) and the log-prob of each position's token. */
+void hfe_fid_keep(struct hfe_fid_base *b, uint32_t n_vocab, const float *lp,
+                  const float *lp_tok, size_t n);
+
+/* Compares n positions of a model, starting at the base's position `at`,
+ * into acc.  The caller checks that vocabularies and positions match. */
+void hfe_fid_compare(const struct hfe_fid_base *b, size_t at, const float *lp,
+                     const float *lp_tok, size_t n, struct hfe_fid_acc *acc);
+
+/* The q-quantile (0..1) of the per-position KLD; sorts acc->each. */
+double hfe_fid_quantile(struct hfe_fid_acc *acc, double q);
+
+void hfe_fid_base_free(struct hfe_fid_base *b);
+void hfe_fid_acc_free(struct hfe_fid_acc *acc);
+
+#endif /* HFEVAL_FIDELITY_H */

@@ -1,0 +1,820 @@
+/*
+ * score.c - metrics, means and per-document records of one task on one
+ * model.  See score.h.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "sandbox.h"
+#include "score.h"
+
+struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,
+                              ...)
+{
+    struct hfe_stat *s = &st->v[st->n++];
+    va_list ap;
+
+    memset(s, 0, sizeof(*s));
+    va_start(ap, fmt);
+    vsnprintf(s->name, sizeof(s->name), fmt, ap);
+    va_end(ap);
+    s->corpus = corpus;
+    return s;
+}
+
+static void stat_add(struct hfe_stat *s, double x)
+{
+    s->sum += x;
+    s->sum2 += x * x;
+    s->n++;
+}
+
+double hfe_stat_mean(const struct hfe_stat *s)
+{
+    return s->corpus ? s->sum : s->n ? s->sum / s->n : 0;
+}
+
+double hfe_stat_stderr(const struct hfe_stat *s)
+{
+    double mean, var;
+
+    if (s->n < 2 || s->corpus)
+        return 0;
+    mean = s->sum / s->n;
+    var = (s->sum2 - s->n * mean * mean) / (s->n - 1);
+    return var > 0 ? sqrt(var / s->n) : 0;
+}
+
+static char *strip(const char *s)
+{
+    size_t a = 0, b = strlen(s);
+
+    while (a < b &&
+           (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
+        a++;
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' ||
+                     s[b - 1] == '\r'))
+        b--;
+    return hfe_xstrndup(s + a, b - a);
+}
+
+/* The answer a completion gives: the pattern's first non-empty group (or
+ * its whole match) of its first match, or of its last with `last`;
+ * "[invalid]" when it does not match. */
+static char *extract(const struct hfe_extractor *e, const char *text)
+{
+    pcre2_match_data *md;
+    PCRE2_SIZE *ov, at = 0, len = strlen(text);
+    char *out = NULL, *s;
+    int rc;
+
+    if (!e->re)
+        return strip(text);
+    md = pcre2_match_data_create_from_pattern(e->re, NULL);
+    while (at <= len && (rc = pcre2_match(e->re, (PCRE2_SPTR)text, len, at, 0,
+                                          md, NULL)) >= 0) {
+        int g = 0, k;
+
+        ov = pcre2_get_ovector_pointer(md);
+        for (k = 1; k < rc && !g; k++)
+            if (ov[2 * k] != PCRE2_UNSET && ov[2 * k + 1] > ov[2 * k])
+                g = k;
+        free(out);
+        out = hfe_xstrndup(text + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+        if (!e->last)
+            break;
+        at = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+    }
+    pcre2_match_data_free(md);
+    if (!out)
+        return hfe_xstrdup("[invalid]");
+    s = strip(out);
+    free(out);
+    return s;
+}
+
+/* s with every match of the patterns removed. */
+static char *scrub(char *s, pcre2_code *const *re, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        PCRE2_SIZE outlen = strlen(s) + 1;
+        char *out = hfe_xmalloc(outlen);
+
+        /* removing only shortens: the output fits the input's size */
+        if (pcre2_substitute(re[i], (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0,
+                             PCRE2_SUBSTITUTE_GLOBAL, NULL, NULL,
+                             (PCRE2_SPTR) "", 0, (PCRE2_UCHAR *)out,
+                             &outlen) >= 0) {
+            free(s);
+            s = out;
+        } else {
+            free(out);
+        }
+    }
+    return s;
+}
+
+/* The unbiased estimator of pass@k from n samples, c of them correct
+ * (Chen et al. 2021), as a product to stay exact for large n. */
+static double pass_at_k(uint32_t n, uint32_t c, uint32_t k)
+{
+    double p = 1;
+    uint32_t i;
+
+    if (n - c < k)
+        return 1;
+    for (i = n - c + 1; i <= n; i++)
+        p *= 1 - (double)k / i;
+    return 1 - p;
+}
+
+/* The most frequent of n answers; on a tie, the one seen first. */
+static const char *majority(char *const *v, size_t n)
+{
+    size_t i, j, best = 0, best_n = 0;
+
+    for (i = 0; i < n; i++) {
+        size_t c = 0;
+
+        for (j = 0; j < n; j++)
+            c += strcmp(v[i], v[j]) == 0;
+        if (c > best_n) {
+            best_n = c;
+            best = i;
+        }
+    }
+    return v[best];
+}
+
+static void record_start(struct hfe_job *j, const struct hfe_item *it)
+{
+    struct hfe_buf *b = j->rec;
+
+    hfe_buf_puts(b, "{\"model\":");
+    hfe_json_str(b, j->model, strlen(j->model));
+    hfe_buf_puts(b, ",\"suite\":");
+    hfe_json_str(b, j->s->name, strlen(j->s->name));
+    hfe_buf_puts(b, ",\"task\":");
+    hfe_json_str(b, j->t->name, strlen(j->t->name));
+    hfe_buf_printf(b, ",\"doc_id\":%lld,\"item_id\":", (long long)it->doc_id);
+    if (it->item_id)
+        hfe_json_str(b, it->item_id, strlen(it->item_id));
+    else
+        hfe_buf_puts(b, "null");
+}
+
+/* Appends ,"name":value to a record's metrics. */
+static void record_metric(struct hfe_job *j, int *first, const char *name,
+                          double v)
+{
+    hfe_buf_puts(j->rec, *first ? "" : ",");
+    hfe_json_str(j->rec, name, strlen(name));
+    hfe_buf_printf(j->rec, ":%.9g", v);
+    *first = 0;
+}
+
+/* Pushes the item's document. */
+static void push_doc(lua_State *L, const struct hfe_task *t,
+                     const struct hfe_item *it)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->docs_ref);
+    lua_rawgeti(L, -1, (lua_Integer)it->doc_id + 1);
+    lua_remove(L, -2);
+}
+
+/* Calls the task's Lua function `field`[`name`] (or `field` when name is
+ * NULL) with (doc, the value at the top); pops that value; *out is the
+ * number it returns (true 1, false 0). */
+static int call_lua(struct hfe_job *j, const struct hfe_item *it,
+                    const char *field, const char *name, double *out)
+{
+    lua_State *L = hfe_lua_state(j->s->rt);
+    int rc;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, j->t->ref); /* v task */
+    lua_getfield(L, -1, field);                   /* v task f */
+    if (name) {
+        lua_getfield(L, -1, name); /* v task metrics f */
+        lua_remove(L, -2);
+    }
+    lua_remove(L, -2); /* v f */
+    lua_insert(L, -2); /* f v */
+    push_doc(L, j->t, it);
+    lua_insert(L, -2); /* f doc v */
+    if ((rc = hfe_lua_call(j->s->rt, 2, 1, j->err)) != 0) {
+        hfe_err_prefix(j->err, "task '%s', document %lld, %s%s%s: ", j->t->name,
+                       (long long)it->doc_id, field, name ? "." : "",
+                       name ? name : "");
+        return rc;
+    }
+    if (lua_isboolean(L, -1)) {
+        *out = lua_toboolean(L, -1);
+    } else if (lua_type(L, -1) == LUA_TNUMBER) {
+        *out = lua_tonumber(L, -1);
+    } else {
+        hfe_err_set(j->err,
+                    "%s: task '%s', document %lld: %s%s%s must return a "
+                    "number or a boolean, got %s",
+                    j->s->path, j->t->name, (long long)it->doc_id, field,
+                    name ? "." : "", name ? name : "", luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return HFE_EXIT_SUITE;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* The Lua metrics of one item; `out` (what the model answered) is at the
+ * top of the stack and is popped. */
+static int lua_metrics(struct hfe_job *j, const struct hfe_item *it,
+                       struct hfe_stat *first_stat, int *first_rec)
+{
+    lua_State *L = hfe_lua_state(j->s->rt);
+    size_t x;
+    int rc = 0;
+
+    for (x = 0; x < j->t->n_lua && rc == 0; x++) {
+        double v;
+
+        lua_pushvalue(L, -1);
+        if ((rc = call_lua(j, it, "metrics", j->t->lua_metric[x], &v)) == 0) {
+            stat_add(&first_stat[x], v);
+            record_metric(j, first_rec, j->t->lua_metric[x], v);
+        }
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static struct hfe_stat *lua_stats(struct hfe_job *j)
+{
+    struct hfe_stat *first = &j->st.v[j->st.n];
+    size_t x;
+
+    for (x = 0; x < j->t->n_lua; x++)
+        hfe_stat_new(&j->st, 0, "%s", j->t->lua_metric[x]);
+    return first;
+}
+
+/* Characters (code points) of UTF-8 text, as lm-evaluation-harness's
+ * acc_norm counts them; at least 1. */
+static double chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n ? (double)n : 1;
+}
+
+static int score_choice(struct hfe_job *j, const struct hfe_result *res)
+{
+    const struct hfe_task *t = j->t;
+    struct hfe_stat *acc = hfe_stat_new(&j->st, 0, "acc"),
+                    *norm = hfe_stat_new(&j->st, 0, "acc_norm"),
+                    *tok = hfe_stat_new(&j->st, 0, "acc_tok"),
+                    *ls = lua_stats(j);
+    lua_State *L = hfe_lua_state(j->s->rt);
+    size_t i, k, r = 0;
+    int rc = 0;
+
+    for (i = 0; i < t->n && rc == 0; i++) {
+        const struct hfe_item *it = &t->items[i];
+        size_t best = 0, bn = 0, bt = 0;
+        int first = 1;
+
+        for (k = 0; k < it->n_choices; k++) {
+            const struct hfe_result *x = &res[r + k], *y;
+
+            if (x->logprob > res[r + best].logprob)
+                best = k;
+            y = &res[r + bn];
+            if (x->logprob / chars(it->choices[k]) >
+                y->logprob / chars(it->choices[bn]))
+                bn = k;
+            y = &res[r + bt];
+            if ((x->n_tokens ? x->logprob / x->n_tokens : -INFINITY) >
+                (y->n_tokens ? y->logprob / y->n_tokens : -INFINITY))
+                bt = k;
+        }
+        stat_add(acc, best == (size_t)it->gold);
+        stat_add(norm, bn == (size_t)it->gold);
+        stat_add(tok, bt == (size_t)it->gold);
+        record_start(j, it);
+        hfe_buf_printf(j->rec, ",\"gold\":%ld,\"pick\":%zu,\"metrics\":{",
+                       it->gold, best);
+        record_metric(j, &first, "acc", best == (size_t)it->gold);
+        record_metric(j, &first, "acc_norm", bn == (size_t)it->gold);
+        record_metric(j, &first, "acc_tok", bt == (size_t)it->gold);
+        if (t->n_lua) {
+            lua_createtable(L, 0, 2);
+            lua_pushinteger(L, (lua_Integer)best);
+            lua_setfield(L, -2, "pick");
+            lua_createtable(L, (int)it->n_choices, 0);
+            for (k = 0; k < it->n_choices; k++) {
+                lua_pushnumber(L, res[r + k].logprob);
+                lua_rawseti(L, -2, (lua_Integer)k + 1);
+            }
+            lua_setfield(L, -2, "logprobs");
+            rc = lua_metrics(j, it, ls, &first);
+        }
+        hfe_buf_puts(j->rec, "},\"logprobs\":[");
+        for (k = 0; k < it->n_choices; k++)
+            hfe_buf_printf(j->rec, "%s%.9g", k ? "," : "", res[r + k].logprob);
+        hfe_buf_puts(j->rec, "]}\n");
+        r += it->n_choices;
+    }
+    return rc;
+}
+
+/* task.execute[fn](doc [, text]) as a string; caller frees *out. */
+static int call_exec(struct hfe_job *j, const struct hfe_item *it,
+                     const char *fn, const char *text, char **out)
+{
+    lua_State *L = hfe_lua_state(j->s->rt);
+    int rc;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, j->t->ref); /* task */
+    lua_getfield(L, -1, "execute");               /* task x */
+    lua_getfield(L, -1, fn);                      /* task x f */
+    lua_replace(L, -3);                           /* f x */
+    lua_pop(L, 1);                                /* f */
+    push_doc(L, j->t, it);
+    if (text)
+        lua_pushstring(L, text);
+    if ((rc = hfe_lua_call(j->s->rt, text ? 2 : 1, 1, j->err)) != 0) {
+        hfe_err_prefix(j->err,
+                       "task '%s', document %lld, execute.%s: ", j->t->name,
+                       (long long)it->doc_id, fn);
+        return rc;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        hfe_err_set(j->err,
+                    "%s: task '%s', document %lld: execute.%s must return a "
+                    "string, got %s",
+                    j->s->path, j->t->name, (long long)it->doc_id, fn,
+                    luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return HFE_EXIT_SUITE;
+    }
+    *out = hfe_xstrdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 0;
+}
+
+static void exec_job(const struct hfe_execute *x, struct hfe_sb_job *jb,
+                     char *source, double timeout)
+{
+    memset(jb, 0, sizeof(*jb));
+    jb->argv = (const char *const *)x->argv;
+    jb->file = x->file;
+    jb->source = source;
+    jb->source_len = strlen(source);
+    jb->lim.timeout_s = timeout;
+    jb->lim.mem_bytes = x->memory;
+}
+
+static void free_jobs(struct hfe_sb_job *jobs, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free((char *)jobs[i].source);
+        free(jobs[i].output);
+    }
+    free(jobs);
+}
+
+/* Runs each document's reference once, for the timeout rule: max(timeout,
+ * factor x the reference's time).  A reference that fails is reported;
+ * its document keeps the plain timeout. */
+static int measure_references(struct hfe_job *j)
+{
+    struct hfe_execute *x = j->t->exec;
+    const struct hfe_task *t = j->t;
+    struct hfe_sb_job *jobs = hfe_xcalloc(t->n + 1, sizeof(*jobs));
+    size_t i, bad = 0;
+    double lo = 1e300, hi = 0;
+    char why[256];
+    int rc = 0;
+
+    x->limit_s = hfe_xcalloc(t->n + 1, sizeof(double));
+    x->ref_status = hfe_xcalloc(t->n + 1, sizeof(char *));
+    for (i = 0; i < t->n; i++)
+        x->limit_s[i] = x->timeout;
+    x->measured = 1;
+    if (!x->reference)
+        goto out;
+    for (i = 0; i < t->n && rc == 0; i++) {
+        char *ref = NULL, *src = NULL;
+
+        if ((rc = call_exec(j, &t->items[i], "reference", NULL, &ref)) == 0)
+            rc = call_exec(j, &t->items[i], "program", ref, &src);
+        free(ref);
+        exec_job(x, &jobs[i], src ? src : hfe_xstrdup(""),
+                 x->timeout * x->factor * 4);
+    }
+    if (rc == 0 && hfe_sb_run(jobs, t->n, 0, why, sizeof(why)) != 0) {
+        hfe_err_set(j->err, "task '%s': the sandbox: %s", t->name, why);
+        rc = HFE_EXIT_INTERNAL;
+    }
+    for (i = 0; i < t->n && rc == 0; i++) {
+        double lim = x->factor * jobs[i].wall_ms / 1e3;
+
+        x->ref_status[i] = hfe_xstrdup(hfe_sb_status_names[jobs[i].status]);
+        if (jobs[i].status != HFE_SB_OK) {
+            bad++;
+            hfe_log(HFE_LOG_WARN, "sandbox",
+                    "task '%s', document %zu: the reference solution fails "
+                    "in the sandbox (%s): %.200s",
+                    t->name, i, x->ref_status[i], jobs[i].output);
+            continue;
+        }
+        if (lim > x->limit_s[i])
+            x->limit_s[i] = lim;
+        lo = x->limit_s[i] < lo ? x->limit_s[i] : lo;
+        hi = x->limit_s[i] > hi ? x->limit_s[i] : hi;
+    }
+    if (rc == 0)
+        hfe_log(HFE_LOG_INFO, "sandbox",
+                "task '%s': %zu of %zu reference solutions pass in the "
+                "sandbox (%s); timeouts %.1f to %.1f s",
+                t->name, t->n - bad, t->n, hfe_sb_isolation(),
+                lo < hi ? lo : x->timeout, hi > 0 ? hi : x->timeout);
+out:
+    free_jobs(jobs, t->n);
+    return rc;
+}
+
+/* Runs every sample's program; (*jobs)[i * samples + k] says how each
+ * ended. */
+static int execute(struct hfe_job *j, const struct hfe_result *res,
+                   struct hfe_sb_job **jobs)
+{
+    const struct hfe_task *t = j->t;
+    struct hfe_execute *x = t->exec;
+    size_t i, k, ns = t->samples, n = t->n * ns;
+    char why[256];
+    int rc = 0;
+
+    if (!x->measured && (rc = measure_references(j)) != 0)
+        return rc;
+    *jobs = hfe_xcalloc(n + 1, sizeof(**jobs));
+    for (i = 0; i < t->n; i++)
+        for (k = 0; k < ns; k++) {
+            char *src = NULL;
+
+            if (rc == 0)
+                rc = call_exec(j, &t->items[i], "program",
+                               res[i * ns + k].text ? res[i * ns + k].text : "",
+                               &src);
+            exec_job(x, &(*jobs)[i * ns + k], src ? src : hfe_xstrdup(""),
+                     x->limit_s[i]);
+        }
+    if (rc == 0 && hfe_sb_run(*jobs, n, 0, why, sizeof(why)) != 0) {
+        hfe_err_set(j->err, "task '%s': the sandbox: %s", t->name, why);
+        rc = HFE_EXIT_INTERNAL;
+    }
+    if (rc != 0) {
+        free_jobs(*jobs, n);
+        *jobs = NULL;
+    }
+    return rc;
+}
+
+/* ,"exec":{...} of one document's samples: how each ended, and what the
+ * first one that failed wrote (its head). */
+static void record_exec(struct hfe_job *j, const struct hfe_sb_job *jb,
+                        size_t ns, size_t doc)
+{
+    size_t k, bad = ns;
+
+    hfe_buf_puts(j->rec, ",\"exec\":{\"sandbox\":");
+    hfe_json_str(j->rec, hfe_sb_isolation(), strlen(hfe_sb_isolation()));
+    hfe_buf_printf(
+        j->rec, ",\"timeout_s\":%.3f,\"reference\":", j->t->exec->limit_s[doc]);
+    if (j->t->exec->ref_status && j->t->exec->ref_status[doc])
+        hfe_json_str(j->rec, j->t->exec->ref_status[doc],
+                     strlen(j->t->exec->ref_status[doc]));
+    else
+        hfe_buf_puts(j->rec, "null");
+    hfe_buf_puts(j->rec, ",\"runs\":[");
+    for (k = 0; k < ns; k++) {
+        hfe_buf_printf(j->rec, "%s{\"status\":\"%s\",\"code\":%d,\"ms\":%.1f}",
+                       k ? "," : "", hfe_sb_status_names[jb[k].status],
+                       jb[k].code, jb[k].wall_ms);
+        if (bad == ns && jb[k].status != HFE_SB_OK)
+            bad = k;
+    }
+    hfe_buf_puts(j->rec, "]");
+    if (bad < ns) {
+        size_t len = jb[bad].output_len < 2048 ? jb[bad].output_len : 2048;
+
+        hfe_buf_puts(j->rec, ",\"output\":");
+        hfe_json_str(j->rec, jb[bad].output ? jb[bad].output : "", len);
+    }
+    hfe_buf_puts(j->rec, "}");
+}
+
+static int score_generate(struct hfe_job *j, const struct hfe_result *res)
+{
+    const struct hfe_task *t = j->t;
+    lua_State *L = hfe_lua_state(j->s->rt);
+    struct hfe_stat *em = NULL, *maj = NULL, *pk = NULL, *ls, *tm = NULL,
+                    *rm = NULL;
+    size_t i, k, x, ns = t->samples;
+    char **got = hfe_xcalloc(t->n_ex * ns + 1, sizeof(char *));
+    struct hfe_sb_job *jobs = NULL;
+    int rc = 0;
+
+    if (t->exec && (rc = execute(j, res, &jobs)) != 0) {
+        free(got);
+        return rc;
+    }
+
+    if (t->first) {
+        em = &j->st.v[j->st.n];
+        for (x = 0; x < t->n_ex; x++)
+            hfe_stat_new(&j->st, 0, "exact_match%s%s",
+                         *t->ex[x].name ? ":" : "", t->ex[x].name);
+    }
+    if (t->majority) {
+        maj = &j->st.v[j->st.n];
+        for (x = 0; x < t->n_ex; x++)
+            hfe_stat_new(&j->st, 0, "maj@%zu%s%s", ns,
+                         *t->ex[x].name ? ":" : "", t->ex[x].name);
+    }
+    if (t->match)
+        rm = hfe_stat_new(&j->st, 0, "regex_match");
+    if (t->n_pass_at) {
+        pk = &j->st.v[j->st.n];
+        for (x = 0; x < t->n_pass_at; x++)
+            hfe_stat_new(&j->st, 0, "pass@%u", t->pass_at[x]);
+    }
+    ls = lua_stats(j);
+    if (t->timing) {
+        tm = &j->st.v[j->st.n];
+        hfe_stat_new(&j->st, 0, "prompt_tokens");
+        hfe_stat_new(&j->st, 0, "prompt_tok_s");
+        hfe_stat_new(&j->st, 0, "decode_tok_s");
+        hfe_stat_new(&j->st, 0, "ttft_ms");
+    }
+    for (i = 0; i < t->n && rc == 0; i++) {
+        const struct hfe_item *it = &t->items[i];
+        const struct hfe_result *r0 = &res[i * ns];
+        char *want =
+            scrub(strip(it->target ? it->target : ""), t->ignore, t->n_ignore);
+        uint32_t correct = 0;
+        int first = 1;
+
+        for (x = 0; x < t->n_ex; x++)
+            for (k = 0; k < ns; k++)
+                got[x * ns + k] = scrub(
+                    extract(&t->ex[x],
+                            res[i * ns + k].text ? res[i * ns + k].text : ""),
+                    t->ignore, t->n_ignore);
+        record_start(j, it);
+        hfe_buf_puts(j->rec, ",\"metrics\":{");
+        for (x = 0; x < t->n_ex; x++) {
+            char name[96];
+
+            snprintf(name, sizeof(name), "%s%s", *t->ex[x].name ? ":" : "",
+                     t->ex[x].name);
+            if (t->first) {
+                int hit = !strcmp(got[x * ns], want);
+
+                stat_add(&em[x], hit);
+                snprintf(name, sizeof(name), "exact_match%s%s",
+                         *t->ex[x].name ? ":" : "", t->ex[x].name);
+                record_metric(j, &first, name, hit);
+            }
+            if (t->majority) {
+                int hit = !strcmp(majority(got + x * ns, ns), want);
+
+                stat_add(&maj[x], hit);
+                snprintf(name, sizeof(name), "maj@%zu%s%s", ns,
+                         *t->ex[x].name ? ":" : "", t->ex[x].name);
+                record_metric(j, &first, name, hit);
+            }
+        }
+        if (t->match) {
+            const char *txt = r0->text ? r0->text : "";
+            pcre2_match_data *md =
+                pcre2_match_data_create_from_pattern(t->match, NULL);
+            int hit = pcre2_match(t->match, (PCRE2_SPTR)txt, strlen(txt), 0, 0,
+                                  md, NULL) >= 0;
+
+            pcre2_match_data_free(md);
+            stat_add(rm, hit);
+            record_metric(j, &first, "regex_match", hit);
+        }
+        /* pass@k: check(doc, text) where given, else the first pattern */
+        for (k = 0; k < ns && t->n_pass_at && rc == 0; k++) {
+            double v = 0;
+
+            if (t->exec) {
+                v = jobs[i * ns + k].status == HFE_SB_OK;
+            } else if (t->check) {
+                lua_pushstring(L, res[i * ns + k].text ? res[i * ns + k].text
+                                                       : "");
+                rc = call_lua(j, it, "check", NULL, &v);
+            } else {
+                v = !strcmp(got[k], want);
+            }
+            correct += v != 0;
+        }
+        for (x = 0; x < t->n_pass_at && rc == 0; x++) {
+            char name[32];
+            double p = pass_at_k((uint32_t)ns, correct, t->pass_at[x]);
+
+            stat_add(&pk[x], p);
+            snprintf(name, sizeof(name), "pass@%u", t->pass_at[x]);
+            record_metric(j, &first, name, p);
+        }
+        if (t->n_lua && rc == 0) {
+            lua_createtable(L, 0, 3);
+            lua_pushstring(L, r0->text ? r0->text : "");
+            lua_setfield(L, -2, "text");
+            lua_createtable(L, (int)ns, 0);
+            for (k = 0; k < ns; k++) {
+                lua_pushstring(L, res[i * ns + k].text ? res[i * ns + k].text
+                                                       : "");
+                lua_rawseti(L, -2, (lua_Integer)k + 1);
+            }
+            lua_setfield(L, -2, "texts");
+            if (t->n_ex) {
+                lua_pushstring(L, got[0]);
+                lua_setfield(L, -2, "answer");
+            }
+            rc = lua_metrics(j, it, ls, &first);
+        }
+        if (t->timing) {
+            double pp = r0->t_first_token_ms,
+                   dec = r0->t_total_ms - r0->t_first_token_ms;
+
+            stat_add(&tm[0], r0->n_prompt_tokens);
+            if (pp > 0)
+                stat_add(&tm[1], r0->n_prompt_tokens / (pp / 1e3));
+            if (dec > 0 && r0->n_gen_tokens > 1)
+                stat_add(&tm[2], (r0->n_gen_tokens - 1) / (dec / 1e3));
+            stat_add(&tm[3], pp);
+        }
+        hfe_buf_puts(j->rec, "},\"output\":");
+        hfe_json_str(j->rec, r0->text ? r0->text : "",
+                     r0->text ? strlen(r0->text) : 0);
+        if (ns > 1) {
+            hfe_buf_puts(j->rec, ",\"outputs\":[");
+            for (k = 0; k < ns; k++) {
+                const char *s =
+                    res[i * ns + k].text ? res[i * ns + k].text : "";
+
+                hfe_buf_puts(j->rec, k ? "," : "");
+                hfe_json_str(j->rec, s, strlen(s));
+            }
+            hfe_buf_puts(j->rec, "]");
+        }
+        if (t->exec)
+            record_exec(j, jobs + i * ns, ns, i);
+        hfe_buf_puts(j->rec, ",\"extracted\":[");
+        for (x = 0; x < t->n_ex; x++) {
+            hfe_buf_puts(j->rec, x ? "," : "");
+            hfe_json_str(j->rec, got[x * ns], strlen(got[x * ns]));
+        }
+        hfe_buf_puts(j->rec, "],\"target\":");
+        hfe_json_str(j->rec, want, strlen(want));
+        hfe_buf_printf(j->rec,
+                       ",\"prompt_tokens\":%u,\"tokens\":%u,\"ttft_ms\":%.3f,"
+                       "\"latency_ms\":%.3f}\n",
+                       r0->n_prompt_tokens, r0->n_gen_tokens,
+                       r0->t_first_token_ms, r0->t_total_ms);
+        for (x = 0; x < t->n_ex * ns; x++) {
+            free(got[x]);
+            got[x] = NULL;
+        }
+        free(want);
+    }
+    for (x = 0; x < t->n_ex * ns; x++)
+        free(got[x]);
+    free(got);
+    if (jobs)
+        free_jobs(jobs, t->n * ns);
+    return rc;
+}
+
+static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
+{
+    const struct hfe_task *t = j->t;
+    lua_State *L = hfe_lua_state(j->s->rt);
+    struct hfe_stat *ppl = hfe_stat_new(&j->st, 1, "ppl_token"),
+                    *bpb = hfe_stat_new(&j->st, 1, "bits_per_byte"), *ls;
+    struct hfe_fid_acc acc = {0};
+    double lp = 0, ntok = 0, nbytes = 0;
+    size_t i, at = 0;
+    int rc = 0;
+
+    ls = lua_stats(j);
+    for (i = 0; i < t->n && rc == 0; i++) {
+        const struct hfe_result *r = &res[i];
+        int first = 1;
+
+        lp += r->logprob;
+        ntok += r->n_tokens;
+        nbytes += (double)r->n_bytes;
+        record_start(j, &t->items[i]);
+        hfe_buf_puts(j->rec, ",\"metrics\":{");
+        record_metric(j, &first, "logprob", r->logprob);
+        record_metric(j, &first, "tokens", r->n_tokens);
+        record_metric(j, &first, "bytes", (double)r->n_bytes);
+        if (j->keep || j->base) {
+            if (r->top_k != j->n_vocab || r->topk_ids || !r->topk_logprobs ||
+                !r->token_logprobs) {
+                hfe_err_set(j->err,
+                            "task '%s': the backend did not return the "
+                            "full-vocabulary log-probabilities fidelity needs",
+                            t->name);
+                rc = HFE_EXIT_FAIL;
+                break;
+            }
+            if (j->keep)
+                hfe_fid_keep(j->keep, j->n_vocab, r->topk_logprobs,
+                             r->token_logprobs, r->n_tokens);
+        }
+        if (j->base) {
+            size_t n0 = acc.n;
+            double k0 = acc.kld, s0 = (double)acc.same_top;
+
+            if (at + r->n_tokens > j->base->n) {
+                hfe_err_set(j->err,
+                            "task '%s', document %zu: %u positions scored, "
+                            "but base '%s' has only %zu left: the two "
+                            "tokenize the text differently",
+                            t->name, i, r->n_tokens, j->base_name,
+                            j->base->n - at);
+                rc = HFE_EXIT_FAIL;
+                break;
+            }
+            hfe_fid_compare(j->base, at, r->topk_logprobs, r->token_logprobs,
+                            r->n_tokens, &acc);
+            at += r->n_tokens;
+            if (acc.n > n0) {
+                record_metric(j, &first, "kld", (acc.kld - k0) / (acc.n - n0));
+                record_metric(j, &first, "same_top",
+                              ((double)acc.same_top - s0) / (acc.n - n0));
+            }
+        }
+        if (t->n_lua) {
+            lua_createtable(L, 0, 3);
+            lua_pushnumber(L, r->logprob);
+            lua_setfield(L, -2, "logprob");
+            lua_pushinteger(L, r->n_tokens);
+            lua_setfield(L, -2, "tokens");
+            lua_pushinteger(L, (lua_Integer)r->n_bytes);
+            lua_setfield(L, -2, "bytes");
+            rc = lua_metrics(j, &t->items[i], ls, &first);
+        }
+        hfe_buf_puts(j->rec, "}}\n");
+    }
+    ppl->sum = ntok ? exp(-lp / ntok) : 0;
+    ppl->n = t->n;
+    bpb->sum = nbytes ? -lp / (log(2) * nbytes) : 0;
+    bpb->n = t->n;
+    if (rc == 0 && j->base && at != j->base->n) {
+        hfe_err_set(j->err,
+                    "task '%s': %zu positions scored, base '%s' scored %zu: "
+                    "the two tokenize the text differently",
+                    t->name, at, j->base_name, j->base->n);
+        rc = HFE_EXIT_FAIL;
+    }
+    if (rc == 0 && j->base) {
+        struct hfe_stat *s;
+
+        s = hfe_stat_new(&j->st, 0, "kld");
+        s->sum = acc.kld, s->sum2 = acc.kld2, s->n = acc.n;
+        s = hfe_stat_new(&j->st, 1, "kld_p99");
+        s->sum = hfe_fid_quantile(&acc, 0.99), s->n = acc.n;
+        s = hfe_stat_new(&j->st, 1, "kld_max");
+        s->sum = hfe_fid_quantile(&acc, 1), s->n = acc.n;
+        s = hfe_stat_new(&j->st, 0, "delta_p");
+        s->sum = acc.dp, s->sum2 = acc.dp2, s->n = acc.n;
+        s = hfe_stat_new(&j->st, 1, "rms_delta_p");
+        s->sum = acc.n ? sqrt(acc.dp2 / acc.n) : 0, s->n = acc.n;
+        s = hfe_stat_new(&j->st, 0, "same_top");
+        s->sum = s->sum2 = (double)acc.same_top, s->n = acc.n;
+    }
+    hfe_fid_acc_free(&acc);
+    return rc;
+}
+
+int hfe_score(struct hfe_job *j, const struct hfe_result *res)
+{
+    return j->t->kind == HFE_TASK_CHOICE     ? score_choice(j, res)
+           : j->t->kind == HFE_TASK_GENERATE ? score_generate(j, res)
+                                             : score_rolling(j, res);
+}

@@ -1,0 +1,67 @@
+/*
+ * score.h - scoring one task's results on one model: the metrics, their
+ * means and standard errors, and one JSON record a document.
+ *
+ * choice    acc, acc_norm (per byte of the choice), acc_tok (per token)
+ * generate  exact_match[:NAME] of the first sample, maj@N[:NAME] (majority
+ *           vote over the samples), pass@k (unbiased estimator), timing
+ * rolling   ppl_token, bits_per_byte; with a lineage parent, kld, kld_p99,
+ *           kld_max, delta_p, rms_delta_p, same_top (fidelity.h)
+ * and the task's metrics written in Lua.
+ *
+ * Not thread-safe: it calls into the suite's Lua state.
+ */
+#ifndef HFEVAL_SCORE_H
+#define HFEVAL_SCORE_H
+
+#include "../plugins/hfeval-plugin.h"
+#include "fidelity.h"
+#include "gguf_meta.h"
+#include "hfeval.h"
+#include "suite.h"
+
+/* Running mean and standard error of one metric; a corpus metric
+ * (perplexity) is one value over n documents, with no standard error. */
+struct hfe_stat {
+    char name[64];
+    double sum, sum2;
+    size_t n;
+    int corpus;
+};
+
+#define HFE_MAX_STATS (3 * HFE_MAX_NAMED + 16)
+
+struct hfe_stats {
+    struct hfe_stat v[HFE_MAX_STATS];
+    size_t n;
+};
+
+/* Everything one task on one model needs. */
+struct hfe_job {
+    const struct hfe_backend *be;
+    struct hfe_model *m;
+    const char *model;
+    uint32_t n_vocab;
+    struct hfe_suite *s;
+    struct hfe_task *t;
+    struct hfe_stats st;
+    struct hfe_buf *rec;
+    struct hfe_err *err;
+    /* fidelity: what this model keeps for its children, what its parent
+     * kept for it */
+    struct hfe_fid_base *keep;
+    const struct hfe_fid_base *base;
+    const char *base_name;
+};
+
+struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
+double hfe_stat_mean(const struct hfe_stat *s);
+double hfe_stat_stderr(const struct hfe_stat *s);
+
+/* Scores j->t's results (one per request, in the order run.c builds
+ * them) into j->st and appends the records to j->rec.  Returns 0, or an
+ * exit status with the message in j->err. */
+int hfe_score(struct hfe_job *j, const struct hfe_result *res);
+
+#endif /* HFEVAL_SCORE_H */
