@@ -33,6 +33,8 @@
 #include "hfeval.h"
 #include "sandbox.h"
 
+extern char **environ;
+
 const char *const hfe_sb_status_names[7] = {
     "ok", "exit", "timeout", "signal", "memory", "output", "error"};
 
@@ -155,8 +157,12 @@ static void die_child(const char *what)
 /* The namespace's side, before the program: private mounts, every one
  * read-only but a tmpfs on /tmp (and /var/tmp, /dev/shm), a /proc of
  * this PID namespace, and the program's directory.  0 or -1. */
-static int prepare_namespace(void)
+static int prepare_namespace(const char *home)
 {
+    static const char *const hidden[] = {"/run", "/var/run", "/home", "/root",
+                                         "/mnt", "/media",   "/srv",  NULL};
+    int i;
+
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         return -1;
     readonly_mounts();
@@ -167,8 +173,20 @@ static int prepare_namespace(void)
                 "size=1m,mode=1777");
     (void)mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
                 "size=1m,mode=1777");
-    (void)mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                NULL);
+    /* sockets and secrets of the machine's users: /run holds the
+     * sockets of daemons (docker, dbus, systemd), homes hold keys */
+    for (i = 0; hidden[i]; i++)
+        (void)mount("tmpfs", hidden[i], "tmpfs",
+                    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                    "size=4k,mode=755");
+    if (home && *home && home[0] == '/' && strcmp(home, "/"))
+        (void)mount("tmpfs", home, "tmpfs",
+                    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                    "size=4k,mode=755");
+    /* this namespace's processes only: without it, ours would show */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) != 0)
+        return -1;
     return mkdir("/tmp/run", 0700);
 }
 
@@ -194,7 +212,8 @@ static void program(const struct hfe_sb_job *j, unsigned slot, int ns,
     if (chdir(dir) != 0)
         die_child(dir);
 
-    rl.rlim_cur = rl.rlim_max = (rlim_t)(l->timeout_s + 1);
+    rl.rlim_cur = (rlim_t)(l->timeout_s + 1); /* SIGXCPU, then SIGKILL */
+    rl.rlim_max = rl.rlim_cur + 1;
     setrlimit(RLIMIT_CPU, &rl);
     rl.rlim_cur = rl.rlim_max = l->mem_bytes;
     setrlimit(RLIMIT_AS, &rl);
@@ -206,6 +225,11 @@ static void program(const struct hfe_sb_job *j, unsigned slot, int ns,
     setrlimit(RLIMIT_NPROC, &rl);
     rl.rlim_cur = rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);
+    /* if memory runs out, this goes first, not the harness */
+    if ((fd = open("/proc/self/oom_score_adj", O_WRONLY)) >= 0) {
+        (void)!write(fd, "1000", 4);
+        close(fd);
+    }
     if (geteuid() == 0 &&
         (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0))
         die_child("dropping to an unprivileged user");
@@ -242,13 +266,16 @@ static void program(const struct hfe_sb_job *j, unsigned slot, int ns,
  * program cannot kill it; when it exits, the kernel kills the rest.
  * Never returns. */
 static void init(const struct hfe_sb_job *j, unsigned slot, int stfd,
-                 unsigned nproc_base)
+                 unsigned nproc_base, const char *home)
 {
     pid_t pid, w;
     int st = 0;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (prepare_namespace() != 0)
+    /* nothing of ours to read through /proc/1: no environment, no
+     * dump, no open files */
+    prctl(PR_SET_DUMPABLE, 0);
+    if (prepare_namespace(home) != 0)
         die_child("preparing the namespace");
     if ((pid = fork()) < 0)
         die_child("fork");
@@ -261,12 +288,25 @@ static void init(const struct hfe_sb_job *j, unsigned slot, int stfd,
     _exit(0);
 }
 
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(p);
+    return 0;
+}
+
 /* The keeper: namespaces, the program, its timeout.  Never returns. */
 static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
-                   int stfd, const char *dir)
+                   int stfd, const char *dir, int want_ns, pid_t harness)
 {
+    char home[1024], **ev;
+
     struct report rep = {HFE_SB_ERROR, 0, 0};
-    unsigned nproc_base = geteuid() == 0 ? 0 : count_procs(geteuid());
+    /* RLIMIT_NPROC counts a user's processes in its user namespace
+     * (Linux 5.14+); without one, all of them */
+    unsigned nproc_base =
+        geteuid() == 0 || want_ns ? 0 : count_procs(geteuid());
     double t0, left;
     sigset_t set;
     pid_t pid;
@@ -274,6 +314,14 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
     long maxfd;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != harness) /* it died before the line above */
+        _exit(1);
+    snprintf(home, sizeof(home), "%s", getenv("HOME") ? getenv("HOME") : "");
+    /* the harness's secrets stay with the harness: wipe the strings too,
+     * which /proc/PID/environ would still show */
+    for (ev = environ; ev && *ev; ev++)
+        memset(*ev, 0, strlen(*ev));
+    clearenv();
     setpgid(0, 0);
     /* the program's stdio: /dev/null in, the pipe out; nothing else */
     if (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
@@ -284,6 +332,15 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
         if (fd != stfd)
             close(fd);
     ns = enter_namespaces();
+    /* not before: a process that is not dumpable cannot write its own
+     * uid_map */
+    prctl(PR_SET_DUMPABLE, 0);
+    if (ns != want_ns) { /* the probe said otherwise: refuse, not degrade */
+        struct report bad = {HFE_SB_ERROR, 0, 0};
+
+        (void)!write(stfd, &bad, sizeof(bad));
+        _exit(0);
+    }
     if (ns && pipe2(ip, O_CLOEXEC) != 0)
         _exit(1);
     sigemptyset(&set);
@@ -298,7 +355,7 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
         close(stfd);
         if (ns) {
             close(ip[0]);
-            init(j, slot, ip[1], nproc_base);
+            init(j, slot, ip[1], nproc_base, home);
         }
         program(j, slot, 0, dir, nproc_base);
     }
@@ -332,10 +389,27 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
         stop = sig == SIGTERM;
     }
     rep.wall_ms = now_ms() - t0;
-    if (!ns)
+    if (!ns && geteuid() == 0) {
+        /* no namespace to take everything down: as the slot's user, kill
+         * every process it has (one that left its group too) and remove
+         * its directory, so no link it planted can steer a root delete */
+        pid_t r = fork();
+
+        if (r == 0) {
+            if (setgid(HFE_SB_UID_BASE + slot) != 0 ||
+                setuid(HFE_SB_UID_BASE + slot) != 0)
+                _exit(1);
+            kill(-1, SIGKILL);
+            nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+            _exit(0);
+        }
+        if (r > 0)
+            waitpid(r, NULL, 0);
+    } else if (!ns) {
         kill(-pid, SIGKILL); /* what it left in its group */
-    else if (rep.status != HFE_SB_TIMEOUT &&
-             read(ip[0], &st, sizeof(st)) != (ssize_t)sizeof(st))
+    }
+    if (ns && rep.status != HFE_SB_TIMEOUT &&
+        read(ip[0], &st, sizeof(st)) != (ssize_t)sizeof(st))
         st = -1; /* init died without a word */
     if (rep.status != HFE_SB_TIMEOUT) {
         if (st == -1) {
@@ -354,6 +428,11 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
 
 /* ---- the harness's side -------------------------------------------------- */
 
+static int namespaced(void)
+{
+    return strstr(hfe_sb_isolation(), "pid,net,mount") != NULL;
+}
+
 struct slot {
     pid_t pid; /* the keeper, 0: free */
     int out, st;
@@ -363,14 +442,6 @@ struct slot {
     char dir[64];
     size_t cap;
 };
-
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(p);
-    return 0;
-}
 
 static void defaults(struct hfe_sb_limits *l)
 {
@@ -388,37 +459,46 @@ static void defaults(struct hfe_sb_limits *l)
         l->out_bytes = 1u << 20;
 }
 
+/* A slot with nothing in it. */
+static void clear(struct slot *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->out = s->st = -1;
+}
+
 static int start(struct slot *s, unsigned idx, struct hfe_sb_job *j, size_t ji)
 {
-    int out[2], st[2];
+    int out[2] = {-1, -1}, st[2] = {-1, -1}, ns = namespaced();
+    pid_t me = getpid();
 
-    memset(s, 0, sizeof(*s));
+    clear(s);
     j->output = hfe_xmalloc(1);
     j->output[0] = '\0';
     j->output_len = 0;
     /* without namespaces the program's directory is ours to make */
-    if (!strstr(hfe_sb_isolation(), "mount")) {
+    if (!ns) {
         snprintf(s->dir, sizeof(s->dir), "/tmp/hfeval-sb-XXXXXX");
-        if (!mkdtemp(s->dir))
+        if (!mkdtemp(s->dir)) {
+            s->dir[0] = '\0';
             return -1;
-    }
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(st, O_CLOEXEC) != 0) {
-        close(out[0]);
-        close(out[1]);
-        return -1;
+        }
     }
     fflush(NULL);
-    s->pid = fork();
-    if (s->pid < 0) {
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0 ||
+        (s->pid = fork()) < 0) {
+        int e = errno;
+
         close(out[0]), close(out[1]), close(st[0]), close(st[1]);
+        if (s->dir[0])
+            rmdir(s->dir);
+        clear(s);
+        errno = e;
         return -1;
     }
     if (s->pid == 0) {
         close(out[0]);
         close(st[0]);
-        keeper(j, idx, out[1], st[1], s->dir);
+        keeper(j, idx, out[1], st[1], s->dir, ns, me);
     }
     close(out[1]);
     close(st[1]);
@@ -468,22 +548,21 @@ static void drain(struct slot *s, struct hfe_sb_job *j)
 static void finish(struct slot *s, struct hfe_sb_job *j, int wst)
 {
     struct report rep = {HFE_SB_ERROR, 0, 0};
+    int got;
 
     drain(s, j);
     if (s->out >= 0)
         close(s->out);
-    if (read(s->st, &rep, sizeof(rep)) != (ssize_t)sizeof(rep)) {
-        rep.status = HFE_SB_ERROR;
+    if (!(got = read(s->st, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)))
         rep.code = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
-    }
     close(s->st);
+    if (!got)
+        rep.status = s->deadline < now_ms() ? HFE_SB_TIMEOUT : HFE_SB_ERROR;
     j->status = rep.status;
     j->code = rep.code;
     j->wall_ms = rep.wall_ms;
     if (s->over) {
         j->status = HFE_SB_OUTPUT;
-    } else if (s->deadline < now_ms()) {
-        j->status = HFE_SB_TIMEOUT;
     } else if ((j->status == HFE_SB_EXIT || j->status == HFE_SB_SIGNAL) &&
                (strstr(j->output, "MemoryError") ||
                 strstr(j->output, "Cannot allocate memory") ||
@@ -493,9 +572,13 @@ static void finish(struct slot *s, struct hfe_sb_job *j, int wst)
                strstr(j->output, "hfeval sandbox: ")) {
         j->status = HFE_SB_ERROR;
     }
-    if (s->dir[0])
+    /* as root the keeper removed it as the program's user; here only
+     * an empty directory is left, or a user's own files */
+    if (s->dir[0] && geteuid() != 0)
         nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    s->pid = 0;
+    if (s->dir[0])
+        rmdir(s->dir);
+    clear(s);
 }
 
 int hfe_sb_run(struct hfe_sb_job *jobs, size_t n, unsigned parallel, char *why,
@@ -513,9 +596,19 @@ int hfe_sb_run(struct hfe_sb_job *jobs, size_t n, unsigned parallel, char *why,
     }
     if (parallel > n)
         parallel = n ? (unsigned)n : 1;
-    hfe_sb_isolation(); /* probed before the first fork of ours */
+    /* probed before the first fork of ours */
+    if (!namespaced() && geteuid() != 0 && !getenv("HFEVAL_SANDBOX_WEAK")) {
+        snprintf(why, why_size,
+                 "the kernel refuses namespaces to this user, so model code "
+                 "would run as you, with your files and network: run as "
+                 "root, allow unprivileged user namespaces, or set "
+                 "HFEVAL_SANDBOX_WEAK=1 to accept rlimits alone");
+        return -1;
+    }
     slots = hfe_xcalloc(parallel, sizeof(*slots));
     pf = hfe_xcalloc(parallel, sizeof(*pf));
+    for (i = 0; i < parallel; i++)
+        clear(&slots[i]);
     for (i = 0; i < n; i++)
         defaults(&jobs[i].lim);
     while (done < n) {
@@ -573,9 +666,12 @@ const char *hfe_sb_isolation(void)
 
     if (what[0])
         return what;
-    if (pipe(p) != 0 || (pid = fork()) < 0) {
-        snprintf(what, sizeof(what), "none");
-        return what;
+    if (pipe(p) != 0)
+        return "none (cannot probe: no pipe)"; /* not cached: try again */
+    if ((pid = fork()) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return "none (cannot probe: no fork)";
     }
     if (pid == 0) {
         char r = (char)enter_namespaces();
@@ -584,8 +680,12 @@ const char *hfe_sb_isolation(void)
         _exit(0);
     }
     close(p[1]);
-    if (read(p[0], &st, 1) == 1)
-        ok = (char)st;
+    {
+        char r = 0;
+
+        if (read(p[0], &r, 1) == 1)
+            ok = r;
+    }
     close(p[0]);
     waitpid(pid, &st, 0);
     snprintf(what, sizeof(what), "%s%s",

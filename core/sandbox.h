@@ -6,23 +6,32 @@
  * the program inside):
  *
  *   - new PID, network, mount and IPC namespaces (and a user namespace
- *     when hfeval is not root): the program is PID 1 of its namespace, so
- *     killing it kills everything it started; it has no network but a
- *     loopback that is down; every mount is read-only but a private tmpfs
- *     on /tmp (its working directory, gone with the namespace), /var/tmp
- *     and /dev/shm.
+ *     when hfeval is not root): the program runs under an init of its
+ *     own, PID 1 of the namespace, so when it ends or times out everything
+ *     it started dies with the namespace; it has no network but a
+ *     loopback that is down; every mount is read-only, /tmp (its working
+ *     directory, gone with the namespace), /var/tmp and /dev/shm are
+ *     private tmpfs, and /run, /var/run, /home, /root, /mnt, /media, /srv
+ *     and $HOME are hidden under empty ones (daemons' sockets, users'
+ *     keys); /proc shows only the namespace.  The keeper and init clear
+ *     their environment and are not dumpable: nothing of the harness's
+ *     is readable through /proc/1.
  *   - as root, an unprivileged user id of its own (one per parallel slot,
  *     HFE_SB_UID_BASE + slot), so RLIMIT_NPROC holds and it can signal
- *     nothing of ours; as another user, its own user id mapped to itself.
+ *     nothing of ours; as another user, its own user id mapped to itself,
+ *     in a user namespace where RLIMIT_NPROC counts its processes only.
  *   - rlimits: CPU time, address space, file size, open files, processes,
- *     no core files; stdin from /dev/null; a scrubbed environment; stdout
- *     and stderr into one pipe, capped (past the cap the program is
- *     killed); a wall-clock timeout after which its namespace is killed.
+ *     no core files; an OOM score that makes it the first to go; stdin
+ *     from /dev/null; a scrubbed environment; stdout and stderr into one
+ *     pipe, capped (past the cap the program is killed); a wall-clock
+ *     timeout after which its namespace is killed.
  *
  * Where the kernel refuses namespaces (a container without the
- * privilege), the program still runs with the rlimits, its own process
- * group and user id, and hfe_sb_isolation() says what is missing; results
- * carry it.
+ * privilege): as root, the program still runs with the rlimits, its own
+ * session and user id, and after it the slot's user has every process
+ * killed and its directory removed; hfe_sb_isolation() says what is
+ * missing and results carry it.  As another user hfe_sb_run() refuses,
+ * since the code would run as that user, unless HFEVAL_SANDBOX_WEAK=1.
  *
  * Not thread-safe: call from one thread; it forks.
  */

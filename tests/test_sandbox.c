@@ -98,7 +98,92 @@ static void hostile(const char *what, const char *src, enum hfe_sb_status want)
     free(j.output);
 }
 
-int main(void)
+/* What a program can learn of us: our environment through /proc, the
+ * sockets under /run, the files of our home. */
+static void secrets(void)
+{
+    double ms;
+    struct hfe_sb_job j;
+    char src[2048];
+
+    setenv("HFEVAL_TEST_SECRET", "s3cr3t-value", 1);
+    snprintf(
+        src, sizeof(src),
+        "import os, glob\n"
+        "seen = []\n"
+        "for p in glob.glob('/proc/*/environ'):\n"
+        "    try:\n"
+        "        if b's3cr3t' in open(p, 'rb').read(): seen.append(p)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "print('environ', seen)\n"
+        "print('run', sorted(os.listdir('/run')))\n"
+        "h = '%s'\n"
+        "print('home', sorted(os.listdir(h)) if os.path.isdir(h) else [])\n"
+        "print('pids', sorted(int(p) for p in os.listdir('/proc') if "
+        "p.isdigit()))\n",
+        getenv("HOME") ? getenv("HOME") : "/root");
+    j = run1(src, &ms);
+    like(j.output, "environ []", "no process it sees holds our environment");
+    like(j.output, "run []", "/run (daemons' sockets) is empty to it");
+    like(j.output, "home []", "our home is empty to it");
+    like(j.output, "pids [1, 2]",
+         "it sees its init and itself, no other process");
+    if (!strstr(j.output, "pids [1, 2]"))
+        printf("# %s\n", j.output);
+    free(j.output);
+}
+
+/* As a user other than root: the same containment through a user
+ * namespace, or a refusal where the kernel gives none. */
+static int user_mode(void)
+{
+    struct hfe_sb_job j;
+    double ms;
+    char why[256];
+
+    printf("# as uid %d: isolation %s\n", (int)geteuid(), hfe_sb_isolation());
+    if (!strstr(hfe_sb_isolation(), "pid,net,mount")) {
+        memset(&j, 0, sizeof(j));
+        j.argv = python;
+        j.file = "main.py";
+        j.source = "pass\n";
+        j.source_len = 5;
+        ok(hfe_sb_run(&j, 1, 1, why, sizeof(why)) != 0,
+           "no namespaces for this user: the sandbox refuses to run code");
+        like(why, "HFEVAL_SANDBOX_WEAK", "and says how to accept less");
+        free(j.output);
+        return tap_done();
+    }
+    j = run1("print('hello')\n", &ms);
+    ok(j.status == HFE_SB_OK, "in a user namespace: a program runs");
+    free(j.output);
+    hostile("in a user namespace, a fork bomb",
+            "import os\nwhile True:\n    try:\n        os.fork()\n"
+            "    except OSError:\n        pass\n",
+            HFE_SB_TIMEOUT);
+    {
+        char dir[] = "/tmp/hfeval-um-XXXXXX", src[256], path[300];
+        struct stat st;
+
+        if (!mkdtemp(dir))
+            printf("# mkdtemp: %s\n", strerror(errno));
+        snprintf(src, sizeof(src), "open('%s/escaped', 'w').write('x')\n",
+                 dir);
+        j = run1(src, &ms);
+        ok(j.status == HFE_SB_EXIT,
+           "in a user namespace: a write to a directory of ours fails");
+        snprintf(path, sizeof(path), "%s/escaped", dir);
+        ok(stat(path, &st) != 0, "and nothing is there");
+        unlink(path);
+        rmdir(dir);
+        free(j.output);
+    }
+    secrets();
+    return tap_done();
+}
+
+int main(int argc, char **argv)
 {
     char src[4096], *tmp = getenv("TMPDIR");
     struct sockaddr_in a = {0};
@@ -108,6 +193,8 @@ int main(void)
     double ms;
     int lfd, cfd;
 
+    if (argc > 1 && !strcmp(argv[1], "user"))
+        return user_mode();
     printf("# isolation: %s\n", hfe_sb_isolation());
     ok(strstr(hfe_sb_isolation(), "pid,net,mount") != NULL,
        "the kernel gives PID, network and mount namespaces");
@@ -216,6 +303,8 @@ int main(void)
             "import sys\nchunk = 'x' * 1048576\n"
             "for _ in range(1024):\n    sys.stdout.write(chunk)\n",
             HFE_SB_OUTPUT);
+
+    secrets();
 
     /* and several at once, up to the cores */
     {
