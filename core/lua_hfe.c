@@ -391,6 +391,11 @@ static int l_read_text(lua_State *L)
     return 1;
 }
 
+void hfe_lua_push_json(lua_State *L, const struct cJSON *v)
+{
+    push_json(L, v, 0);
+}
+
 /* ---- CSV ------------------------------------------------------------------
  */
 
@@ -668,7 +673,9 @@ static int l_regex_match(lua_State *L)
 
     if (init < 1 || (size_t)init > n + 1)
         return luaL_argerror(L, 3, "start outside the string");
-    re = pcre2_compile((PCRE2_SPTR)pat, plen, PCRE2_UTF, &ecode, &eoff, NULL);
+    re =
+        pcre2_compile((PCRE2_SPTR)pat, plen,
+                      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ecode, &eoff, NULL);
     if (!re) {
         pcre2_get_error_message(ecode, (PCRE2_UCHAR *)msg, sizeof(msg));
         return luaL_error(L, "hfe.regex: %s at offset %d of /%s/", msg,

@@ -61,4 +61,8 @@ int hfe_lua_may_read(struct hfe_lua *s, const char *path);
 /* Opens the hfe library into the state (core/lua_hfe.c). */
 int hfe_lua_open_hfe(lua_State *L);
 
+/* Pushes a cJSON value as Lua, as hfe.json.decode does (lua_hfe.c). */
+struct cJSON;
+void hfe_lua_push_json(lua_State *L, const struct cJSON *v);
+
 #endif /* HFEVAL_LUA_RT_H */

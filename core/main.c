@@ -17,6 +17,7 @@
 #include "hfeval.h"
 #include "models.h"
 #include "plugin.h"
+#include "compliance.h"
 #include "run.h"
 
 static const char usage_text[] =
@@ -32,6 +33,12 @@ static const char usage_text[] =
     "                                   every metadata key, arrays included\n"
     "  inspect [--json] --models LIST   one line per model of a model list,\n"
     "                                   lineage shown by indentation\n"
+    "  inspect --compliance [--json] [--profile P] (FILE.gguf [--card "
+    "README.md]\n"
+    "          [--hub INFO.json] | --models LIST)\n"
+    "                                   provenance, license and transparency\n"
+    "                                   checks; P: provenance, transparency,\n"
+    "                                   open-source-ai\n"
     "  version                          print the version\n"
     "\n"
     "environment:\n"
@@ -358,10 +365,131 @@ out:
     return rc;
 }
 
+/* ---- inspect --compliance ------------------------------------------------ */
+
+/* Checks models[i] for each i, parents first; prints and returns 0, or 1
+ * when a check of severity error fails (4 when a model cannot be read). */
+static int compliance(int json, int profile, struct hfe_cc_model *ms,
+                      const long *base, size_t n)
+{
+    struct hfe_cc_report *r = hfe_xcalloc(n + 1, sizeof(*r));
+    char *done = hfe_xcalloc(n + 1, 1);
+    struct hfe_buf b = {0};
+    size_t i, k, left = n;
+    int rc = 0;
+
+    hfe_buf_add(&b, "", 0);
+    while (left) { /* parents before children */
+        size_t before = left;
+
+        for (i = 0; i < n; i++) {
+            long p = base ? base[i] : -1;
+
+            if (done[i] || (p >= 0 && !done[p]))
+                continue;
+            hfe_cc_run(&ms[i], p >= 0 ? &ms[p] : NULL, p >= 0 ? &r[p] : NULL,
+                       &r[i]);
+            done[i] = 1;
+            left--;
+        }
+        if (left == before)
+            break;
+    }
+    for (i = 0; i < n; i++) {
+        long p = base ? base[i] : -1;
+
+        if (json) {
+            hfe_cc_json(&ms[i], p >= 0 ? ms[p].name : NULL, &r[i], &b);
+            hfe_buf_puts(&b, "\n");
+        } else {
+            hfe_cc_text(&ms[i], p >= 0 ? ms[p].name : NULL, &r[i], profile, &b);
+        }
+        for (k = 0; k < r[i].n; k++)
+            if (r[i].v[k].sev == HFE_CC_ERROR &&
+                r[i].v[k].result == HFE_CC_FAIL &&
+                (profile < 0 || hfe_cc_in_profile(r[i].v[k].id, profile)))
+                rc = HFE_EXIT_FAIL;
+    }
+    fputs(b.s, stdout);
+    hfe_buf_free(&b);
+    free(r);
+    free(done);
+    return rc;
+}
+
+static int inspect_compliance(int json, const char *prof, const char *card,
+                              const char *hub, const char *list_file, int n,
+                              char **files)
+{
+    struct hfe_model_list *l = NULL;
+    struct hfe_cc_model *ms;
+    struct hfe_err err;
+    long *base = NULL;
+    int profile = -1, rc = 0, i;
+    size_t count;
+
+    for (i = 0; prof && i < 3; i++)
+        if (!strcmp(prof, hfe_cc_profiles[i]))
+            profile = i;
+    if (prof && profile < 0)
+        return usage("inspect: --profile: expected provenance, transparency "
+                     "or open-source-ai, got '%s'",
+                     prof);
+    if ((card || hub) && (list_file || n != 1))
+        return usage("inspect: --card and --hub go with one file; in a model "
+                     "list, use card= and hub=",
+                     NULL);
+    if (list_file && (rc = hfe_models_load(list_file, &l, &err)) != 0) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        return rc;
+    }
+    count = l ? l->n : (size_t)n;
+    ms = hfe_xcalloc(count + 1, sizeof(*ms));
+    if (l)
+        base = hfe_xcalloc(count + 1, sizeof(*base));
+    for (i = 0; i < (int)count && rc == 0; i++) {
+        const char *uri = l ? l->v[i].resolved : files[i];
+
+        if (l)
+            base[i] = l->v[i].base;
+        if (!is_gguf_uri(uri)) { /* an HTTP or replay model: what is known */
+            ms[i].name = l->v[i].name;
+            ms[i].meta = cJSON_CreateObject();
+            continue;
+        }
+        {
+            char *c = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "card"))
+                        : NULL,
+                 *h = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "hub"))
+                        : NULL;
+
+            rc = hfe_cc_model_load(&ms[i], l ? l->v[i].name : files[i], uri,
+                                   l ? c : card, l ? h : hub, &err);
+            free(c);
+            free(h);
+        }
+        if (rc) {
+            if (l)
+                fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file,
+                        l->v[i].line, l->v[i].name, err.msg);
+            else
+                fprintf(stderr, "hfeval: %s\n", err.msg);
+        }
+    }
+    if (rc == 0)
+        rc = compliance(json, profile, ms, base, count);
+    for (i = 0; i < (int)count; i++)
+        hfe_cc_model_free(&ms[i]);
+    free(ms);
+    free(base);
+    hfe_models_free(l);
+    return rc;
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
-    const char *list = NULL;
-    int json = 0, full = 0, i, nfiles = 0;
+    const char *list = NULL, *prof = NULL, *card = NULL, *hub = NULL;
+    int json = 0, full = 0, i, nfiles = 0, cc = 0;
     char **files = hfe_xcalloc((size_t)argc, sizeof(*files));
     int rc;
 
@@ -370,6 +498,17 @@ static int cmd_inspect(int argc, char **argv)
             json = 1;
         } else if (strcmp(argv[i], "--full") == 0) {
             full = 1;
+        } else if (strcmp(argv[i], "--compliance") == 0) {
+            cc = 1;
+        } else if (!strcmp(argv[i], "--profile") ||
+                   !strcmp(argv[i], "--card") || !strcmp(argv[i], "--hub")) {
+            if (++i == argc) {
+                free(files);
+                return usage("inspect: %s needs a value", argv[i - 1]);
+            }
+            *(!strcmp(argv[i - 1], "--profile") ? &prof
+              : !strcmp(argv[i - 1], "--card")  ? &card
+                                                : &hub) = argv[i];
         } else if (strcmp(argv[i], "--models") == 0) {
             if (++i == argc) {
                 free(files);
@@ -387,6 +526,11 @@ static int cmd_inspect(int argc, char **argv)
         rc = usage("inspect: name a .gguf file or --models LIST", NULL);
     else if (list && nfiles)
         rc = usage("inspect: give files or --models, not both", NULL);
+    else if (cc)
+        rc = inspect_compliance(json, prof, card, hub, list, nfiles, files);
+    else if (prof || card || hub)
+        rc = usage("inspect: --profile, --card and --hub go with --compliance",
+                   NULL);
     else if (list)
         rc = inspect_models(json, list);
     else

@@ -396,6 +396,11 @@ int hfe_models_check_keys(const struct hfe_model_list *l,
     return 0;
 }
 
+char *hfe_models_path(const struct hfe_model_list *l, const char *path)
+{
+    return path ? resolve(l->file, path) : NULL;
+}
+
 int hfe_models_depth(const struct hfe_model_list *l, size_t i)
 {
     int d = 0;

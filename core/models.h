@@ -69,4 +69,8 @@ int hfe_models_check_keys(const struct hfe_model_list *l,
 /* Depth of e in its lineage (0 for a root). */
 int hfe_models_depth(const struct hfe_model_list *l, size_t i);
 
+/* A path given in the list (card=, hub=) as the list means it: relative
+ * to the list's directory.  NULL for NULL; caller frees. */
+char *hfe_models_path(const struct hfe_model_list *l, const char *path);
+
 #endif /* HFEVAL_MODELS_H */

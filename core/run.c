@@ -165,6 +165,10 @@ static int run_task(struct hfe_job *j)
             }
         }
     }
+    if (t->kind == HFE_TASK_COMPLIANCE) { /* metadata: no requests */
+        rc = hfe_score(j, res);
+        goto out;
+    }
     if (submit(j, req, res, nreq) != HFE_OK) {
         hfe_err_set(j->err, "task '%s': the backend failed the batch", t->name);
         rc = HFE_EXIT_FAIL;
@@ -239,23 +243,69 @@ static int mkdirs(const char *path)
     return rc;
 }
 
-/* Models in an order where each comes after its lineage parent, and
- * otherwise in the list's order. */
+/* Each model's metadata and built-in compliance report. */
+struct cc_entry {
+    struct hfe_cc_model m;
+    struct hfe_cc_report r;
+    int ok;
+    char why[sizeof(((struct hfe_err *)0)->msg)];
+};
+
+/* Compliance of every model, parents first (a child's class is capped by
+ * its parent's).  A model whose metadata cannot be read says why. */
+static struct cc_entry *compliance_all(const struct hfe_model_list *l,
+                                       const size_t *order)
+{
+    struct cc_entry *cc = hfe_xcalloc(l->n + 1, sizeof(*cc));
+    size_t o;
+
+    for (o = 0; o < l->n; o++) {
+        size_t j = order[o];
+        const struct hfe_model_ent *e = &l->v[j];
+        char *card = hfe_models_path(l, hfe_models_opt(e, "card")),
+             *hub = hfe_models_path(l, hfe_models_opt(e, "hub"));
+        const char *dot = strrchr(e->resolved, '.');
+        struct hfe_err err;
+        long b = e->base;
+
+        if (hfe_cc_model_load(&cc[j].m, e->name,
+                              dot && !strcmp(dot, ".gguf") ? e->resolved : NULL,
+                              card, hub, &err) != 0) {
+            snprintf(cc[j].why, sizeof(cc[j].why), "%s", err.msg);
+        } else {
+            cc[j].ok = 1;
+            hfe_cc_run(&cc[j].m, b >= 0 && cc[b].ok ? &cc[b].m : NULL,
+                       b >= 0 && cc[b].ok ? &cc[b].r : NULL, &cc[j].r);
+        }
+        free(card);
+        free(hub);
+    }
+    return cc;
+}
+
+/* Depth first from each root, in list order: each model after its
+ * parent, and a lineage's path done before the next, so only one path's
+ * fidelity data is alive at a time. */
+static void dfs(const struct hfe_model_list *l, long parent, size_t *order,
+                size_t *n, char *placed)
+{
+    size_t j;
+
+    for (j = 0; j < l->n; j++)
+        if (l->v[j].base == parent && !placed[j]) {
+            placed[j] = 1;
+            order[(*n)++] = j;
+            dfs(l, (long)j, order, n, placed);
+        }
+}
+
 static size_t *lineage_order(const struct hfe_model_list *l)
 {
     size_t *order = hfe_xcalloc(l->n + 1, sizeof(*order));
     char *placed = hfe_xcalloc(l->n + 1, 1);
     size_t n = 0, j;
-    int progress = 1;
 
-    while (n < l->n && progress)
-        for (progress = 0, j = 0; j < l->n; j++)
-            if (!placed[j] &&
-                (l->v[j].base < 0 || placed[(size_t)l->v[j].base])) {
-                placed[j] = 1;
-                order[n++] = j;
-                progress = 1;
-            }
+    dfs(l, -1, order, &n, placed);
     for (j = 0; j < l->n; j++) /* a cycle the list parser let through */
         if (!placed[j])
             order[n++] = j;
@@ -310,6 +360,7 @@ int hfe_run_main(int argc, char **argv)
     struct hfe_buf rec = {0}, table = {0};
     struct hfe_fid_base *fid = NULL; /* [model][flat task] */
     size_t *order = NULL, *children = NULL, n_flat = 0;
+    struct cc_entry *cc = NULL;
     struct hfe_err err;
     size_t n_suites = 0, n_set = 0, i, j, k, o;
     long limit = -1;
@@ -395,6 +446,10 @@ int hfe_run_main(int argc, char **argv)
     /* parents first; a parent's fidelity data lives until its last child
      * has used it */
     order = lineage_order(list);
+    for (i = 0; i < n_suites; i++)
+        for (k = 0; k < su[i].n_tasks; k++)
+            if (su[i].tasks[k].kind == HFE_TASK_COMPLIANCE && !cc)
+                cc = compliance_all(list, order);
     children = hfe_xcalloc(list->n + 1, sizeof(*children));
     for (j = 0; j < list->n; j++)
         if (list->v[j].base >= 0)
@@ -446,7 +501,7 @@ int hfe_run_main(int argc, char **argv)
                                      .t = t,
                                      .rec = &rec,
                                      .err = &err};
-                size_t q;
+                size_t q, mark = rec.len;
                 int trc = HFE_EXIT_FAIL;
 
                 if (hfe_log_level >= HFE_LOG_INFO)
@@ -457,6 +512,15 @@ int hfe_run_main(int argc, char **argv)
                 if (t->fidelity && e->base >= 0) {
                     jb.base = &fid[(size_t)e->base * n_flat + f];
                     jb.base_name = list->v[e->base].name;
+                }
+                if (t->kind == HFE_TASK_COMPLIANCE) {
+                    if (!cc[j].ok) {
+                        hfe_err_set(&err, "task '%s': %s", t->name, cc[j].why);
+                        goto task_failed;
+                    }
+                    jb.cc = &cc[j].m;
+                    jb.cc_report = &cc[j].r;
+                    jb.cc_base = e->base >= 0 ? list->v[e->base].name : NULL;
                 }
                 if ((jb.keep || jb.base) &&
                     (!(be->caps & HFE_CAP_TOPK) || !info.n_vocab)) {
@@ -477,7 +541,13 @@ int hfe_run_main(int argc, char **argv)
                     for (q = 0; q < jb.st.n; q++)
                         table_row(&table, e->name, t->name, &jb.st.v[q]);
                     continue;
+                } else {
+                    rec.len = mark; /* no half-written records */
+                    rec.s[mark] = '\0';
+                    if (jb.keep) /* a truncated base misleads its children */
+                        hfe_fid_base_free(jb.keep);
                 }
+            task_failed:
                 fprintf(stderr, "hfeval: model '%s': %s\n", e->name, err.msg);
                 hfe_buf_printf(&table, "%-20s %-18s error: %s\n", e->name,
                                t->name, err.msg);
@@ -521,6 +591,9 @@ out:
     free(fid);
     free(order);
     free(children);
+    for (i = 0; cc && i < list->n; i++)
+        hfe_cc_model_free(&cc[i].m);
+    free(cc);
     for (i = 0; i < n_set; i++)
         free(setbuf[i]);
     free(setbuf);

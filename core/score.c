@@ -16,9 +16,11 @@
 struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,
                               ...)
 {
-    struct hfe_stat *s = &st->v[st->n++];
+    struct hfe_stat *s;
     va_list ap;
 
+    /* every task's metrics fit (score.h); the last slot absorbs a bug */
+    s = &st->v[st->n < HFE_MAX_STATS ? st->n++ : HFE_MAX_STATS - 1];
     memset(s, 0, sizeof(*s));
     va_start(ap, fmt);
     vsnprintf(s->name, sizeof(s->name), fmt, ap);
@@ -176,7 +178,10 @@ static void record_metric(struct hfe_job *j, int *first, const char *name,
 {
     hfe_buf_puts(j->rec, *first ? "" : ",");
     hfe_json_str(j->rec, name, strlen(name));
-    hfe_buf_printf(j->rec, ":%.9g", v);
+    if (isfinite(v))
+        hfe_buf_printf(j->rec, ":%.9g", v);
+    else /* NaN and infinities are not JSON */
+        hfe_buf_puts(j->rec, ":null");
     *first = 0;
 }
 
@@ -327,7 +332,9 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
         }
         hfe_buf_puts(j->rec, "},\"logprobs\":[");
         for (k = 0; k < it->n_choices; k++)
-            hfe_buf_printf(j->rec, "%s%.9g", k ? "," : "", res[r + k].logprob);
+            hfe_buf_printf(j->rec,
+                           isfinite(res[r + k].logprob) ? "%s%.9g" : "%snull",
+                           k ? "," : "", res[r + k].logprob);
         hfe_buf_puts(j->rec, "]}\n");
         r += it->n_choices;
     }
@@ -405,13 +412,18 @@ static int measure_references(struct hfe_job *j)
     char why[256];
     int rc = 0;
 
+    for (i = 0; x->ref_status && i < t->n; i++) /* an earlier try's */
+        free(x->ref_status[i]);
+    free(x->ref_status);
+    free(x->limit_s);
     x->limit_s = hfe_xcalloc(t->n + 1, sizeof(double));
     x->ref_status = hfe_xcalloc(t->n + 1, sizeof(char *));
     for (i = 0; i < t->n; i++)
         x->limit_s[i] = x->timeout;
-    x->measured = 1;
-    if (!x->reference)
+    if (!x->reference) {
+        x->measured = 1;
         goto out;
+    }
     for (i = 0; i < t->n && rc == 0; i++) {
         char *ref = NULL, *src = NULL;
 
@@ -442,6 +454,7 @@ static int measure_references(struct hfe_job *j)
         lo = x->limit_s[i] < lo ? x->limit_s[i] : lo;
         hi = x->limit_s[i] > hi ? x->limit_s[i] : hi;
     }
+    x->measured = rc == 0; /* else the next model tries again */
     if (rc == 0)
         hfe_log(HFE_LOG_INFO, "sandbox",
                 "task '%s': %zu of %zu reference solutions pass in the "
@@ -812,8 +825,106 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
     return rc;
 }
 
+/* Pushes a cJSON value (or nil) as Lua (lua_hfe.c's reader). */
+static void push_or_nil(lua_State *L, const cJSON *v)
+{
+    if (v)
+        hfe_lua_push_json(L, v);
+    else
+        lua_pushnil(L);
+}
+
+/* One model's compliance: the built-in checks (j->cc_report) and the
+ * task's own, written in Lua: checks[id](meta, card, hub) returns
+ * pass (true, false, or nil for "not applicable") and its evidence. */
+static int score_compliance(struct hfe_job *j)
+{
+    const struct hfe_task *t = j->t;
+    lua_State *L = hfe_lua_state(j->s->rt);
+    struct hfe_cc_report r = *j->cc_report;
+    unsigned cpass = 0, capp = 0, errors = 0;
+    struct hfe_stat *st;
+    size_t i;
+    int p, rc = 0, first = 1;
+
+    for (i = 0; i < t->n_custom && rc == 0 && r.n < HFE_CC_MAX; i++) {
+        struct hfe_cc_check *c = &r.v[r.n];
+
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        lua_getfield(L, -1, "checks");
+        lua_getfield(L, -1, t->custom[i]);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        push_or_nil(L, j->cc->meta);
+        push_or_nil(L, j->cc->card);
+        push_or_nil(L, j->cc->hub);
+        if ((rc = hfe_lua_call(j->s->rt, 3, 2, j->err)) != 0) {
+            hfe_err_prefix(j->err, "task '%s', checks.%s: ", t->name,
+                           t->custom[i]);
+            break;
+        }
+        if (!lua_isnil(L, -2) && !lua_isboolean(L, -2)) {
+            hfe_err_set(j->err,
+                        "%s: task '%s': checks.%s must return true, false or "
+                        "nil (not applicable), and the evidence; got %s",
+                        j->s->path, t->name, t->custom[i],
+                        luaL_typename(L, -2));
+            lua_pop(L, 2);
+            rc = HFE_EXIT_SUITE;
+            break;
+        }
+        c->id = t->custom[i];
+        c->sev = HFE_CC_WARNING;
+        c->result = lua_isnil(L, -2)       ? HFE_CC_NA
+                    : lua_toboolean(L, -2) ? HFE_CC_PASS
+                                           : HFE_CC_FAIL;
+        snprintf(c->evidence, sizeof(c->evidence), "%s",
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+        lua_pop(L, 2);
+        capp += c->result != HFE_CC_NA;
+        cpass += c->result == HFE_CC_PASS;
+        r.n++;
+    }
+    if (rc)
+        return rc;
+    record_start(j, &(struct hfe_item){.doc_id = 0});
+    hfe_buf_puts(j->rec, ",\"metrics\":{");
+    for (p = 0; p < 3; p++) {
+        if (t->profile >= 0 && p != t->profile)
+            continue;
+        st = hfe_stat_new(&j->st, 1, "%s", r.prof[p].name);
+        st->sum = r.prof[p].applicable
+                      ? (double)r.prof[p].passed / r.prof[p].applicable
+                      : 0;
+        st->n = r.prof[p].applicable;
+        record_metric(j, &first, r.prof[p].name, st->sum);
+    }
+    for (i = 0; i < r.n; i++)
+        errors += r.v[i].sev == HFE_CC_ERROR && r.v[i].result == HFE_CC_FAIL &&
+                  (t->profile < 0 || hfe_cc_in_profile(r.v[i].id, t->profile));
+    st = hfe_stat_new(&j->st, 1, "failed_errors");
+    st->sum = errors;
+    st->n = 1;
+    record_metric(j, &first, "failed_errors", errors);
+    if (t->n_custom) {
+        st = hfe_stat_new(&j->st, 1, "custom");
+        st->sum = capp ? (double)cpass / capp : 0;
+        st->n = capp;
+        record_metric(j, &first, "custom", st->sum);
+    }
+    st = hfe_stat_new(&j->st, 1, "class=%s", r.class_);
+    st->sum = 1;
+    st->n = 1;
+    hfe_buf_puts(j->rec, "},\"compliance\":");
+    hfe_cc_json(j->cc, j->cc_base, &r, j->rec);
+    hfe_buf_puts(j->rec, "}\n");
+    return 0;
+}
+
 int hfe_score(struct hfe_job *j, const struct hfe_result *res)
 {
+    if (j->t->kind == HFE_TASK_COMPLIANCE)
+        return score_compliance(j);
     return j->t->kind == HFE_TASK_CHOICE     ? score_choice(j, res)
            : j->t->kind == HFE_TASK_GENERATE ? score_generate(j, res)
                                              : score_rolling(j, res);

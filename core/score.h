@@ -7,6 +7,9 @@
  *           vote over the samples), pass@k (unbiased estimator), timing
  * rolling   ppl_token, bits_per_byte; with a lineage parent, kld, kld_p99,
  *           kld_max, delta_p, rms_delta_p, same_top (fidelity.h)
+ * compliance  each profile's score (checks passed over applicable), the
+ *           failed error-level checks, the class, and checks written in
+ *           Lua (compliance.h)
  * and the task's metrics written in Lua.
  *
  * Not thread-safe: it calls into the suite's Lua state.
@@ -15,6 +18,7 @@
 #define HFEVAL_SCORE_H
 
 #include "../plugins/hfeval-plugin.h"
+#include "compliance.h"
 #include "fidelity.h"
 #include "gguf_meta.h"
 #include "hfeval.h"
@@ -29,7 +33,7 @@ struct hfe_stat {
     int corpus;
 };
 
-#define HFE_MAX_STATS (3 * HFE_MAX_NAMED + 16)
+#define HFE_MAX_STATS (4 * HFE_MAX_NAMED + 24) /* a task's most */
 
 struct hfe_stats {
     struct hfe_stat v[HFE_MAX_STATS];
@@ -52,6 +56,11 @@ struct hfe_job {
     struct hfe_fid_base *keep;
     const struct hfe_fid_base *base;
     const char *base_name;
+    /* compliance: the model's metadata and the report of the built-in
+     * checks (run.c computes them, parents first) */
+    const struct hfe_cc_model *cc;
+    const struct hfe_cc_report *cc_report;
+    const char *cc_base;
 };
 
 struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,

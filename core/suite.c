@@ -10,7 +10,8 @@
 
 #include "suite.h"
 
-const char *const hfe_task_kinds[3] = {"choice", "generate", "rolling"};
+const char *const hfe_task_kinds[4] = {"choice", "generate", "rolling",
+                                       "compliance"};
 
 struct ctx {
     struct hfe_lua *rt;
@@ -156,8 +157,8 @@ static int compile(struct ctx *c, const char *what, pcre2_code **out)
     char msg[256];
     int ec;
 
-    *out = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec,
-                         &eoff, NULL);
+    *out = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                         PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eoff, NULL);
     if (*out)
         return 0;
     pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
@@ -375,6 +376,34 @@ static int read_execute(struct ctx *c, int ti, struct hfe_task *t)
     return 0;
 }
 
+/* field = { name = function ... }: the names, sorted (tables keep no
+ * order), at most HFE_MAX_NAMED. */
+static int read_functions(struct ctx *c, int ti, const char *field,
+                          const char *want, char **names, size_t *n)
+{
+    lua_State *L = c->L;
+    char what[64];
+
+    snprintf(what, sizeof(what), "field '%s'", field);
+    lua_getfield(L, ti, field);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) != LUA_TSTRING || !lua_isfunction(L, -1))
+                return type_error(c, what, want);
+            if (*n == HFE_MAX_NAMED)
+                return type_error(c, what, "at most 32 functions");
+            names[(*n)++] = hfe_xstrdup(lua_tostring(L, -2));
+            lua_pop(L, 1);
+        }
+        qsort(names, *n, sizeof(char *), cmp_str);
+    } else if (!lua_isnil(L, -1)) {
+        return type_error(c, what, want);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* filters = { "first", "majority" }; pass_at = { 1, 10 };
  * metrics = { name = function(doc, out) ... end } */
 static int read_scoring(struct ctx *c, int ti, struct hfe_task *t)
@@ -438,24 +467,41 @@ static int read_scoring(struct ctx *c, int ti, struct hfe_task *t)
     }
     lua_pop(L, 1);
 
-    lua_getfield(L, ti, "metrics");
-    if (lua_istable(L, -1)) {
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !lua_isfunction(L, -1))
-                return type_error(c, "field 'metrics'",
-                                  "a table of name = function(doc, out)");
-            if (t->n_lua == HFE_MAX_NAMED)
-                return type_error(c, "field 'metrics'", "at most 32 metrics");
-            t->lua_metric[t->n_lua++] = hfe_xstrdup(lua_tostring(L, -2));
-            lua_pop(L, 1);
-        }
-        qsort(t->lua_metric, t->n_lua, sizeof(char *), cmp_str);
-    } else if (!lua_isnil(L, -1)) {
-        return type_error(c, "field 'metrics'",
-                          "a table of name = function(doc, out)");
+    return read_functions(c, ti, "metrics",
+                          "a table of name = function(doc, out)", t->lua_metric,
+                          &t->n_lua);
+}
+
+#define KINDS "\"choice\", \"generate\", \"rolling\" or \"compliance\""
+
+/* profile = "provenance" | "transparency" | "open-source-ai";
+ * checks = { id = function(meta, card, hub) return pass, evidence end } */
+static int read_compliance(struct ctx *c, int ti, struct hfe_task *t)
+{
+    static const char *const profiles[] = {"provenance", "transparency",
+                                           "open-source-ai"};
+    lua_State *L = c->L;
+    int rc;
+
+    t->profile = -1;
+    lua_getfield(L, ti, "profile");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        for (t->profile = 2; t->profile >= 0 &&
+                             strcmp(lua_tostring(L, -1), profiles[t->profile]);
+             t->profile--)
+            ;
     }
+    if (!lua_isnil(L, -1) && t->profile < 0)
+        return type_error(c, "field 'profile'",
+                          "\"provenance\", \"transparency\" or "
+                          "\"open-source-ai\"");
     lua_pop(L, 1);
+    if ((rc = read_functions(c, ti, "checks",
+                             "a table of id = function(meta, card, hub)",
+                             t->custom, &t->n_custom)) != 0)
+        return rc;
+    lua_pushvalue(L, ti);
+    t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -475,15 +521,15 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t, long limit)
     lua_getfield(L, ti, "kind");
     k = lua_tostring(L, -1);
     if (lua_type(L, -1) != LUA_TSTRING)
-        return type_error(c, "field 'kind'",
-                          "\"choice\", \"generate\" or \"rolling\"");
-    for (t->kind = 0; t->kind < 3 && strcmp(k, hfe_task_kinds[t->kind]);
+        return type_error(c, "field 'kind'", KINDS);
+    for (t->kind = 0; t->kind < 4 && strcmp(k, hfe_task_kinds[t->kind]);
          t->kind++)
         ;
-    if (t->kind == 3)
-        return type_error(c, "field 'kind'",
-                          "\"choice\", \"generate\" or \"rolling\"");
+    if (t->kind == 4)
+        return type_error(c, "field 'kind'", KINDS);
     lua_pop(L, 1);
+    if (t->kind == HFE_TASK_COMPLIANCE)
+        return read_compliance(c, ti, t);
 
     lua_getfield(L, ti, "until");
     if (lua_istable(L, -1)) {
@@ -644,6 +690,8 @@ void hfe_suite_free(struct hfe_suite *s)
         pcre2_code_free(t->match);
         for (j = 0; j < t->n_lua; j++)
             free(t->lua_metric[j]);
+        for (j = 0; j < t->n_custom; j++)
+            free(t->custom[j]);
         if (t->exec) {
             for (j = 0; j < t->exec->n_argv; j++)
                 free(t->exec->argv[j]);

@@ -22,8 +22,13 @@
 
 #include "lua_rt.h"
 
-enum hfe_task_kind { HFE_TASK_CHOICE, HFE_TASK_GENERATE, HFE_TASK_ROLLING };
-extern const char *const hfe_task_kinds[3]; /* "choice", ... */
+enum hfe_task_kind {
+    HFE_TASK_CHOICE,
+    HFE_TASK_GENERATE,
+    HFE_TASK_ROLLING,
+    HFE_TASK_COMPLIANCE /* no requests: the model's metadata */
+};
+extern const char *const hfe_task_kinds[4]; /* "choice", ... */
 
 #define HFE_MAX_NAMED                                                          \
     32 /* named patterns, Lua metrics, pass@k values a task                    \
@@ -91,6 +96,10 @@ struct hfe_task {
     /* rolling */
     uint32_t ppl_ctx; /* llama-perplexity's windows of this many tokens */
     int fidelity;     /* KLD and friends against the lineage parent */
+    /* compliance: the profile shown (-1: all), checks written in Lua */
+    int profile;
+    char *custom[HFE_MAX_NAMED];
+    size_t n_custom;
     /* metrics written in Lua: names, sorted */
     char *lua_metric[HFE_MAX_NAMED];
     size_t n_lua;

@@ -80,7 +80,7 @@ like "$out" '^tiny-base +- +llama +F32 ' "the base first, at the root"
 like "$out" '^  tiny-q4_k_m +tiny-base +llama +Q4_K_M ' "derivatives indented under it"
 like "$out" '^  tiny-nolicense +tiny-base .* \(none\) ' "a missing license shows"
 like "$out" '^  tiny-chat +tiny-base +llama +F(32|16) .* apache-2\.0 ' "the fine-tune"
-is "$(printf '%s\n' "$out" | wc -l)" 7 "a header and six models"
+is "$(printf '%s\n' "$out" | wc -l)" 8 "a header and seven models"
 run "$hfeval" inspect --json --models "$fx/lineage.txt"
 json_ok "$out" --lines
 ok $? "inspect --json --models is valid JSON lines"

@@ -43,7 +43,7 @@ like "$(sed -n 5p "$recs")" '"extracted":\["19"\],"target":"19"' "the answer is 
 # The whole lineage through the engine.
 run "$hfeval" run "$suite" --models "$HFEVAL_FIXTURES/lineage.txt" --limit 4 --out "$SCRATCH/r2"
 is "$rc" 0 "the suite runs over the fixture lineage"
-is "$(printf '%s\n' "$out" | grep -c ' arith_choice  *acc ')" 6 "a row for each of the six models"
+is "$(printf '%s\n' "$out" | grep -c ' arith_choice  *acc ')" 7 "a row for each of the seven models"
 like "$out" '^tiny-q4_k_m +arith_gen +exact_match ' "generation too"
 
 # A suite of the user's own, elsewhere, reading a file given with --set.

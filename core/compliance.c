@@ -1,0 +1,719 @@
+/*
+ * compliance.c - the checks, profiles and classes of compliance.h.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "card.h"
+#include "compliance.h"
+
+const char *const hfe_cc_sev_names[3] = {"error", "warning", "info"};
+const char *const hfe_cc_result_names[3] = {"pass", "fail", "n/a"};
+const char *const hfe_cc_profiles[3] = {"provenance", "transparency",
+                                        "open-source-ai"};
+
+/* ---- licenses ------------------------------------------------------------ */
+
+/* OSI-approved, among the Hub's license ids. */
+static const char *const osi[] = {
+    "apache-2.0",   "mit",       "bsd-2-clause", "bsd-3-clause", "mpl-2.0",
+    "gpl-2.0",      "gpl-3.0",   "lgpl-2.1",     "lgpl-3.0",     "agpl-3.0",
+    "isc",          "unlicense", "zlib",         "epl-2.0",      "eupl-1.2",
+    "artistic-2.0", "bsl-1.0",   "osl-3.0",      "ofl-1.1",      NULL};
+/* Open for data and documents, not OSI software licenses. */
+static const char *const open_content[] = {"cc0-1.0", "cc-by-4.0",
+                                           "cc-by-sa-4.0", "odc-by", NULL};
+/* Other ids of the Hub's list: known, not open. */
+static const char *const known_other[] = {"cc-by-nc-4.0",
+                                          "cc-by-nc-sa-4.0",
+                                          "cc-by-nc-nd-4.0",
+                                          "cc-by-nd-4.0",
+                                          "cc-by-nc-2.0",
+                                          "cc-by-nc-3.0",
+                                          "cc-by-nc-sa-3.0",
+                                          "cc-by-3.0",
+                                          "cc-by-2.0",
+                                          "openrail",
+                                          "openrail++",
+                                          "bigscience-openrail-m",
+                                          "creativeml-openrail-m",
+                                          "bigscience-bloom-rail-1.0",
+                                          "bigcode-openrail-m",
+                                          "llama2",
+                                          "llama3",
+                                          "llama3.1",
+                                          "llama3.2",
+                                          "llama3.3",
+                                          "llama4",
+                                          "gemma",
+                                          "deepseek",
+                                          "afl-3.0",
+                                          "ecl-2.0",
+                                          "wtfpl",
+                                          "c-uda",
+                                          "cdla-sharing-1.0",
+                                          "cdla-permissive-1.0",
+                                          "cdla-permissive-2.0",
+                                          "pddl",
+                                          "odbl",
+                                          "lgpl-lr",
+                                          "apple-ascl",
+                                          "intel-research",
+                                          "gfdl",
+                                          "h-research",
+                                          "unknown",
+                                          NULL};
+
+static int in(const char *const *list, const char *s, size_t n)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && !strncasecmp(*list, s, n))
+            return 1;
+    return 0;
+}
+
+/* Calls f on each id of a license value: "apache-2.0", "mit, apache-2.0"
+ * or "MIT OR Apache-2.0"; 1 when f holds for every id. */
+static int each_id(const char *v, int (*f)(const char *, size_t))
+{
+    const char *p = v;
+    int all = 1, any = 0;
+
+    while (*p) {
+        size_t n;
+
+        while (*p == ' ' || *p == ',' || *p == '(' || *p == ')')
+            p++;
+        if (!*p)
+            break;
+        n = strcspn(p, " ,()");
+        if (!(n == 2 && !strncasecmp(p, "OR", 2)) &&
+            !(n == 3 && !strncasecmp(p, "AND", 3))) {
+            all &= f(p, n);
+            any = 1;
+        }
+        p += n;
+    }
+    return any && all;
+}
+
+static int is_osi(const char *s, size_t n)
+{
+    return in(osi, s, n);
+}
+static int is_open(const char *s, size_t n)
+{
+    return in(osi, s, n) || in(open_content, s, n);
+}
+static int is_known(const char *s, size_t n)
+{
+    return in(osi, s, n) || in(open_content, s, n) || in(known_other, s, n) ||
+           (n == 5 && !strncasecmp(s, "other", 5));
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static const char *mstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+static double mnum(const cJSON *o, const char *key, double def)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* A non-empty list (or string) at key. */
+static const cJSON *mlist(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+    if ((cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) ||
+        (cJSON_IsString(v) && v->valuestring[0]))
+        return v;
+    return NULL;
+}
+
+/* FNV-1a 64 over bytes. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+
+    while (n--)
+        h = (h ^ *c++) * 0x100000001b3ull;
+    return h;
+}
+
+int hfe_cc_model_load(struct hfe_cc_model *m, const char *name,
+                      const char *gguf, const char *card, const char *hub,
+                      struct hfe_err *err)
+{
+    static const char *const tok_keys[] = {"tokenizer.ggml.model",
+                                           "tokenizer.ggml.tokens",
+                                           "tokenizer.ggml.token_type",
+                                           "tokenizer.ggml.merges",
+                                           "tokenizer.ggml.bos_token_id",
+                                           "tokenizer.ggml.eos_token_id",
+                                           "tokenizer.ggml.unknown_token_id",
+                                           "tokenizer.ggml.padding_token_id",
+                                           NULL};
+    struct hfe_gguf *g = NULL;
+    struct hfe_buf b = {0};
+    uint64_t h = 0xcbf29ce484222325ull;
+    int64_t i;
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    m->name = name;
+    m->meta = cJSON_CreateObject();
+    if (gguf) {
+        if ((rc = hfe_gguf_open(gguf, 1, &g, err)) != 0)
+            return rc;
+        m->n_params = g->n_params;
+        snprintf(m->quant, sizeof(m->quant), "%s", g->quant);
+        for (i = 0; i < g->n_kv; i++) {
+            const char *k = hfe_gguf_key(g, i);
+            cJSON *v;
+
+            if (hfe_gguf_arr_n(g, i) > 256) { /* the vocabulary: its size */
+                cJSON_AddNumberToObject(m->meta, k,
+                                        (double)hfe_gguf_arr_n(g, i));
+                continue;
+            }
+            b.len = 0;
+            hfe_gguf_value_json(g, i, 0, &b);
+            if ((v = cJSON_ParseWithLength(b.s, b.len)))
+                cJSON_AddItemToObject(m->meta, k, v);
+        }
+        for (i = 0; tok_keys[i]; i++) {
+            int64_t k = hfe_gguf_find(g, tok_keys[i]);
+
+            b.len = 0;
+            if (k >= 0)
+                hfe_gguf_value_json(g, k, 0, &b);
+            h = fnv(fnv(h, tok_keys[i], strlen(tok_keys[i]) + 1),
+                    b.s ? b.s : "", b.len);
+        }
+        snprintf(m->tokenizer, sizeof(m->tokenizer), "%016llx",
+                 (unsigned long long)h);
+        hfe_gguf_close(g);
+        hfe_buf_free(&b);
+    }
+    if (card && (rc = hfe_card_load(card, &m->card, err)) != 0)
+        return rc;
+    if (hub && (rc = hfe_hub_load(hub, &m->hub, err)) != 0)
+        return rc;
+    return 0;
+}
+
+void hfe_cc_model_free(struct hfe_cc_model *m)
+{
+    cJSON_Delete(m->meta);
+    cJSON_Delete(m->card);
+    cJSON_Delete(m->hub);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+static void add(struct hfe_cc_report *r, const char *id, enum hfe_cc_sev sev,
+                enum hfe_cc_result res, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void add(struct hfe_cc_report *r, const char *id, enum hfe_cc_sev sev,
+                enum hfe_cc_result res, const char *fmt, ...)
+{
+    struct hfe_cc_check *c = &r->v[r->n++];
+    va_list ap;
+
+    c->id = id;
+    c->sev = sev;
+    c->result = res;
+    va_start(ap, fmt);
+    vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);
+    va_end(ap);
+}
+
+/* The license a model claims: GGUF's, else the card's; *from names it. */
+static const char *license_of(const struct hfe_cc_model *m, const char **from)
+{
+    const char *v;
+
+    if ((v = mstr(m->meta, "general.license"))) {
+        *from = "general.license";
+        return v;
+    }
+    if ((v = mstr(m->card, "license"))) {
+        *from = "card license";
+        return v;
+    }
+    if (m->hub &&
+        (v = mstr(cJSON_GetObjectItem(m->hub, "cardData"), "license"))) {
+        *from = "hub cardData.license";
+        return v;
+    }
+    *from = NULL;
+    return NULL;
+}
+
+/* "25M", "1.5B", "8x7B" as a parameter count; 0 when unreadable. */
+static double size_label(const char *s)
+{
+    double x = 1, v;
+    char *end;
+
+    v = strtod(s, &end);
+    if (end == s)
+        return 0;
+    if (*end == 'x' || *end == 'X') {
+        x = v;
+        s = end + 1;
+        v = strtod(s, &end);
+        if (end == s)
+            return 0;
+    }
+    switch (toupper((unsigned char)*end)) {
+    case 'K':
+        v *= 1e3;
+        break;
+    case 'M':
+        v *= 1e6;
+        break;
+    case 'B':
+        v *= 1e9;
+        break;
+    case 'T':
+        v *= 1e12;
+        break;
+    default:
+        return 0;
+    }
+    return x * v;
+}
+
+static int quantized(const struct hfe_cc_model *m)
+{
+    static const char *const full[] = {"F32",     "F16",        "BF16",
+                                       "ALL_F32", "MOSTLY_F16", NULL};
+    const char *const *f;
+
+    if (!m->quant[0])
+        return 0;
+    for (f = full; *f; f++)
+        if (!strcasecmp(m->quant, *f))
+            return 0;
+    return 1;
+}
+
+/* What m says its base is: name, organization, repo URL (GGUF), or the
+ * card's base_model; NULL when it says nothing. */
+static const char *declared_base(const struct hfe_cc_model *m, char *buf,
+                                 size_t n)
+{
+    const cJSON *c;
+    const char *v;
+
+    if (mnum(m->meta, "general.base_model.count", 0) >= 1) {
+        const char *nm = mstr(m->meta, "general.base_model.0.name"),
+                   *url = mstr(m->meta, "general.base_model.0.repo_url");
+
+        snprintf(buf, n, "general.base_model.0 \"%s\"%s%s", nm ? nm : "unnamed",
+                 url ? " at " : "", url ? url : "");
+        return buf;
+    }
+    if ((c = mlist(m->card, "base_model"))) {
+        v = cJSON_IsString(c) ? c->valuestring
+            : cJSON_IsString(cJSON_GetArrayItem(c, 0))
+                ? cJSON_GetArrayItem(c, 0)->valuestring
+                : "?";
+        snprintf(buf, n, "card base_model %s", v);
+        return buf;
+    }
+    return NULL;
+}
+
+/* Does the declaration match the parent?  By name, repo URL or Hub id. */
+static int matches_base(const struct hfe_cc_model *m,
+                        const struct hfe_cc_model *b)
+{
+    const char *bn = mstr(b->meta, "general.name"),
+               *bu = mstr(b->meta, "general.repo_url"),
+               *bb = mstr(b->meta, "general.basename"),
+               *dn = mstr(m->meta, "general.base_model.0.name"),
+               *du = mstr(m->meta, "general.base_model.0.repo_url");
+    const cJSON *c = mlist(m->card, "base_model");
+    const char *hub = b->hub ? mstr(b->hub, "id") : NULL;
+
+    if ((dn && bn && !strcasecmp(dn, bn)) || (du && bu && !strcmp(du, bu)) ||
+        (dn && bb && !strcasecmp(dn, bb)))
+        return 1;
+    if (c && hub) {
+        const cJSON *e;
+
+        if (cJSON_IsString(c))
+            return !strcmp(c->valuestring, hub);
+        cJSON_ArrayForEach(e, c) if (cJSON_IsString(e) &&
+                                     !strcmp(e->valuestring, hub)) return 1;
+    }
+    return 0;
+}
+
+/* The relation m states or its metadata implies, or NULL. */
+static const char *relation(const struct hfe_cc_model *m)
+{
+    const char *v;
+
+    if ((v = mstr(m->card, "base_model_relation")))
+        return v;
+    if ((v = mstr(m->meta, "general.type")) && !strcmp(v, "adapter"))
+        return "adapter (general.type)";
+    if (mstr(m->meta, "general.finetune"))
+        return "finetune (general.finetune)";
+    if (quantized(m) && (mstr(m->meta, "general.quantized_by") ||
+                         mstr(m->meta, "quantize.imatrix.file")))
+        return "quantized (a quantized file that says so)";
+    return NULL;
+}
+
+static const char *arch_key(const struct hfe_cc_model *m, const char *what,
+                            char *buf, size_t n)
+{
+    const char *a = mstr(m->meta, "general.architecture");
+
+    snprintf(buf, n, "%s.%s", a ? a : "?", what);
+    return buf;
+}
+
+void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
+                const struct hfe_cc_report *base_report,
+                struct hfe_cc_report *r)
+{
+    const char *v, *from, *bl, *bfrom;
+    char buf[256], k1[128], k2[128];
+    double label;
+    size_t i;
+    int osi_ok = 0, data_ok = 0, src_ok = 0, lic_open = 0, lic_nc = 0;
+
+    memset(r, 0, sizeof(*r));
+
+    /* identity */
+    if ((v = mstr(m->meta, "general.name")))
+        add(r, "identity.name", HFE_CC_ERROR, HFE_CC_PASS,
+            "general.name = \"%s\"", v);
+    else
+        add(r, "identity.name", HFE_CC_ERROR, HFE_CC_FAIL, "no general.name");
+    if ((v = mstr(m->meta, "general.architecture")))
+        add(r, "identity.architecture", HFE_CC_ERROR, HFE_CC_PASS,
+            "general.architecture = \"%s\"", v);
+    else
+        add(r, "identity.architecture", HFE_CC_ERROR, HFE_CC_FAIL,
+            "no general.architecture");
+    if (!(v = mstr(m->meta, "general.size_label")))
+        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_FAIL,
+            "no general.size_label");
+    else if (!m->n_params)
+        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_NA,
+            "general.size_label = \"%s\", parameter count unknown", v);
+    else if ((label = size_label(v)) > 0 && label / m->n_params > 0.65 &&
+             label / m->n_params < 1.5)
+        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_PASS,
+            "general.size_label = \"%s\", %llu parameters", v,
+            (unsigned long long)m->n_params);
+    else
+        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_FAIL,
+            "general.size_label = \"%s\", but %llu parameters", v,
+            (unsigned long long)m->n_params);
+
+    /* license */
+    v = license_of(m, &from);
+    if (v) {
+        add(r, "license.present", HFE_CC_ERROR, HFE_CC_PASS, "%s = \"%s\"",
+            from, v);
+        lic_open = each_id(v, is_open);
+        lic_nc = strstr(v, "-nc") || strstr(v, "-nd");
+        if (!strcasecmp(v, "other")) {
+            const char *nm = mstr(m->meta, "general.license.name"),
+                       *ln = mstr(m->meta, "general.license.link");
+
+            nm = nm ? nm : mstr(m->card, "license_name");
+            ln = ln ? ln : mstr(m->card, "license_link");
+            add(r, "license.known", HFE_CC_WARNING,
+                nm && ln ? HFE_CC_PASS : HFE_CC_FAIL,
+                "\"other\", name %s%s%s, link %s%s%s", nm ? "\"" : "",
+                nm ? nm : "missing", nm ? "\"" : "", ln ? "\"" : "",
+                ln ? ln : "missing", ln ? "\"" : "");
+        } else {
+            add(r, "license.known", HFE_CC_WARNING,
+                each_id(v, is_known) ? HFE_CC_PASS : HFE_CC_FAIL, "\"%s\" %s",
+                v,
+                each_id(v, is_known)
+                    ? "is a known license id"
+                    : "is not a known license id (nor \"other\" with a "
+                      "name and link)");
+        }
+        osi_ok = each_id(v, is_osi);
+        add(r, "license.osi", HFE_CC_INFO, osi_ok ? HFE_CC_PASS : HFE_CC_FAIL,
+            "\"%s\" %s", v,
+            osi_ok ? "is OSI-approved" : "is not an OSI-approved license");
+    } else {
+        add(r, "license.present", HFE_CC_ERROR, HFE_CC_FAIL,
+            "no general.license%s", m->card ? ", no card license" : "");
+        add(r, "license.known", HFE_CC_WARNING, HFE_CC_NA, "no license");
+        add(r, "license.osi", HFE_CC_INFO, HFE_CC_FAIL, "no license");
+    }
+    if (!base)
+        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_NA,
+            "no lineage parent in the model list");
+    else if (!(bl = license_of(base, &bfrom)) || !v)
+        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_NA,
+            "%s has no license", v ? base->name : m->name);
+    else if (!strcasecmp(v, bl) || each_id(bl, is_open))
+        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_PASS,
+            "\"%s\" under base %s's \"%s\"", v, base->name, bl);
+    else
+        add(r, "license.compatible", HFE_CC_ERROR,
+            lic_open ? HFE_CC_FAIL : HFE_CC_PASS,
+            "\"%s\" %s base %s's restrictive \"%s\"", v,
+            lic_open ? "is more permissive than" : "keeps to", base->name, bl);
+
+    /* lineage */
+    if (!base) {
+        add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_NA,
+            "a root of the lineage");
+        add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_NA,
+            "a root of the lineage");
+        add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_NA,
+            "a root of the lineage");
+        add(r, "lineage.context", HFE_CC_WARNING, HFE_CC_NA,
+            "a root of the lineage");
+    } else {
+        const char *rel = relation(m);
+        const char *d = declared_base(m, buf, sizeof(buf));
+        const char *ma = mstr(m->meta, "general.architecture"),
+                   *ba = mstr(base->meta, "general.architecture"),
+                   *mt = mstr(m->meta, "tokenizer.chat_template"),
+                   *bt = mstr(base->meta, "tokenizer.chat_template");
+        double mc, bc;
+
+        if (!d)
+            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
+                "no general.base_model.* nor card base_model, but the list "
+                "says base=%s",
+                base->name);
+        else if (!matches_base(m, base))
+            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
+                "declares %s, but the list's base %s is \"%s\"", d, base->name,
+                mstr(base->meta, "general.name")
+                    ? mstr(base->meta, "general.name")
+                    : "unnamed");
+        else if (!rel)
+            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
+                "declares %s, but not the relation (finetune, quantized, "
+                "adapter, merge)",
+                d);
+        else
+            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_PASS,
+                "declares %s, relation %s", d, rel);
+        if (!ma || !ba || strcmp(ma, ba))
+            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_FAIL,
+                "architecture \"%s\", base %s's \"%s\"", ma ? ma : "?",
+                base->name, ba ? ba : "?");
+        else if (strcmp(m->tokenizer, base->tokenizer))
+            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_FAIL,
+                "tokenizer %s differs from base %s's %s (tokens, types, "
+                "merges, special ids)",
+                m->tokenizer, base->name, base->tokenizer);
+        else
+            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_PASS,
+                "architecture \"%s\" and tokenizer %s as base %s's", ma,
+                m->tokenizer, base->name);
+        if (!mt && !bt)
+            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_NA,
+                "neither has a chat template");
+        else if (mt && bt && !strcmp(mt, bt))
+            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_PASS,
+                "the same as base %s's (%zu bytes)", base->name, strlen(mt));
+        else
+            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_FAIL,
+                "differs from base %s's (%zu vs %zu bytes)", base->name,
+                mt ? strlen(mt) : 0, bt ? strlen(bt) : 0);
+        mc = mnum(m->meta, arch_key(m, "context_length", k1, sizeof(k1)), 0);
+        bc = mnum(base->meta, arch_key(base, "context_length", k2, sizeof(k2)),
+                  0);
+        if (!mc || !bc)
+            add(r, "lineage.context", HFE_CC_WARNING, HFE_CC_NA,
+                "no context length on one side");
+        else
+            add(r, "lineage.context", HFE_CC_WARNING,
+                mc <= bc ? HFE_CC_PASS : HFE_CC_FAIL,
+                "%s = %.0f, base %s's %.0f", k1, mc, base->name, bc);
+    }
+
+    /* quantization */
+    if (!quantized(m)) {
+        add(r, "quantization.attributed", HFE_CC_WARNING, HFE_CC_NA,
+            "not quantized (%s)", m->quant[0] ? m->quant : "type unknown");
+    } else {
+        const char *by = mstr(m->meta, "general.quantized_by");
+        const char *src = declared_base(m, buf, sizeof(buf));
+
+        if (!src && mstr(m->meta, "quantize.imatrix.file"))
+            src = "an imatrix file";
+        add(r, "quantization.attributed", HFE_CC_WARNING,
+            by && src ? HFE_CC_PASS : HFE_CC_FAIL,
+            "%s: quantized_by %s%s%s, from %s", m->quant, by ? "\"" : "",
+            by ? by : "missing", by ? "\"" : "",
+            src ? src : "no declared source");
+    }
+
+    /* training data and source */
+    {
+        const cJSON *hc =
+            m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+
+        if (mnum(m->meta, "general.dataset.count", 0) >= 1)
+            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS,
+                "general.dataset.count = %.0f, first \"%s\"",
+                mnum(m->meta, "general.dataset.count", 0),
+                mstr(m->meta, "general.dataset.0.name")
+                    ? mstr(m->meta, "general.dataset.0.name")
+                    : "?");
+        else if (mlist(m->meta, "general.datasets"))
+            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS,
+                "general.datasets");
+        else if (mlist(m->card, "datasets") || mlist(hc, "datasets"))
+            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS, "%s datasets",
+                mlist(m->card, "datasets") ? "card" : "hub");
+        else
+            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_FAIL,
+                "no general.dataset.*, general.datasets%s",
+                m->card ? ", or card datasets" : "");
+        data_ok = r->v[r->n - 1].result == HFE_CC_PASS;
+    }
+    {
+        static const char *const keys[] = {
+            "general.repo_url",
+            "general.source.url",
+            "general.source.repo_url",
+            "general.source.doi",
+            "general.source.huggingface.repository",
+            "general.url",
+            "general.doi",
+            NULL};
+        const char *const *k;
+
+        for (k = keys; *k && !mstr(m->meta, *k); k++)
+            ;
+        if (*k)
+            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_PASS,
+                "%s = \"%s\"", *k, mstr(m->meta, *k));
+        else if (m->hub && mstr(m->hub, "id"))
+            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_PASS,
+                "hub id \"%s\"", mstr(m->hub, "id"));
+        else
+            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_FAIL,
+                "no general.repo_url, general.source.*, url or doi");
+        src_ok = r->v[r->n - 1].result == HFE_CC_PASS;
+    }
+
+    /* profiles and class */
+    for (i = 0; i < 3; i++) {
+        size_t c;
+
+        r->prof[i].name = hfe_cc_profiles[i];
+        for (c = 0; c < r->n; c++)
+            if (hfe_cc_in_profile(r->v[c].id, (int)i) &&
+                r->v[c].result != HFE_CC_NA) {
+                r->prof[i].applicable++;
+                r->prof[i].passed += r->v[c].result == HFE_CC_PASS;
+            }
+    }
+    r->class_ = osi_ok && data_ok && src_ok ? "open source"
+                : v && !lic_nc              ? "open weights"
+                                            : "restricted";
+    if (base_report && base_report->class_) { /* never above the parent */
+        static const char *const rank[] = {"restricted", "open weights",
+                                           "open source"};
+        int a = 0, b = 0, j;
+
+        for (j = 0; j < 3; j++) {
+            a = !strcmp(r->class_, rank[j]) ? j : a;
+            b = !strcmp(base_report->class_, rank[j]) ? j : b;
+        }
+        r->class_ = rank[a < b ? a : b];
+    }
+}
+
+int hfe_cc_in_profile(const char *id, int p)
+{
+    switch (p) {
+    case 0:
+        return strncmp(id, "data.", 5) && strcmp(id, "license.osi");
+    case 1:
+        return !strncmp(id, "data.", 5) || !strncmp(id, "source.", 7);
+    case 2:
+        return !strcmp(id, "license.osi") || !strncmp(id, "data.", 5) ||
+               !strncmp(id, "source.", 7);
+    }
+    return 0;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+void hfe_cc_text(const struct hfe_cc_model *m, const char *base,
+                 const struct hfe_cc_report *r, int p, struct hfe_buf *b)
+{
+    size_t i;
+
+    hfe_buf_printf(b, "%s%s%s%s: %s\n", m->name, base ? " (base " : "",
+                   base ? base : "", base ? ")" : "", r->class_);
+    for (i = 0; i < 3; i++)
+        if (p < 0 || (int)i == p)
+            hfe_buf_printf(b, "  %-15s %u/%u\n", r->prof[i].name,
+                           r->prof[i].passed, r->prof[i].applicable);
+    for (i = 0; i < r->n; i++)
+        if (p < 0 || hfe_cc_in_profile(r->v[i].id, p))
+            hfe_buf_printf(b, "  %-4s %-7s %-24s %s\n",
+                           r->v[i].result == HFE_CC_PASS   ? "PASS"
+                           : r->v[i].result == HFE_CC_FAIL ? "FAIL"
+                                                           : "n/a",
+                           hfe_cc_sev_names[r->v[i].sev], r->v[i].id,
+                           r->v[i].evidence);
+}
+
+void hfe_cc_json(const struct hfe_cc_model *m, const char *base,
+                 const struct hfe_cc_report *r, struct hfe_buf *b)
+{
+    size_t i;
+
+    hfe_buf_puts(b, "{\"model\":");
+    hfe_json_str(b, m->name, strlen(m->name));
+    hfe_buf_puts(b, ",\"base\":");
+    if (base)
+        hfe_json_str(b, base, strlen(base));
+    else
+        hfe_buf_puts(b, "null");
+    hfe_buf_printf(b, ",\"class\":\"%s\",\"profiles\":{", r->class_);
+    for (i = 0; i < 3; i++)
+        hfe_buf_printf(b, "%s\"%s\":{\"passed\":%u,\"applicable\":%u}",
+                       i ? "," : "", r->prof[i].name, r->prof[i].passed,
+                       r->prof[i].applicable);
+    hfe_buf_puts(b, "},\"checks\":[");
+    for (i = 0; i < r->n; i++) {
+        hfe_buf_printf(b,
+                       "%s{\"id\":\"%s\",\"severity\":\"%s\",\"result\":\"%s\","
+                       "\"evidence\":",
+                       i ? "," : "", r->v[i].id, hfe_cc_sev_names[r->v[i].sev],
+                       hfe_cc_result_names[r->v[i].result]);
+        hfe_json_str(b, r->v[i].evidence, strlen(r->v[i].evidence));
+        hfe_buf_puts(b, "}");
+    }
+    hfe_buf_puts(b, "]}");
+}
