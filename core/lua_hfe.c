@@ -106,6 +106,8 @@ static const char *slurp(lua_State *L, const char *path, size_t *len)
                    "with --set (or missing)",
                    path);
     f = fopen(full, "rb");
+    if (f)
+        hfe_lua_note_read(s, full);
     if (!f)
         luaL_error(L, "%s: %s", path, strerror(errno));
     n = (int)fread(magic, 1, 3, f);

@@ -26,6 +26,8 @@ struct hfe_lua {
     double time_limit, deadline;
     char **roots; /* resolved directories and files the readers may open */
     size_t n_roots;
+    char **reads; /* the files the suite read, for the run record */
+    size_t n_reads;
     int suite_ref;
 };
 
@@ -183,6 +185,23 @@ char *hfe_lua_resolve(struct hfe_lua *s, const char *path)
     return hfe_xasprintf("%s/%s", s->dir, path);
 }
 
+void hfe_lua_note_read(struct hfe_lua *s, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_reads; i++)
+        if (!strcmp(s->reads[i], path))
+            return;
+    s->reads = hfe_xrealloc(s->reads, (s->n_reads + 1) * sizeof(char *));
+    s->reads[s->n_reads++] = hfe_xstrdup(path);
+}
+
+size_t hfe_lua_reads(const struct hfe_lua *s, const char *const **paths)
+{
+    *paths = (const char *const *)s->reads;
+    return s->n_reads;
+}
+
 int hfe_lua_may_read(struct hfe_lua *s, const char *path)
 {
     char *r = realpath(path, NULL);
@@ -295,6 +314,9 @@ void hfe_lua_close(struct hfe_lua *s)
     for (i = 0; i < s->n_roots; i++)
         free(s->roots[i]);
     free(s->roots);
+    for (i = 0; i < s->n_reads; i++)
+        free(s->reads[i]);
+    free(s->reads);
     free(s->dir);
     free(s->path);
     free(s);

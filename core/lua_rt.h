@@ -58,6 +58,11 @@ char *hfe_lua_resolve(struct hfe_lua *s, const char *path);
 /* Is path (resolved) inside a directory the suite may read? */
 int hfe_lua_may_read(struct hfe_lua *s, const char *path);
 
+/* The readers note each file they open (resolved path); the run record
+ * lists them with their digests.  The pointers live as long as s. */
+void hfe_lua_note_read(struct hfe_lua *s, const char *path);
+size_t hfe_lua_reads(const struct hfe_lua *s, const char *const **paths);
+
 /* Opens the hfe library into the state (core/lua_hfe.c). */
 int hfe_lua_open_hfe(lua_State *L);
 

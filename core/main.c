@@ -84,7 +84,7 @@ static int cmd_plugins(int argc, char **argv)
     if (json)
         hfe_buf_puts(&b, "[");
     else
-        hfe_buf_printf(&b, "%-10s %-8s %-5s %-11s %s\n", "NAME", "VERSION",
+        hfe_buf_printf(&b, "%-10s %-28s %-5s %-11s %s\n", "NAME", "VERSION",
                        "ABI", "STATUS", "CAPABILITIES / PATH");
     for (k = 0; k < set.n; k++) {
         const struct hfe_plugin *p = &set.v[k];
@@ -118,15 +118,15 @@ static int cmd_plugins(int argc, char **argv)
             continue;
         }
         if (be)
-            hfe_buf_printf(&b, "%-10s %-8s %u.%-3u %-11s %s\n", be->name,
+            hfe_buf_printf(&b, "%-10s %-28s %u.%-3u %-11s %s\n", be->name,
                            be->version, be->abi_major, be->abi_minor,
                            state_name(p->state), caps);
         else
-            hfe_buf_printf(&b, "%-10s %-8s %-5s %-11s\n", "?", "?", "?",
+            hfe_buf_printf(&b, "%-10s %-28s %-5s %-11s\n", "?", "?", "?",
                            state_name(p->state));
-        hfe_buf_printf(&b, "%38s%s\n", "", p->path);
+        hfe_buf_printf(&b, "%58s%s\n", "", p->path);
         if (p->state != HFE_PLUG_USABLE)
-            hfe_buf_printf(&b, "%38s%s\n", "", p->why);
+            hfe_buf_printf(&b, "%58s%s\n", "", p->why);
     }
     if (json)
         hfe_buf_puts(&b, "\n]\n");

@@ -9,12 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "models.h"
 #include "plugin.h"
 #include "run.h"
 #include "score.h"
+#include "sha256.h"
 
 /* done/total, rate and time left, on a terminal only. */
 struct progress {
@@ -345,6 +347,153 @@ static void table_row(struct hfe_buf *tb, const char *model, const char *task,
                    s->name, val, se, s->n);
 }
 
+/* ---- the run record (results/README.md) --------------------------------- */
+
+static void jstr(struct hfe_buf *b, const char *s)
+{
+    if (s)
+        hfe_json_str(b, s, strlen(s));
+    else
+        hfe_buf_puts(b, "null");
+}
+
+static void jnum(struct hfe_buf *b, double v)
+{
+    if (isfinite(v))
+        hfe_buf_printf(b, "%.9g", v);
+    else
+        hfe_buf_puts(b, "null");
+}
+
+static void iso_time(char *out, size_t n, time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The machine a number was measured on. */
+static void machine(struct hfe_buf *b)
+{
+    char line[512], cpu[256] = "";
+    struct utsname u;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+    uname(&u);
+    hfe_buf_puts(b, "{\"cpu\":");
+    jstr(b, cpu[0] ? cpu : NULL);
+    hfe_buf_printf(b, ",\"cores\":%ld,\"os\":", sysconf(_SC_NPROCESSORS_ONLN));
+    hfe_buf_printf(b, "\"%s %s %s\"}", u.sysname, u.release, u.machine);
+}
+
+/* A file's size and digest, or null. */
+static void file_facts(struct hfe_buf *b, const char *path)
+{
+    struct stat st;
+    char hex[65];
+
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        hfe_sha256_file(path, hex) != 0) {
+        hfe_buf_puts(b, "null");
+        return;
+    }
+    hfe_buf_printf(b, "{\"path\":");
+    jstr(b, path);
+    hfe_buf_printf(b, ",\"bytes\":%lld,\"sha256\":\"%s\"}",
+                   (long long)st.st_size, hex);
+}
+
+/* OUT/run.json: what produced the numbers, and the numbers. */
+static int write_record(const char *dir, int argc, char **argv,
+                        const struct hfe_suite *su, size_t n_suites,
+                        const struct hfe_lua_opts *lo, struct hfe_buf *models,
+                        struct hfe_buf *results, time_t t_start)
+{
+    struct hfe_buf b = {0};
+    char t0[32], t1[32], *path = hfe_xasprintf("%s/run.json", dir);
+    const char *id = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    size_t i, k;
+    int rc = 0;
+    FILE *f;
+
+    iso_time(t0, sizeof(t0), t_start);
+    iso_time(t1, sizeof(t1), time(NULL));
+    hfe_buf_printf(&b,
+                   "{\"schema\":\"hfeval.run/1\",\"hfeval\":{\"version\":"
+                   "\"%s\",\"plugin_abi\":\"%d.%d\"},\"run_id\":",
+                   HFEVAL_VERSION, HFE_ABI_MAJOR, HFE_ABI_MINOR);
+    jstr(&b, id);
+    hfe_buf_printf(&b, ",\"started\":\"%s\",\"finished\":\"%s\",\"command\":[",
+                   t0, t1);
+    jstr(&b, "hfeval");
+    for (i = 0; i < (size_t)argc; i++) {
+        hfe_buf_puts(&b, ",");
+        jstr(&b, argv[i]);
+    }
+    hfe_buf_puts(&b, "],\"machine\":");
+    machine(&b);
+    hfe_buf_puts(&b, ",\"set\":{");
+    for (i = 0; i < lo->n_set; i++) {
+        hfe_buf_puts(&b, i ? "," : "");
+        jstr(&b, lo->set_keys[i]);
+        hfe_buf_puts(&b, ":");
+        jstr(&b, lo->set_values[i]);
+    }
+    hfe_buf_puts(&b, "},\"suites\":[");
+    for (i = 0; i < n_suites; i++) {
+        const char *const *reads;
+        size_t n = hfe_lua_reads(su[i].rt, &reads);
+
+        hfe_buf_puts(&b, i ? ",\n{\"name\":" : "\n{\"name\":");
+        jstr(&b, su[i].name);
+        hfe_buf_puts(&b, ",\"version\":");
+        jstr(&b, su[i].version);
+        hfe_buf_puts(&b, ",\"file\":");
+        file_facts(&b, su[i].path);
+        hfe_buf_puts(&b, ",\"data\":[");
+        for (k = 0; k < n; k++) {
+            hfe_buf_puts(&b, k ? "," : "");
+            file_facts(&b, reads[k]);
+        }
+        hfe_buf_puts(&b, "],\"tasks\":[");
+        for (k = 0; k < su[i].n_tasks; k++) {
+            hfe_buf_puts(&b, k ? "," : "");
+            hfe_buf_puts(&b, "{\"name\":");
+            jstr(&b, su[i].tasks[k].name);
+            hfe_buf_puts(&b, ",\"kind\":");
+            jstr(&b, hfe_task_kinds[su[i].tasks[k].kind]);
+            hfe_buf_printf(&b,
+                           ",\"documents\":%zu,\"samples\":%u,\"seed\":%llu}",
+                           su[i].tasks[k].n, su[i].tasks[k].samples,
+                           (unsigned long long)su[i].tasks[k].seed);
+        }
+        hfe_buf_puts(&b, "]}");
+    }
+    hfe_buf_puts(&b, "],\n\"models\":");
+    hfe_buf_add(&b, models->s, models->len);
+    hfe_buf_puts(&b, "\n],\n\"results\":");
+    hfe_buf_add(&b, results->s, results->len);
+    hfe_buf_puts(&b, "\n],\n\"samples\":\"samples.jsonl\"}\n");
+    if (!(f = fopen(path, "w")) ||
+        (fwrite(b.s, 1, b.len, f) != b.len) + (fclose(f) != 0)) {
+        fprintf(stderr, "hfeval: %s: cannot write the run record: %s\n", path,
+                strerror(errno));
+        rc = -1;
+    }
+    free(path);
+    hfe_buf_free(&b);
+    return rc;
+}
+
 int hfe_run_main(int argc, char **argv)
 {
     const char **suites = hfe_xcalloc((size_t)argc, sizeof(char *));
@@ -361,6 +510,8 @@ int hfe_run_main(int argc, char **argv)
     struct hfe_fid_base *fid = NULL; /* [model][flat task] */
     size_t *order = NULL, *children = NULL, n_flat = 0;
     struct cc_entry *cc = NULL;
+    struct hfe_buf models = {0}, results = {0};
+    time_t t_start = time(NULL);
     struct hfe_err err;
     size_t n_suites = 0, n_set = 0, i, j, k, o;
     long limit = -1;
@@ -440,6 +591,8 @@ int hfe_run_main(int argc, char **argv)
     }
     rec_path = hfe_xasprintf("%s/samples.jsonl", run_dir);
     hfe_buf_add(&rec, "", 0);
+    hfe_buf_add(&models, "[", 1);
+    hfe_buf_add(&results, "[", 1);
     hfe_buf_printf(&table, "%-20s %-18s %-22s %10s %10s %7s\n", "MODEL", "TASK",
                    "METRIC", "VALUE", "STDERR", "N");
 
@@ -476,8 +629,34 @@ int hfe_run_main(int argc, char **argv)
                 opts[n_opts++] =
                     (struct hfe_option){e->opt[k].key, e->opt[k].value};
         }
+        /* the record's entry: what the model is, and where it came from */
+        hfe_buf_puts(&models, models.len > 1 ? ",\n" : "\n");
+        hfe_buf_puts(&models, "{\"name\":");
+        jstr(&models, e->name);
+        hfe_buf_puts(&models, ",\"uri\":");
+        jstr(&models, e->uri);
+        hfe_buf_puts(&models, ",\"base\":");
+        jstr(&models, e->base >= 0 ? list->v[e->base].name : NULL);
+        hfe_buf_puts(&models, ",\"backend\":{\"name\":");
+        jstr(&models, be->name);
+        hfe_buf_puts(&models, ",\"version\":");
+        jstr(&models, be->version);
+        hfe_buf_puts(&models, "},\"options\":{");
+        for (k = 0; k < e->n_opt; k++) {
+            hfe_buf_puts(&models, k ? "," : "");
+            jstr(&models, e->opt[k].key);
+            hfe_buf_puts(&models, ":");
+            jstr(&models, e->opt[k].value);
+        }
+        hfe_buf_puts(&models, "},\"file\":");
+        file_facts(&models, strncmp(e->resolved, "replay:", 7)
+                                ? e->resolved
+                                : e->resolved + 7);
         if (be->open(e->resolved, opts, n_opts, &m, oerr, sizeof(oerr)) !=
             HFE_OK) {
+            hfe_buf_puts(&models, ",\"error\":");
+            jstr(&models, oerr);
+            hfe_buf_puts(&models, "}");
             fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", list->file,
                     e->line, e->name, oerr);
             hfe_buf_printf(&table, "%-20s %-18s %s\n", e->name, "-",
@@ -489,7 +668,18 @@ int hfe_run_main(int argc, char **argv)
         memset(&info, 0, sizeof(info));
         HFE_INIT(&info);
         if (be->info(m, &info) != HFE_OK)
-            info.n_vocab = 0;
+            memset(&info, 0, sizeof(info));
+        hfe_buf_puts(&models, ",\"info\":{\"name\":");
+        jstr(&models, info.name);
+        hfe_buf_puts(&models, ",\"architecture\":");
+        jstr(&models, info.architecture);
+        hfe_buf_puts(&models, ",\"quantization\":");
+        jstr(&models, info.quantization);
+        hfe_buf_printf(&models,
+                       ",\"n_params\":%llu,\"n_ctx_train\":%u,\"n_ctx\":%u,"
+                       "\"n_vocab\":%u}}",
+                       (unsigned long long)info.n_params, info.n_ctx_train,
+                       info.n_ctx, info.n_vocab);
         for (i = 0; i < n_suites; i++) {
             for (k = 0; k < su[i].n_tasks; k++, f++) {
                 struct hfe_task *t = &su[i].tasks[k];
@@ -538,8 +728,28 @@ int hfe_run_main(int argc, char **argv)
                                                  : "was not scored",
                                 info.n_vocab);
                 } else if ((trc = run_task(&jb)) == 0) {
-                    for (q = 0; q < jb.st.n; q++)
-                        table_row(&table, e->name, t->name, &jb.st.v[q]);
+                    for (q = 0; q < jb.st.n; q++) {
+                        const struct hfe_stat *x = &jb.st.v[q];
+
+                        table_row(&table, e->name, t->name, x);
+                        hfe_buf_puts(&results, results.len > 1 ? ",\n" : "\n");
+                        hfe_buf_puts(&results, "{\"model\":");
+                        jstr(&results, e->name);
+                        hfe_buf_puts(&results, ",\"suite\":");
+                        jstr(&results, su[i].name);
+                        hfe_buf_puts(&results, ",\"task\":");
+                        jstr(&results, t->name);
+                        hfe_buf_puts(&results, ",\"metric\":");
+                        jstr(&results, x->name);
+                        hfe_buf_puts(&results, ",\"value\":");
+                        jnum(&results, hfe_stat_mean(x));
+                        hfe_buf_puts(&results, ",\"stderr\":");
+                        if (x->corpus)
+                            hfe_buf_puts(&results, "null");
+                        else
+                            jnum(&results, hfe_stat_stderr(x));
+                        hfe_buf_printf(&results, ",\"n\":%zu}", x->n);
+                    }
                     continue;
                 } else {
                     rec.len = mark; /* no half-written records */
@@ -551,6 +761,16 @@ int hfe_run_main(int argc, char **argv)
                 fprintf(stderr, "hfeval: model '%s': %s\n", e->name, err.msg);
                 hfe_buf_printf(&table, "%-20s %-18s error: %s\n", e->name,
                                t->name, err.msg);
+                hfe_buf_puts(&results, results.len > 1 ? ",\n" : "\n");
+                hfe_buf_puts(&results, "{\"model\":");
+                jstr(&results, e->name);
+                hfe_buf_puts(&results, ",\"suite\":");
+                jstr(&results, su[i].name);
+                hfe_buf_puts(&results, ",\"task\":");
+                jstr(&results, t->name);
+                hfe_buf_puts(&results, ",\"error\":");
+                jstr(&results, err.msg);
+                hfe_buf_puts(&results, "}");
                 /* the suite's own fault outranks a model's */
                 failed = failed == HFE_EXIT_SUITE || trc == HFE_EXIT_SUITE
                              ? HFE_EXIT_SUITE
@@ -578,8 +798,13 @@ int hfe_run_main(int argc, char **argv)
         hfe_buf_puts(&table, "\nLINEAGE\n");
         lineage_tree(&table, list, -1, 0);
     }
+    if (write_record(run_dir, argc, argv, su, n_suites, &lo, &models, &results,
+                     t_start) != 0)
+        rc = HFE_EXIT_IO;
     fputs(table.s, stdout);
-    fprintf(stderr, "hfeval: per-sample records in %s\n", rec_path);
+    fprintf(stderr,
+            "hfeval: per-sample records in %s, the run in %s/run.json\n",
+            rec_path, run_dir);
     if (!rc && failed)
         rc = failed;
 out:
@@ -605,6 +830,8 @@ out:
     free(rec_path);
     hfe_buf_free(&rec);
     hfe_buf_free(&table);
+    hfe_buf_free(&models);
+    hfe_buf_free(&results);
     hfe_plug_set_free(&plugins);
     hfe_models_free(list);
     return rc;

@@ -12,6 +12,7 @@
 
 #include "sandbox.h"
 #include "score.h"
+#include "sha256.h"
 
 struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,
                               ...)
@@ -170,6 +171,15 @@ static void record_start(struct hfe_job *j, const struct hfe_item *it)
         hfe_json_str(b, it->item_id, strlen(it->item_id));
     else
         hfe_buf_puts(b, "null");
+    if (it->prompt) { /* which prompt, without repeating it */
+        struct hfe_sha256 c;
+        char hex[65];
+
+        hfe_sha256_init(&c);
+        hfe_sha256_add(&c, it->prompt, strlen(it->prompt));
+        hfe_sha256_hex(&c, hex);
+        hfe_buf_printf(b, ",\"prompt_sha256\":\"%s\"", hex);
+    }
 }
 
 /* Appends ,"name":value to a record's metrics. */

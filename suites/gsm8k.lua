@@ -6,6 +6,7 @@
 --
 --   hfeval run suites/gsm8k.lua --models LIST \
 --       --set data=../shared/data/gsm8k_test.jsonl [--set shots=5] [--set seed=1234]
+--       [--set max_tokens=256]
 --
 -- Data: GSM8K's JSONL ({"question", "answer" ending in "#### N"}), plain or
 -- gzipped.  Only the test split ships here, so the few-shot examples are
@@ -53,7 +54,7 @@ return {
             prompt = prompt,
             target = function(doc) return final_answer(doc.answer) end,
             ["until"] = {"Question:", "</s>", "<|im_end|>", "\n\n"},
-            max_tokens = 256,
+            max_tokens = tonumber(hfe.set.max_tokens or "256"),
             extract = {
                 strict = "#### (\\-?[0-9\\.\\,]+)",
                 flexible = {"(-?[$0-9.,]{2,})|(-?[0-9]+)", last = true},

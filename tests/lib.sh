@@ -6,7 +6,7 @@
 #   ok COND_STATUS DESC        (ok $? "desc" after a command)
 #   is GOT WANT DESC           like GOT WANT DESC  (WANT: a grep -E pattern)
 #   unlike GOT PATTERN DESC    run CMD...  (sets $out, $err, $rc)
-#   done_testing
+#   done_testing               (checks the run records under $SCRATCH first)
 HFEVAL_BUILD=${HFEVAL_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 if [ ! -f "$HFEVAL_BUILD/test-env.sh" ]; then
     echo "Bail out! no build in $HFEVAL_BUILD (run scripts/setup.sh first)"
@@ -78,7 +78,21 @@ json_ok() {
         else { $j->decode($t) }' -- "${2:-}" <<<"$1" 2>/dev/null
 }
 
+# Every run record a test wrote under $SCRATCH is checked against the
+# schemas in results/ before the plan: a test cannot write a record the
+# schema does not describe.
 done_testing() {
+    local f kind schema why
+    while IFS= read -r f; do
+        case $f in
+        */run.json) kind=run schema=run.schema.json ;;
+        *) kind=sample schema=sample.schema.json ;;
+        esac
+        why=$(perl "$HFEVAL_SRC/tests/schema.pl" "$HFEVAL_SRC/results/$schema" "$f" \
+            $([ $kind = sample ] && echo --lines) 2>&1)
+        ok $? "${f#"$SCRATCH"/}: matches results/$schema"
+        [ -n "$why" ] && printf '# %s\n' "$why"
+    done < <(find "$SCRATCH" \( -name run.json -o -name samples.jsonl \) -size +0 | sort)
     echo "1..$_n"
     [ "$_failed" = 0 ]
 }

@@ -10,7 +10,7 @@ run "$hfeval" plugins
 is "$rc" 0 "plugins exits 0"
 like "$out" '^replay +[0-9.]+ +1\.[0-9]+ +usable +loglik,rolling,generate' \
     "replay is listed as usable with its capabilities"
-like "$out" '^llama +[0-9.]+ +1\.[0-9]+ +usable' "the llama.cpp module is listed as usable"
+like "$out" '^llama +[0-9.]+\+llama\.cpp-[0-9a-f]{12} +1\.[0-9]+ +usable' "the llama.cpp module is listed as usable"
 like "$out" "$HFEVAL_PLUGIN_DIR/hfe-replay.so" "with its path"
 
 # Refused modules, beside a non-ELF file and a non-module name.

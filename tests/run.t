@@ -36,8 +36,8 @@ recs=$SCRATCH/r1/samples.jsonl
 is "$(wc -l <"$recs")" 6 "one record per sample"
 json_ok "$(cat "$recs")" --lines
 ok $? "the records are JSON lines"
-like "$(head -1 "$recs")" '"model":"saved","suite":"arith","task":"arith_choice","doc_id":0,"item_id":"arith-0","gold":2,"pick":2,"metrics":\{"acc":1' \
-    "a record names model, suite, task, doc_id, item_id and its metrics"
+like "$(head -1 "$recs")" '"model":"saved","suite":"arith","task":"arith_choice","doc_id":0,"item_id":"arith-0","prompt_sha256":"[0-9a-f]{64}","gold":2,"pick":2,"metrics":\{"acc":1' \
+    "a record names model, suite, task, doc_id, item_id, the prompt's digest and its metrics"
 like "$(sed -n 5p "$recs")" '"extracted":\["19"\],"target":"19"' "the answer is extracted from the completion"
 
 # The whole lineage through the engine.

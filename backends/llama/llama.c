@@ -46,6 +46,10 @@
 #include "../../core/gguf_meta.h"
 #include "engine.h"
 
+#ifndef HFE_LLAMA_BUILD /* CMake says which llama.cpp */
+#define HFE_LLAMA_BUILD "llama.cpp"
+#endif
+
 #ifndef HFE_LLAMA_VARIANT
 #define HFE_LLAMA_VARIANT "llama"
 #endif
@@ -684,7 +688,7 @@ static const struct hfe_backend backend = {
     .abi_minor = HFE_ABI_MINOR,
     .struct_size = sizeof(struct hfe_backend),
     .name = HFE_LLAMA_VARIANT,
-    .version = HFEVAL_VERSION,
+    .version = HFEVAL_VERSION "+" HFE_LLAMA_BUILD,
     .description = "llama.cpp engine, in-process (GGUF files)",
     .caps = HFE_CAP_LOGLIK | HFE_CAP_ROLLING | HFE_CAP_TOPK | HFE_CAP_GENERATE |
             HFE_CAP_CHAT | HFE_CAP_SAMPLING | HFE_CAP_TOKENIZE |
