@@ -219,8 +219,8 @@ int hfe_card_load(const char *path, cJSON **out, struct hfe_err *err)
     int rc;
 
     *out = NULL;
-    if ((rc = hfe_read_file(path, &text, &len, err)) != 0)
-        return rc;
+    if (hfe_read_file(path, &text, &len, err) != 0)
+        return HFE_EXIT_DATA;
     rc = hfe_card_parse(path, text, len, out, err);
     free(text);
     return rc;
@@ -231,11 +231,11 @@ int hfe_hub_load(const char *path, cJSON **out, struct hfe_err *err)
     const char *end = NULL;
     char *text;
     size_t len;
-    int rc;
+    int rc = 0;
 
     *out = NULL;
-    if ((rc = hfe_read_file(path, &text, &len, err)) != 0)
-        return rc;
+    if (hfe_read_file(path, &text, &len, err) != 0)
+        return HFE_EXIT_DATA;
     *out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!*out || !cJSON_IsObject(*out)) {
         int line = 1;

@@ -17,6 +17,7 @@
 #include "hfeval.h"
 #include "models.h"
 #include "plugin.h"
+#include "compare.h"
 #include "compliance.h"
 #include "run.h"
 
@@ -27,6 +28,9 @@ static const char usage_text[] =
     "  run SUITE.lua ... --models LIST [--set k=v ...] [--limit N] [--out "
     "DIR]\n"
     "                                   run suites over every model of a list\n"
+    "  compare BASELINE CANDIDATE [--max-drop METRIC=V ...] [--max-kld X]\n"
+    "          [--alpha A] [--baseline-model M] [--candidate-model M]\n"
+    "          [--format tap|md]       the CI gate: exit 1 on a regression\n"
     "  plugins [--json]                 list backend modules and whether\n"
     "                                   they are usable here\n"
     "  inspect [--json] [--full] FILE.gguf ...\n"
@@ -549,6 +553,8 @@ int main(int argc, char **argv)
         return usage(NULL, NULL);
     if (strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return hfe_compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# hfeval compare, the CI gate: a derivative that lost 7 of 10 right
+# answers fails, with McNemar's exact p (2 x 0.5^7 = 0.015625) and the
+# items that flipped; the base against itself passes; tolerances and
+# --alpha decide; on the engine, a strongly perturbed derivative fails on
+# perplexity and --max-kld, the base against itself passes.
+. "$(dirname "$0")/lib.sh"
+hfeval=$HFEVAL_BIN
+cd "$SCRATCH" || exit 1
+
+for i in $(seq 0 11); do
+    printf '{"id":"q%d","q":"%d","a":"%d"}\n' "$i" "$i" "$i" >>data.jsonl
+    printf '{"item_id":"q%d","completion":"%s"}\n' "$i" "$([ "$i" -lt 10 ] && echo "$i" || echo x)" >>base.jsonl
+    printf '{"item_id":"q%d","completion":"%s"}\n' "$i" "$([ "$i" -lt 3 ] && echo "$i" || echo x)" >>cand.jsonl
+done
+cat >s.lua <<'L'
+return { name = "s", tasks = { { name = "t", kind = "generate", docs = hfe.read_jsonl(hfe.set.data),
+  prompt = function(d) return d.q end, target = function(d) return d.a end,
+  id = function(d) return d.id end } } }
+L
+printf 'base replay:base.jsonl\ncand replay:cand.jsonl base=base\n' >list.txt
+run "$hfeval" run s.lua --models list.txt --set data=data.jsonl --out run
+is "$rc" 0 "a run of two models"
+
+run "$hfeval" compare run run --baseline-model base --candidate-model cand
+is "$rc" 1 "a regression: exit 1"
+like "$out" '^not ok 1 - s/t exact_match: 0\.8333 -> 0\.2500 \(drop 0\.5833 > 0; McNemar p=0\.01563, 7 right->wrong, 0 wrong->right, 12 paired\)$' \
+    "TAP names the metric, both values, the drop and McNemar's exact p"
+like "$out" '^#   right -> wrong: q9$' "and the items that flipped"
+like "$out" '^1\.\.1$' "a plan"
+run "$hfeval" compare run run --baseline-model base --candidate-model base
+is "$rc" 0 "the base against itself passes"
+like "$out" '^ok 1 - s/t exact_match: 0\.8333 -> 0\.8333 \(change 0\.0000' "with no change"
+run "$hfeval" compare run run --baseline-model base --candidate-model cand --max-drop exact_match=0.7
+is "$rc" 0 "a drop within --max-drop passes"
+run "$hfeval" compare run run --baseline-model base --candidate-model cand --alpha 0.01
+is "$rc" 0 "p = 0.0156 is not significant at --alpha 0.01: passes"
+run "$hfeval" compare run run --baseline-model base --candidate-model cand --alpha 0.05 --format md
+is "$rc" 1 "and is at 0.05: fails"
+like "$out" '^\| s/t \| exact_match \| 0\.8333 \| 0\.2500 \| -0\.5833 \| 0\.0156 \| \*\*regressed\*\* \|$' "a Markdown table"
+run "$hfeval" compare run run
+is "$rc" 2 "two models and none named: exit 2"
+like "$err" "2 models in this run: name one with --baseline-model" "and says so"
+run "$hfeval" compare run nowhere --baseline-model base --candidate-model cand
+is "$rc" 8 "a missing run: exit 8"
+
+# The engine: a strongly perturbed derivative of the base.
+fx=$HFEVAL_FIXTURES
+"$HFEVAL_TEST_BIN/mkmodel" --vocab "$HFEVAL_LLAMA_VOCAB" --out pert.gguf --seed 1 --type f32 \
+    --perturb 0.5 --perturb-seed 9 --kv "general.name=str:Perturbed" >/dev/null
+printf 'b %s/base.gguf\np pert.gguf base=b\n' "$fx" >lin.txt
+run "$hfeval" run "$HFEVAL_SRC/suites/fidelity.lua" --models lin.txt --set ctx=64 --out fid
+is "$rc" 0 "fidelity over the base and its perturbed derivative"
+run "$hfeval" compare fid fid --baseline-model b --candidate-model p --max-kld 0.01
+is "$rc" 1 "the perturbed derivative fails"
+like "$out" '^not ok [0-9]+ - fidelity/fidelity ppl_token: ' "on perplexity"
+like "$out" '^not ok [0-9]+ - fidelity/fidelity kld: [0-9.e+-]+ > 0\.01$' "and on --max-kld"
+run "$hfeval" compare fid fid --baseline-model b --candidate-model b
+is "$rc" 0 "the base against itself passes"
+done_testing
