@@ -19,6 +19,7 @@
 #include "plugin.h"
 #include "compare.h"
 #include "compliance.h"
+#include "report.h"
 #include "run.h"
 
 static const char usage_text[] =
@@ -31,6 +32,10 @@ static const char usage_text[] =
     "  compare BASELINE CANDIDATE [--max-drop METRIC=V ...] [--max-kld X]\n"
     "          [--alpha A] [--baseline-model M] [--candidate-model M]\n"
     "          [--format tap|md]       the CI gate: exit 1 on a regression\n"
+    "  report RUN... [--format md|csv|json]\n"
+    "                                   lineage tables: each model with its\n"
+    "                                   95% CI and its change from the\n"
+    "                                   lineage's root and its parent\n"
     "  plugins [--json]                 list backend modules and whether\n"
     "                                   they are usable here\n"
     "  inspect [--json] [--full] FILE.gguf ...\n"
@@ -553,6 +558,8 @@ int main(int argc, char **argv)
         return usage(NULL, NULL);
     if (strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return hfe_report_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)
         return hfe_compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)

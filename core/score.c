@@ -902,10 +902,10 @@ static int score_compliance(struct hfe_job *j)
     for (p = 0; p < 3; p++) {
         if (t->profile >= 0 && p != t->profile)
             continue;
+        if (!r.prof[p].applicable) /* nothing to score */
+            continue;
         st = hfe_stat_new(&j->st, 1, "%s", r.prof[p].name);
-        st->sum = r.prof[p].applicable
-                      ? (double)r.prof[p].passed / r.prof[p].applicable
-                      : 0;
+        st->sum = (double)r.prof[p].passed / r.prof[p].applicable;
         st->n = r.prof[p].applicable;
         record_metric(j, &first, r.prof[p].name, st->sum);
     }
@@ -916,9 +916,9 @@ static int score_compliance(struct hfe_job *j)
     st->sum = errors;
     st->n = 1;
     record_metric(j, &first, "failed_errors", errors);
-    if (t->n_custom) {
+    if (capp) {
         st = hfe_stat_new(&j->st, 1, "custom");
-        st->sum = capp ? (double)cpass / capp : 0;
+        st->sum = (double)cpass / capp;
         st->n = capp;
         record_metric(j, &first, "custom", st->sum);
     }
