@@ -19,6 +19,7 @@
 #include "plugin.h"
 #include "compare.h"
 #include "compliance.h"
+#include "history.h"
 #include "report.h"
 #include "run.h"
 
@@ -36,6 +37,9 @@ static const char usage_text[] =
     "                                   lineage tables: each model with its\n"
     "                                   95% CI and its change from the\n"
     "                                   lineage's root and its parent\n"
+    "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
+    "                                   every run's results over time, and\n"
+    "                                   where comparability breaks\n"
     "  plugins [--json]                 list backend modules and whether\n"
     "                                   they are usable here\n"
     "  inspect [--json] [--full] FILE.gguf ...\n"
@@ -558,6 +562,8 @@ int main(int argc, char **argv)
         return usage(NULL, NULL);
     if (strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "history") == 0)
+        return hfe_history_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "report") == 0)
         return hfe_report_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)

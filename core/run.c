@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "models.h"
 #include "plugin.h"
 #include "run.h"
@@ -222,7 +223,7 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, msg, arg);
     fprintf(stderr,
             "\nusage: hfeval run SUITE.lua [SUITE.lua ...] --models LIST "
-            "[--set key=value ...] [--limit N] [--out DIR]\n");
+            "[--set key=value ...] [--limit N] [--out DIR] [--db PATH]\n");
     return HFE_EXIT_USAGE;
 }
 
@@ -500,7 +501,7 @@ int hfe_run_main(int argc, char **argv)
     const char **keys = hfe_xcalloc((size_t)argc, sizeof(char *));
     const char **vals = hfe_xcalloc((size_t)argc, sizeof(char *));
     char **setbuf = hfe_xcalloc((size_t)argc, sizeof(char *));
-    const char *list_file = NULL, *out_dir = NULL;
+    const char *list_file = NULL, *out_dir = NULL, *db = NULL;
     struct hfe_plugin **bound = NULL;
     struct hfe_model_list *list = NULL;
     struct hfe_suite *su = NULL;
@@ -525,6 +526,8 @@ int hfe_run_main(int argc, char **argv)
             list_file = argv[++i];
         } else if (!strcmp(a, "--out") && i + 1 < (size_t)argc) {
             out_dir = argv[++i];
+        } else if (!strcmp(a, "--db") && i + 1 < (size_t)argc) {
+            db = argv[++i];
         } else if (!strcmp(a, "--limit") && i + 1 < (size_t)argc) {
             char *end;
 
@@ -799,8 +802,17 @@ int hfe_run_main(int argc, char **argv)
         lineage_tree(&table, list, -1, 0);
     }
     if (write_record(run_dir, argc, argv, su, n_suites, &lo, &models, &results,
-                     t_start) != 0)
+                     t_start) != 0) {
         rc = HFE_EXIT_IO;
+    } else {
+        char *rj = hfe_xasprintf("%s/run.json", run_dir);
+
+        if (hfe_history_add(hfe_history_path(db), rj, &err) != 0) {
+            fprintf(stderr, "hfeval: the history: %s\n", err.msg);
+            rc = HFE_EXIT_IO;
+        }
+        free(rj);
+    }
     fputs(table.s, stdout);
     fprintf(stderr,
             "hfeval: per-sample records in %s, the run in %s/run.json\n",

@@ -2,7 +2,7 @@
  * run.h - `hfeval run`: suites over a model list.
  *
  *   hfeval run SUITE.lua [SUITE.lua ...] --models LIST [--set key=value ...]
- *              [--limit N] [--out DIR]
+ *              [--limit N] [--out DIR] [--db PATH]
  *
  * A suite is a Lua file returning a table (suites/README.md):
  *
@@ -28,7 +28,9 @@
  * lineage parent), each with metrics written in Lua if it likes; score.h
  * lists the metrics.  Models run parents first (models.h: base=NAME).
  * Every mean is printed with its sample count and standard error;
- * per-sample records go to OUT/samples.jsonl.  Exit status: 0, 1 when a
+ * per-sample records go to OUT/samples.jsonl, the run record to
+ * OUT/run.json (results/README.md) and to the history database
+ * (history.h).  Exit status: 0, 1 when a
  * model or task failed, 5 when a suite's own code did (hfeval.h).
  */
 #ifndef HFEVAL_RUN_H

@@ -19,6 +19,8 @@ _failed=0
 _scratch=$(mktemp -d "${TMPDIR:-/tmp}/hfeval-test.XXXXXX")
 trap 'rm -rf "$_scratch"' EXIT
 SCRATCH=$_scratch
+# runs record their history here, not in the checkout's results/
+export HFEVAL_DB=$SCRATCH/history.db
 
 _result() { # pass desc
     _n=$((_n + 1))

@@ -1,0 +1,34 @@
+/*
+ * history.h - every run in an SQLite database, for the quarterly
+ * re-evaluation: a metric of a model over time, and where two numbers
+ * stop being comparable.
+ *
+ *   hfeval history [--db PATH] [--model NAME] [--lineage NAME]
+ *                  [--metric METRIC]
+ *
+ * The database (results/history.db, or $HFEVAL_DB, or --db) holds one
+ * row a run and one a result, with what decides comparability: the
+ * suite file's digest, its data files' digests, the backend's version
+ * (which names llama.cpp's commit) and the model file's digest.  A
+ * series (model, suite, task, metric) is listed oldest first; a row whose
+ * suite, data or backend differs from the row before it is marked as a
+ * break, with the reason.
+ *
+ * Not thread-safe; SQLite's own locking keeps concurrent runs apart.
+ */
+#ifndef HFEVAL_HISTORY_H
+#define HFEVAL_HISTORY_H
+
+#include "hfeval.h"
+
+/* The database path: --db, else $HFEVAL_DB, else results/history.db. */
+const char *hfe_history_path(const char *db);
+
+/* Adds the run record at run_json (a written run.json) to the database.
+ * Returns 0, or HFE_EXIT_IO with err. */
+int hfe_history_add(const char *db, const char *run_json,
+                    struct hfe_err *err);
+
+int hfe_history_main(int argc, char **argv);
+
+#endif /* HFEVAL_HISTORY_H */
