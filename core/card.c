@@ -35,14 +35,24 @@ static cJSON *scalar(const yaml_event_t *ev)
 struct parse {
     yaml_parser_t p;
     const char *path;
-    int line0; /* the file line of the YAML's first line, less one */
+    const char *text; /* the YAML, for errors that give only an offset */
+    int line0;        /* the file line of the YAML's first line, less one */
     struct hfe_err *err;
 };
 
 static int fail(struct parse *ps, const yaml_mark_t *m, const char *what)
 {
-    hfe_err_set(ps->err, "%s:%d: %s", ps->path, ps->line0 + (int)m->line + 1,
-                what);
+    int line = (int)m->line;
+
+    /* reader errors (bad UTF-8) give an offset, not a mark */
+    if (!m->line && !m->column && ps->p.problem_offset) {
+        size_t i;
+
+        for (i = 0; i < ps->p.problem_offset && ps->text[i]; i++)
+            line += ps->text[i] == '\n';
+    }
+    hfe_err_set(ps->err, "%s:%d: %s", ps->path, ps->line0 + line + 1,
+                what ? what : "malformed YAML");
     return -1;
 }
 
@@ -63,8 +73,10 @@ static int node(struct parse *ps, yaml_event_t *ev, cJSON **out, int depth)
     case YAML_SCALAR_EVENT:
         *out = scalar(ev);
         break;
-    case YAML_ALIAS_EVENT: /* anchors are not followed: a string says so */
-        *out = cJSON_CreateString("*alias");
+    case YAML_ALIAS_EVENT: /* not followed: a card has no need of them */
+        rc = fail(ps, &ev->start_mark,
+                  "an alias (*name): write the value out, aliases are not "
+                  "followed");
         break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
@@ -176,6 +188,7 @@ int hfe_card_parse(const char *path, const char *text, size_t len, cJSON **out,
         return HFE_EXIT_DATA;
     }
     yaml_parser_initialize(&ps.p);
+    ps.text = text + a;
     yaml_parser_set_input_string(&ps.p, (const unsigned char *)text + a, b - a);
     /* stream start, document start (or stream end: empty front matter) */
     for (;;) {

@@ -13,13 +13,40 @@
 #include "hfeval.h"
 
 /* One side: the run's record, and each sample's metrics by item. */
+/* One sample record, indexed. */
+struct samp {
+    const char *suite, *task, *id;
+    double doc;
+    const cJSON *metrics;
+};
+
 struct side {
     char *dir;
     cJSON *run;
     char *model;
     cJSON **samples; /* the model's sample records */
     size_t n;
+    struct samp *idx; /* sorted by suite, task, doc_id */
+    size_t n_idx;
 };
+
+/* A string member, or NULL: records may be hand-edited or older. */
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int samp_cmp(const void *a, const void *b)
+{
+    const struct samp *x = a, *y = b;
+    int c = strcmp(x->suite, y->suite);
+
+    if (!c)
+        c = strcmp(x->task, y->task);
+    return c ? c : (x->doc > y->doc) - (x->doc < y->doc);
+}
 
 struct tol {
     const char *metric;
@@ -42,6 +69,16 @@ static int measurement(const char *m)
         return 1;
     for (p = v; *p; p++)
         if (!strcmp(*p, m))
+            return 1;
+    return 0;
+}
+
+static int named_in(const struct tol *t, size_t n, const char *metric)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!strcmp(t[i].metric, metric))
             return 1;
     return 0;
 }
@@ -87,7 +124,7 @@ static int load_side(struct side *s, const char *arg, const char *model,
 {
     size_t n = strlen(arg);
     char *path, *text, *line, *next;
-    const cJSON *models, *m;
+    const cJSON *models, *m = NULL;
     int rc;
 
     s->dir = n > 9 && !strcmp(arg + n - 9, "/run.json")
@@ -101,10 +138,8 @@ static int load_side(struct side *s, const char *arg, const char *model,
     }
     s->run = cJSON_Parse(text);
     free(text);
-    if (!s->run || !cJSON_IsObject(s->run) ||
-        !cJSON_IsString(cJSON_GetObjectItem(s->run, "schema")) ||
-        strcmp(cJSON_GetObjectItem(s->run, "schema")->valuestring,
-               "hfeval.run/1")) {
+    if (!s->run || !str(s->run, "schema") ||
+        strcmp(str(s->run, "schema"), "hfeval.run/1")) {
         hfe_err_set(err, "%s: expected a run record (schema hfeval.run/1)",
                     path);
         free(path);
@@ -113,9 +148,13 @@ static int load_side(struct side *s, const char *arg, const char *model,
     free(path);
     models = cJSON_GetObjectItem(s->run, "models");
     if (model) {
-        cJSON_ArrayForEach(
-            m, models) if (!strcmp(cJSON_GetObjectItem(m, "name")->valuestring,
-                                   model)) break;
+        const cJSON *e;
+
+        cJSON_ArrayForEach(e, models)
+        {
+            if (str(e, "name") && !strcmp(str(e, "name"), model))
+                m = e;
+        }
         if (!m) {
             hfe_err_set(err, "%s: no model '%s' in this run", s->dir, model);
             return HFE_EXIT_USAGE;
@@ -126,17 +165,18 @@ static int load_side(struct side *s, const char *arg, const char *model,
                     "--baseline-model / --candidate-model",
                     s->dir, cJSON_GetArraySize(models));
         return HFE_EXIT_USAGE;
-    } else {
-        m = cJSON_GetArrayItem(models, 0);
+    } else if (!str(m = cJSON_GetArrayItem(models, 0), "name")) {
+        hfe_err_set(err, "%s/run.json: a model without a name", s->dir);
+        return HFE_EXIT_DATA;
     }
-    s->model = hfe_xstrdup(cJSON_GetObjectItem(m, "name")->valuestring);
+    s->model = hfe_xstrdup(str(m, "name"));
     path = hfe_xasprintf("%s/samples.jsonl", s->dir);
     text = slurp(path, err, &rc);
     free(path);
     if (!text)
         return rc;
     for (line = text; line && *line; line = next) {
-        cJSON *r, *mm;
+        cJSON *r;
 
         next = strchr(line, '\n');
         if (next)
@@ -144,15 +184,30 @@ static int load_side(struct side *s, const char *arg, const char *model,
         if (!*line)
             continue;
         r = cJSON_Parse(line);
-        mm = r ? cJSON_GetObjectItem(r, "model") : NULL;
-        if (!cJSON_IsString(mm) || strcmp(mm->valuestring, s->model)) {
+        /* the model's sample records; anything else is not paired */
+        if (!str(r, "model") || strcmp(str(r, "model"), s->model) ||
+            !str(r, "suite") || !str(r, "task") ||
+            !cJSON_IsNumber(cJSON_GetObjectItem(r, "doc_id")) ||
+            !cJSON_IsObject(cJSON_GetObjectItem(r, "metrics"))) {
             cJSON_Delete(r);
             continue;
         }
-        s->samples = hfe_xrealloc(s->samples, (s->n + 1) * sizeof(cJSON *));
+        if (!(s->n & (s->n - 1))) /* a power of two: double */
+            s->samples = hfe_xrealloc(s->samples,
+                                      (s->n ? 2 * s->n : 1) * sizeof(cJSON *));
         s->samples[s->n++] = r;
     }
     free(text);
+    s->idx = hfe_xcalloc(s->n + 1, sizeof(*s->idx));
+    for (s->n_idx = 0; s->n_idx < s->n; s->n_idx++) {
+        const cJSON *r = s->samples[s->n_idx];
+
+        s->idx[s->n_idx] =
+            (struct samp){str(r, "suite"), str(r, "task"), str(r, "item_id"),
+                          cJSON_GetObjectItem(r, "doc_id")->valuedouble,
+                          cJSON_GetObjectItem(r, "metrics")};
+    }
+    qsort(s->idx, s->n_idx, sizeof(*s->idx), samp_cmp);
     return 0;
 }
 
@@ -163,6 +218,7 @@ static void free_side(struct side *s)
     for (i = 0; i < s->n; i++)
         cJSON_Delete(s->samples[i]);
     free(s->samples);
+    free(s->idx);
     cJSON_Delete(s->run);
     free(s->dir);
     free(s->model);
@@ -175,14 +231,11 @@ static const cJSON *result(const struct side *s, const char *suite,
 
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(s->run, "results"))
     {
-        const cJSON *mo = cJSON_GetObjectItem(r, "model"),
-                    *su = cJSON_GetObjectItem(r, "suite"),
-                    *ta = cJSON_GetObjectItem(r, "task"),
-                    *me = cJSON_GetObjectItem(r, "metric");
+        const char *mo = str(r, "model"), *su = str(r, "suite"),
+                   *ta = str(r, "task"), *me = str(r, "metric");
 
-        if (cJSON_IsString(me) && !strcmp(mo->valuestring, s->model) &&
-            !strcmp(su->valuestring, suite) && !strcmp(ta->valuestring, task) &&
-            !strcmp(me->valuestring, metric))
+        if (mo && su && ta && me && !strcmp(mo, s->model) &&
+            !strcmp(su, suite) && !strcmp(ta, task) && !strcmp(me, metric))
             return r;
     }
     return NULL;
@@ -195,48 +248,60 @@ struct pairs {
     size_t n;
 };
 
+/* First index entry at or after (suite, task, doc). */
+static size_t lower(const struct side *s, const char *suite, const char *task,
+                    double doc)
+{
+    struct samp key = {suite, task, NULL, doc, NULL};
+    size_t lo = 0, hi = s->n_idx;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (samp_cmp(&s->idx[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Both sides' values of one metric on the items both scored: a merge of
+ * the two sorted indexes, linear in their sizes. */
 static void pair_up(const struct side *x, const struct side *y,
                     const char *suite, const char *task, const char *metric,
                     struct pairs *p)
 {
-    size_t i, j;
+    size_t i = lower(x, suite, task, -1), j = lower(y, suite, task, -1),
+           cap = 0;
 
     memset(p, 0, sizeof(*p));
-    for (i = 0; i < x->n; i++) {
-        const cJSON *r = x->samples[i];
-        const cJSON *va =
-            cJSON_GetObjectItem(cJSON_GetObjectItem(r, "metrics"), metric);
-        double d = cJSON_GetObjectItem(r, "doc_id")
-                       ? cJSON_GetObjectItem(r, "doc_id")->valuedouble
-                       : -1;
+    while (i < x->n_idx && j < y->n_idx && !strcmp(x->idx[i].suite, suite) &&
+           !strcmp(x->idx[i].task, task) && !strcmp(y->idx[j].suite, suite) &&
+           !strcmp(y->idx[j].task, task)) {
+        const struct samp *a = &x->idx[i], *b = &y->idx[j];
+        const cJSON *va, *vb;
 
-        if (!cJSON_IsNumber(va) ||
-            strcmp(cJSON_GetObjectItem(r, "suite")->valuestring, suite) ||
-            strcmp(cJSON_GetObjectItem(r, "task")->valuestring, task))
+        if (a->doc != b->doc) {
+            *(a->doc < b->doc ? &i : &j) += 1;
             continue;
-        for (j = 0; j < y->n; j++) {
-            const cJSON *q = y->samples[j];
-            const cJSON *vb =
-                cJSON_GetObjectItem(cJSON_GetObjectItem(q, "metrics"), metric);
-
-            if (cJSON_IsNumber(vb) &&
-                cJSON_GetObjectItem(q, "doc_id")->valuedouble == d &&
-                !strcmp(cJSON_GetObjectItem(q, "suite")->valuestring, suite) &&
-                !strcmp(cJSON_GetObjectItem(q, "task")->valuestring, task)) {
-                const cJSON *iid = cJSON_GetObjectItem(r, "item_id");
-
-                p->a = hfe_xrealloc(p->a, (p->n + 1) * sizeof(double));
-                p->b = hfe_xrealloc(p->b, (p->n + 1) * sizeof(double));
-                p->id = hfe_xrealloc(p->id, (p->n + 1) * sizeof(char *));
-                p->a[p->n] = va->valuedouble;
-                p->b[p->n] = vb->valuedouble;
-                p->id[p->n] = cJSON_IsString(iid)
-                                  ? hfe_xstrdup(iid->valuestring)
-                                  : hfe_xasprintf("doc %.0f", d);
-                p->n++;
-                break;
-            }
         }
+        i++, j++;
+        va = cJSON_GetObjectItemCaseSensitive(a->metrics, metric);
+        vb = cJSON_GetObjectItemCaseSensitive(b->metrics, metric);
+        if (!cJSON_IsNumber(va) || !cJSON_IsNumber(vb))
+            continue;
+        if (p->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            p->a = hfe_xrealloc(p->a, cap * sizeof(double));
+            p->b = hfe_xrealloc(p->b, cap * sizeof(double));
+            p->id = hfe_xrealloc(p->id, cap * sizeof(char *));
+        }
+        p->a[p->n] = va->valuedouble;
+        p->b[p->n] = vb->valuedouble;
+        p->id[p->n] =
+            a->id ? hfe_xstrdup(a->id) : hfe_xasprintf("doc %.0f", a->doc);
+        p->n++;
     }
 }
 
@@ -364,24 +429,39 @@ int hfe_compare_main(int argc, char **argv)
                        "| suite/task | metric | %s | %s | change | p | |\n"
                        "| --- | --- | ---: | ---: | ---: | ---: | --- |\n",
                        s[0].model, s[1].model);
+    /* each candidate row; then each baseline row it lacks */
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(s[1].run, "results"))
     {
-        const cJSON *mo = cJSON_GetObjectItem(r, "model"),
-                    *me = cJSON_GetObjectItem(r, "metric"),
-                    *va = cJSON_GetObjectItem(r, "value"), *base;
-        const char *suite = cJSON_GetObjectItem(r, "suite")->valuestring,
-                   *task = cJSON_GetObjectItem(r, "task")->valuestring;
+        const char *mo = str(r, "model"), *metric = str(r, "metric"),
+                   *suite = str(r, "suite"), *task = str(r, "task");
+        const cJSON *va = cJSON_GetObjectItem(r, "value"), *base;
         double a, b, drop, p = -1, limit = 0;
         struct pairs pr;
         int named = 0, binary = 1, bad;
         size_t k, flips = 0;
         char test[160] = "";
 
-        if (!cJSON_IsString(me) || strcmp(mo->valuestring, s[1].model) ||
-            !cJSON_IsNumber(va))
+        if (!mo || !suite || !task || strcmp(mo, s[1].model))
             continue;
-        if (!strncmp(me->valuestring, "kld", 3) && max_kld >= 0 &&
-            !strcmp(me->valuestring, "kld")) {
+        if (!metric || !cJSON_IsNumber(va)) { /* failed, or NaN */
+            if (metric && !named_in(tol, n_tol, metric) && measurement(metric))
+                continue;
+            failed = 1;
+            n++;
+            if (!strcmp(format, "tap"))
+                hfe_buf_printf(&out, "not ok %zu - %s/%s %s: %s\n", n, suite,
+                               task, metric ? metric : "(the task)",
+                               metric            ? "no value (NaN)"
+                               : str(r, "error") ? str(r, "error")
+                                                 : "failed");
+            else
+                hfe_buf_printf(&out,
+                               "| %s/%s | %s | | failed | | | "
+                               "**regressed** |\n",
+                               suite, task, metric ? metric : "-");
+            continue;
+        }
+        if (max_kld >= 0 && !strcmp(metric, "kld")) {
             bad = va->valuedouble > max_kld;
             failed |= bad;
             n++;
@@ -396,19 +476,19 @@ int hfe_compare_main(int argc, char **argv)
             continue;
         }
         for (t = 0; t < n_tol; t++)
-            if (!strcmp(tol[t].metric, me->valuestring)) {
+            if (!strcmp(tol[t].metric, metric)) {
                 named = 1;
                 limit = tol[t].drop;
             }
-        if (!named && measurement(me->valuestring))
+        if (!named && measurement(metric))
             continue;
-        if (!(base = result(&s[0], suite, task, me->valuestring)) ||
+        if (!(base = result(&s[0], suite, task, metric)) ||
             !cJSON_IsNumber(cJSON_GetObjectItem(base, "value")))
             continue;
         a = cJSON_GetObjectItem(base, "value")->valuedouble;
         b = va->valuedouble;
-        drop = lower_better(me->valuestring) ? b - a : a - b;
-        pair_up(&s[0], &s[1], suite, task, me->valuestring, &pr);
+        drop = lower_better(metric) ? b - a : a - b;
+        pair_up(&s[0], &s[1], suite, task, metric, &pr);
         for (k = 0; k < pr.n; k++)
             binary &= (pr.a[k] == 0 || pr.a[k] == 1) &&
                       (pr.b[k] == 0 || pr.b[k] == 1);
@@ -430,13 +510,14 @@ int hfe_compare_main(int argc, char **argv)
             snprintf(test, sizeof(test), "paired bootstrap p=%.3g, %zu paired",
                      p, pr.n);
         }
-        bad = drop > limit + 1e-12 && (alpha <= 0 || (p >= 0 && p < alpha));
+        /* with no paired test (corpus metrics), the tolerance decides */
+        bad = drop > limit + 1e-12 && (alpha <= 0 || p < 0 || p < alpha);
         failed |= bad;
         n++;
         if (!strcmp(format, "tap")) {
             hfe_buf_printf(
                 &out, "%sok %zu - %s/%s %s: %.4f -> %.4f (%s %.4f %s %g%s%s)\n",
-                bad ? "not " : "", n, suite, task, me->valuestring, a, b,
+                bad ? "not " : "", n, suite, task, metric, a, b,
                 drop > 0   ? "drop"
                 : drop < 0 ? "gain"
                            : "change",
@@ -452,12 +533,33 @@ int hfe_compare_main(int argc, char **argv)
 
             if (p >= 0)
                 snprintf(pv, sizeof(pv), "%.3g", p);
-            hfe_buf_printf(&out,
-                           "| %s/%s | %s | %.4f | %.4f | %+.4f | %s | %s |\n",
-                           suite, task, me->valuestring, a, b, b - a, pv,
-                           bad ? "**regressed**" : "ok");
+            hfe_buf_printf(
+                &out, "| %s/%s | %s | %.4f | %.4f | %+.4f | %s | %s |\n", suite,
+                task, metric, a, b, b - a, pv, bad ? "**regressed**" : "ok");
         }
         free_pairs(&pr);
+    }
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(s[0].run, "results"))
+    {
+        const char *mo = str(r, "model"), *metric = str(r, "metric"),
+                   *suite = str(r, "suite"), *task = str(r, "task");
+
+        if (!mo || !metric || !suite || !task || strcmp(mo, s[0].model) ||
+            (!named_in(tol, n_tol, metric) && measurement(metric)) ||
+            !strncmp(metric, "kld", 3) || result(&s[1], suite, task, metric))
+            continue;
+        failed = 1;
+        n++;
+        if (!strcmp(format, "tap"))
+            hfe_buf_printf(&out,
+                           "not ok %zu - %s/%s %s: in the baseline, missing "
+                           "from the candidate\n",
+                           n, suite, task, metric);
+        else
+            hfe_buf_printf(&out,
+                           "| %s/%s | %s | | missing | | | "
+                           "**regressed** |\n",
+                           suite, task, metric);
     }
     if (!strcmp(format, "tap"))
         hfe_buf_printf(&out, "1..%zu\n", n);

@@ -1,6 +1,7 @@
 /*
  * compliance.c - the checks, profiles and classes of compliance.h.
  */
+#define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,8 @@ static const char *const osi[] = {
     "apache-2.0",   "mit",       "bsd-2-clause", "bsd-3-clause", "mpl-2.0",
     "gpl-2.0",      "gpl-3.0",   "lgpl-2.1",     "lgpl-3.0",     "agpl-3.0",
     "isc",          "unlicense", "zlib",         "epl-2.0",      "eupl-1.2",
-    "artistic-2.0", "bsl-1.0",   "osl-3.0",      "ofl-1.1",      NULL};
+    "artistic-2.0", "bsl-1.0",   "osl-3.0",      "ofl-1.1",      "afl-3.0",
+    "ecl-2.0",      NULL};
 /* Open for data and documents, not OSI software licenses. */
 static const char *const open_content[] = {"cc0-1.0", "cc-by-4.0",
                                            "cc-by-sa-4.0", "odc-by", NULL};
@@ -50,8 +52,6 @@ static const char *const known_other[] = {"cc-by-nc-4.0",
                                           "llama4",
                                           "gemma",
                                           "deepseek",
-                                          "afl-3.0",
-                                          "ecl-2.0",
                                           "wtfpl",
                                           "c-uda",
                                           "cdla-sharing-1.0",
@@ -64,7 +64,6 @@ static const char *const known_other[] = {"cc-by-nc-4.0",
                                           "intel-research",
                                           "gfdl",
                                           "h-research",
-                                          "unknown",
                                           NULL};
 
 static int in(const char *const *list, const char *s, size_t n)
@@ -75,12 +74,13 @@ static int in(const char *const *list, const char *s, size_t n)
     return 0;
 }
 
-/* Calls f on each id of a license value: "apache-2.0", "mit, apache-2.0"
- * or "MIT OR Apache-2.0"; 1 when f holds for every id. */
+/* Whether f holds for a license value: "apache-2.0", a Hub list "mit,
+ * apache-2.0" (every id), or an SPDX expression "MIT OR Apache-2.0" (any
+ * side of an OR; every term of an AND; "WITH exception" is skipped). */
 static int each_id(const char *v, int (*f)(const char *, size_t))
 {
     const char *p = v;
-    int all = 1, any = 0;
+    int any = 0, all = 1, term = 0;
 
     while (*p) {
         size_t n;
@@ -90,14 +90,21 @@ static int each_id(const char *v, int (*f)(const char *, size_t))
         if (!*p)
             break;
         n = strcspn(p, " ,()");
-        if (!(n == 2 && !strncasecmp(p, "OR", 2)) &&
-            !(n == 3 && !strncasecmp(p, "AND", 3))) {
+        if (n == 2 && !strncasecmp(p, "OR", 2)) { /* close a term */
+            any |= term && all;
+            all = 1, term = 0;
+        } else if (n == 4 && !strncasecmp(p, "WITH", 4)) {
+            p += n;
+            while (*p == ' ')
+                p++;
+            n = strcspn(p, " ,()");
+        } else if (!(n == 3 && !strncasecmp(p, "AND", 3))) {
             all &= f(p, n);
-            any = 1;
+            term = 1;
         }
         p += n;
     }
-    return any && all;
+    return any || (term && all);
 }
 
 static int is_osi(const char *s, size_t n)
@@ -242,7 +249,17 @@ static void add(struct hfe_cc_report *r, const char *id, enum hfe_cc_sev sev,
 }
 
 /* The license a model claims: GGUF's, else the card's; *from names it. */
+static const char *license_of1(const struct hfe_cc_model *m, const char **from);
+
+/* "unknown" says nothing: as absent. */
 static const char *license_of(const struct hfe_cc_model *m, const char **from)
+{
+    const char *v = license_of1(m, from);
+
+    return v && strcasecmp(v, "unknown") ? v : NULL;
+}
+
+static const char *license_of1(const struct hfe_cc_model *m, const char **from)
 {
     const char *v;
 
@@ -345,15 +362,23 @@ static int matches_base(const struct hfe_cc_model *m,
 {
     const char *bn = mstr(b->meta, "general.name"),
                *bu = mstr(b->meta, "general.repo_url"),
-               *bb = mstr(b->meta, "general.basename"),
-               *dn = mstr(m->meta, "general.base_model.0.name"),
-               *du = mstr(m->meta, "general.base_model.0.repo_url");
+               *bb = mstr(b->meta, "general.basename");
     const cJSON *c = mlist(m->card, "base_model");
     const char *hub = b->hub ? mstr(b->hub, "id") : NULL;
+    int i, n = (int)mnum(m->meta, "general.base_model.count", 0);
 
-    if ((dn && bn && !strcasecmp(dn, bn)) || (du && bu && !strcmp(du, bu)) ||
-        (dn && bb && !strcasecmp(dn, bb)))
-        return 1;
+    for (i = 0; i < n && i < 64; i++) { /* a merge names several */
+        char kn[64], ku[64];
+        const char *dn, *du;
+
+        snprintf(kn, sizeof(kn), "general.base_model.%d.name", i);
+        snprintf(ku, sizeof(ku), "general.base_model.%d.repo_url", i);
+        dn = mstr(m->meta, kn);
+        du = mstr(m->meta, ku);
+        if ((dn && bn && !strcasecmp(dn, bn)) ||
+            (du && bu && !strcmp(du, bu)) || (dn && bb && !strcasecmp(dn, bb)))
+            return 1;
+    }
     if (c && hub) {
         const cJSON *e;
 
@@ -437,13 +462,18 @@ void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
         add(r, "license.present", HFE_CC_ERROR, HFE_CC_PASS, "%s = \"%s\"",
             from, v);
         lic_open = each_id(v, is_open);
-        lic_nc = strstr(v, "-nc") || strstr(v, "-nd");
+        lic_nc = strcasestr(v, "-nc") || strcasestr(v, "-nd");
         if (!strcasecmp(v, "other")) {
             const char *nm = mstr(m->meta, "general.license.name"),
                        *ln = mstr(m->meta, "general.license.link");
 
+            const cJSON *hc =
+                m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+
             nm = nm ? nm : mstr(m->card, "license_name");
             ln = ln ? ln : mstr(m->card, "license_link");
+            nm = nm ? nm : mstr(hc, "license_name");
+            ln = ln ? ln : mstr(hc, "license_link");
             add(r, "license.known", HFE_CC_WARNING,
                 nm && ln ? HFE_CC_PASS : HFE_CC_FAIL,
                 "\"other\", name %s%s%s, link %s%s%s", nm ? "\"" : "",
@@ -707,11 +737,11 @@ void hfe_cc_json(const struct hfe_cc_model *m, const char *base,
                        r->prof[i].applicable);
     hfe_buf_puts(b, "},\"checks\":[");
     for (i = 0; i < r->n; i++) {
-        hfe_buf_printf(b,
-                       "%s{\"id\":\"%s\",\"severity\":\"%s\",\"result\":\"%s\","
-                       "\"evidence\":",
-                       i ? "," : "", r->v[i].id, hfe_cc_sev_names[r->v[i].sev],
-                       hfe_cc_result_names[r->v[i].result]);
+        hfe_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        hfe_json_str(b, r->v[i].id, strlen(r->v[i].id));
+        hfe_buf_printf(
+            b, ",\"severity\":\"%s\",\"result\":\"%s\",\"evidence\":",
+            hfe_cc_sev_names[r->v[i].sev], hfe_cc_result_names[r->v[i].result]);
         hfe_json_str(b, r->v[i].evidence, strlen(r->v[i].evidence));
         hfe_buf_puts(b, "}");
     }

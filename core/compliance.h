@@ -49,7 +49,7 @@ int hfe_cc_model_load(struct hfe_cc_model *m, const char *name,
                       struct hfe_err *err);
 void hfe_cc_model_free(struct hfe_cc_model *m);
 
-#define HFE_CC_MAX 32
+#define HFE_CC_MAX 48 /* the built-in checks and 32 of a suite's */
 
 struct hfe_cc_check {
     const char *id;

@@ -26,8 +26,7 @@ const char *hfe_history_path(const char *db);
 
 /* Adds the run record at run_json (a written run.json) to the database.
  * Returns 0, or HFE_EXIT_IO with err. */
-int hfe_history_add(const char *db, const char *run_json,
-                    struct hfe_err *err);
+int hfe_history_add(const char *db, const char *run_json, struct hfe_err *err);
 
 int hfe_history_main(int argc, char **argv);
 

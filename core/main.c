@@ -465,19 +465,16 @@ static int inspect_compliance(int json, const char *prof, const char *card,
 
         if (l)
             base[i] = l->v[i].base;
-        if (!is_gguf_uri(uri)) { /* an HTTP or replay model: what is known */
-            ms[i].name = l->v[i].name;
-            ms[i].meta = cJSON_CreateObject();
-            continue;
-        }
         {
             char *c = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "card"))
                         : NULL,
                  *h = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "hub"))
                         : NULL;
 
-            rc = hfe_cc_model_load(&ms[i], l ? l->v[i].name : files[i], uri,
-                                   l ? c : card, l ? h : hub, &err);
+            /* an HTTP or replay model: its card and hub info, if any */
+            rc = hfe_cc_model_load(&ms[i], l ? l->v[i].name : files[i],
+                                   is_gguf_uri(uri) ? uri : NULL, l ? c : card,
+                                   l ? h : hub, &err);
             free(c);
             free(h);
         }

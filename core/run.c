@@ -275,10 +275,15 @@ static struct cc_entry *compliance_all(const struct hfe_model_list *l,
                               dot && !strcmp(dot, ".gguf") ? e->resolved : NULL,
                               card, hub, &err) != 0) {
             snprintf(cc[j].why, sizeof(cc[j].why), "%s", err.msg);
+        } else if (b >= 0 && !cc[b].ok) { /* not a root: no verdict */
+            snprintf(cc[j].why, sizeof(cc[j].why),
+                     "its base '%s' could not be read, so its lineage cannot "
+                     "be checked",
+                     l->v[b].name);
         } else {
             cc[j].ok = 1;
-            hfe_cc_run(&cc[j].m, b >= 0 && cc[b].ok ? &cc[b].m : NULL,
-                       b >= 0 && cc[b].ok ? &cc[b].r : NULL, &cc[j].r);
+            hfe_cc_run(&cc[j].m, b >= 0 ? &cc[b].m : NULL,
+                       b >= 0 ? &cc[b].r : NULL, &cc[j].r);
         }
         free(card);
         free(hub);
@@ -393,7 +398,9 @@ static void machine(struct hfe_buf *b)
     hfe_buf_puts(b, "{\"cpu\":");
     jstr(b, cpu[0] ? cpu : NULL);
     hfe_buf_printf(b, ",\"cores\":%ld,\"os\":", sysconf(_SC_NPROCESSORS_ONLN));
-    hfe_buf_printf(b, "\"%s %s %s\"}", u.sysname, u.release, u.machine);
+    snprintf(line, sizeof(line), "%s %s %s", u.sysname, u.release, u.machine);
+    jstr(b, line);
+    hfe_buf_puts(b, "}");
 }
 
 /* A file's size and digest, or null. */

@@ -44,6 +44,24 @@ like "$err" "2 models in this run: name one with --baseline-model" "and says so"
 run "$hfeval" compare run nowhere --baseline-model base --candidate-model cand
 is "$rc" 8 "a missing run: exit 8"
 
+# A candidate that lost a metric, or whose task failed, fails.
+cat >s2.lua <<'L'
+return { name = "s", tasks = { { name = "t", kind = "generate", docs = hfe.read_jsonl(hfe.set.data),
+  prompt = function(d) return d.q end, target = function(d) return d.a end,
+  id = function(d) return d.id end, extract = { strict = "(\\d+)" } } } }
+L
+printf 'cand replay:cand.jsonl\n' >one.txt
+run "$hfeval" run s2.lua --models one.txt --set data=data.jsonl --out renamed
+run "$hfeval" compare run renamed --baseline-model base
+is "$rc" 1 "a metric the candidate no longer has: fails"
+like "$out" '^not ok [0-9]+ - s/t exact_match: in the baseline, missing from the candidate$' "and says so"
+head -3 cand.jsonl >short.jsonl
+printf 'cand replay:short.jsonl\n' >short.txt
+run "$hfeval" run s.lua --models short.txt --set data=data.jsonl --out failed
+run "$hfeval" compare run failed --baseline-model base
+is "$rc" 1 "a candidate whose task failed: fails"
+like "$out" '^not ok 1 - s/t \(the task\): ' "with the task's error"
+
 # The engine: a strongly perturbed derivative of the base.
 fx=$HFEVAL_FIXTURES
 "$HFEVAL_TEST_BIN/mkmodel" --vocab "$HFEVAL_LLAMA_VOCAB" --out pert.gguf --seed 1 --type f32 \
@@ -55,6 +73,9 @@ run "$hfeval" compare fid fid --baseline-model b --candidate-model p --max-kld 0
 is "$rc" 1 "the perturbed derivative fails"
 like "$out" '^not ok [0-9]+ - fidelity/fidelity ppl_token: ' "on perplexity"
 like "$out" '^not ok [0-9]+ - fidelity/fidelity kld: [0-9.e+-]+ > 0\.01$' "and on --max-kld"
+run "$hfeval" compare fid fid --baseline-model b --candidate-model p --alpha 0.05
+like "$out" '^not ok [0-9]+ - fidelity/fidelity ppl_token: ' \
+    "perplexity has no paired test: with --alpha its tolerance still decides"
 run "$hfeval" compare fid fid --baseline-model b --candidate-model b
 is "$rc" 0 "the base against itself passes"
 done_testing

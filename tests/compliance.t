@@ -70,8 +70,11 @@ par=(--kv "general.base_model.count=u32:1" --kv "general.base_model.0.name=str:N
     --kv "general.finetune=str:ft")
 mk nc-ap.gguf --kv "general.license=str:apache-2.0" "${par[@]}" --perturb 0.1 --perturb-seed 2
 mk nc-nc.gguf --kv "general.license=str:cc-by-nc-4.0" "${par[@]}" --perturb 0.1 --perturb-seed 3
+mk spdx.gguf --kv "general.license=str:MIT OR llama3.1"
+mk ncup.gguf --kv "general.license=str:CC-BY-NC-4.0"
+mk unk.gguf --kv "general.license=str:unknown"
 {
-    for m in mit weird other otherbare nc; do printf '%s %s/%s.gguf\n' "$m" "$SCRATCH" "$m"; done
+    for m in mit weird other otherbare nc spdx ncup unk; do printf '%s %s/%s.gguf\n' "$m" "$SCRATCH" "$m"; done
     printf 'nc-ap %s/nc-ap.gguf base=nc\nnc-nc %s/nc-nc.gguf base=nc\n' "$SCRATCH" "$SCRATCH"
 } >"$SCRATCH/lic.txt"
 cc lic
@@ -84,6 +87,9 @@ check lic nc license.osi fail "license.osi: cc-by-nc-4.0 is not"
 check lic nc-ap license.compatible fail "license.compatible: apache-2.0 on a cc-by-nc-4.0 base"
 check lic nc-nc license.compatible pass "license.compatible: cc-by-nc-4.0 kept"
 check lic nc class restricted "a non-commercial license: restricted"
+check lic spdx license.osi pass "license.osi: SPDX 'MIT OR llama3.1' offers an OSI choice"
+check lic ncup class restricted "CC-BY-NC-4.0 in SPDX case: restricted"
+check lic unk license.present fail "license.present: 'unknown' says nothing"
 check lic nc-ap class restricted "a derivative is never more open than its base"
 
 # lineage: declared, chat template, context
@@ -159,6 +165,12 @@ ok $? "the records are JSON lines"
 like "$(grep '"model":"tiny-chat"' "$SCRATCH/r1/samples.jsonl")" \
     '"id":"custom.chat_template","severity":"warning","result":"fail","evidence":"tokenizer.chat_template missing"' \
     "a record lists every check with its evidence"
+cat >"$SCRATCH/cq.lua" <<'L'
+return { name = "c", tasks = { { name = "c", kind = "compliance",
+    checks = { ['odd"id'] = function(meta) return true, "fine" end } } } }
+L
+run "$hfeval" run "$SCRATCH/cq.lua" --models "$SCRATCH/lin.txt" --out "$SCRATCH/r3"
+is "$rc" 0 "a custom check with a quote in its id"
 cat >"$SCRATCH/cbad.lua" <<'L'
 return { name = "c", tasks = { { name = "c", kind = "compliance",
     checks = { x = function(meta) return "yes" end } } } }
@@ -181,6 +193,13 @@ like "$err" "list.md:2: expected the front matter to be a mapping" "a front matt
 run "$hfeval" inspect --compliance "$SCRATCH/bare.gguf" --card "$SCRATCH/missing.md"
 is "$rc" 6 "a missing card: exit 6"
 like "$err" "missing.md: " "names it"
+printf -- '---\nlicense: &l mit\nlicense_name: *l\n---\n' >"$SCRATCH/alias.md"
+run "$hfeval" inspect --compliance "$SCRATCH/bare.gguf" --card "$SCRATCH/alias.md"
+like "$err" "alias.md:3: an alias \(\*name\)" "an alias in a card: its line"
+printf 'not a model\n' >"$SCRATCH/m.bin"
+run "$hfeval" inspect --compliance "$SCRATCH/m.bin" --card "$SCRATCH/card.md"
+is "$rc" 1 "a file that is not GGUF: checked on its card alone (no name: exit 1), no crash"
+like "$out" 'PASS error +license.present +card license = "mit"' "the card's license is read"
 printf '{"id": \n' >"$SCRATCH/bad.json"
 run "$hfeval" inspect --compliance "$SCRATCH/bare.gguf" --hub "$SCRATCH/bad.json"
 is "$rc" 6 "a bad Hub info file: exit 6"

@@ -59,7 +59,8 @@ sub check {
             return $err if $err;
         }
     } elsif ($t eq 'string' && defined $s->{pattern}) {
-        return "$path: '$v' does not match /$s->{pattern}/" unless $v =~ /$s->{pattern}/;
+        (my $re = $s->{pattern}) =~ s/\$$/\\z/; # JSON Schema's $ is the end
+        return "$path: '$v' does not match /$s->{pattern}/" unless $v =~ /$re/;
     }
     if (defined $s->{minimum} && ($t eq 'integer' || $t eq 'number')) {
         return "$path: $v is below $s->{minimum}" if $v < $s->{minimum};
@@ -71,7 +72,7 @@ my @docs = $lines ? grep { length } split /\n/, slurp($file) : (slurp($file));
 my $n = 0;
 for my $d (@docs) {
     $n++;
-    my $v = eval { JSON::PP->new->allow_nonref->decode($d) };
+    my $v = eval { JSON::PP->new->utf8->allow_nonref->decode($d) };
     if (!defined $v && $@) { print "$file:$n: not JSON: $@"; exit 1 }
     my $err = check($root, $v, '$');
     if ($err) { print "$file:", ($lines ? "$n: " : ' '), "$err\n"; exit 1 }
