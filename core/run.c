@@ -379,6 +379,18 @@ static void iso_time(char *out, size_t n, time_t t)
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A result row's start, after the rows before it. */
+static void result_head(struct hfe_buf *b, const char *model, const char *suite,
+                        const char *task)
+{
+    hfe_buf_puts(b, b->len > 1 ? ",\n{\"model\":" : "\n{\"model\":");
+    jstr(b, model);
+    hfe_buf_puts(b, ",\"suite\":");
+    jstr(b, suite);
+    hfe_buf_puts(b, ",\"task\":");
+    jstr(b, task);
+}
+
 /* The machine a number was measured on. */
 static void machine(struct hfe_buf *b)
 {
@@ -742,13 +754,7 @@ int hfe_run_main(int argc, char **argv)
                         const struct hfe_stat *x = &jb.st.v[q];
 
                         table_row(&table, e->name, t->name, x);
-                        hfe_buf_puts(&results, results.len > 1 ? ",\n" : "\n");
-                        hfe_buf_puts(&results, "{\"model\":");
-                        jstr(&results, e->name);
-                        hfe_buf_puts(&results, ",\"suite\":");
-                        jstr(&results, su[i].name);
-                        hfe_buf_puts(&results, ",\"task\":");
-                        jstr(&results, t->name);
+                        result_head(&results, e->name, su[i].name, t->name);
                         hfe_buf_puts(&results, ",\"metric\":");
                         jstr(&results, x->name);
                         hfe_buf_puts(&results, ",\"value\":");
@@ -771,13 +777,7 @@ int hfe_run_main(int argc, char **argv)
                 fprintf(stderr, "hfeval: model '%s': %s\n", e->name, err.msg);
                 hfe_buf_printf(&table, "%-20s %-18s error: %s\n", e->name,
                                t->name, err.msg);
-                hfe_buf_puts(&results, results.len > 1 ? ",\n" : "\n");
-                hfe_buf_puts(&results, "{\"model\":");
-                jstr(&results, e->name);
-                hfe_buf_puts(&results, ",\"suite\":");
-                jstr(&results, su[i].name);
-                hfe_buf_puts(&results, ",\"task\":");
-                jstr(&results, t->name);
+                result_head(&results, e->name, su[i].name, t->name);
                 hfe_buf_puts(&results, ",\"error\":");
                 jstr(&results, err.msg);
                 hfe_buf_puts(&results, "}");

@@ -168,8 +168,7 @@ static int user_mode(void)
 
         if (!mkdtemp(dir))
             printf("# mkdtemp: %s\n", strerror(errno));
-        snprintf(src, sizeof(src), "open('%s/escaped', 'w').write('x')\n",
-                 dir);
+        snprintf(src, sizeof(src), "open('%s/escaped', 'w').write('x')\n", dir);
         j = run1(src, &ms);
         ok(j.status == HFE_SB_EXIT,
            "in a user namespace: a write to a directory of ours fails");
