@@ -37,6 +37,7 @@ static const char usage_text[] =
     "                                   lineage tables: each model with its\n"
     "                                   95% CI and its change from the\n"
     "                                   lineage's root and its parent\n"
+    "  merge --out DIR RUN...           join shard runs (run --shard K/N)\n"
     "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
     "                                   every run's results over time, and\n"
     "                                   where comparability breaks\n"
@@ -559,6 +560,8 @@ int main(int argc, char **argv)
         return usage(NULL, NULL);
     if (strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "merge") == 0)
+        return hfe_merge_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "history") == 0)
         return hfe_history_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "report") == 0)

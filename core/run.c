@@ -12,6 +12,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "history.h"
 #include "models.h"
 #include "plugin.h"
@@ -223,7 +225,8 @@ static int usage(const char *msg, const char *arg)
     fprintf(stderr, msg, arg);
     fprintf(stderr,
             "\nusage: hfeval run SUITE.lua [SUITE.lua ...] --models LIST "
-            "[--set key=value ...] [--limit N] [--out DIR] [--db PATH]\n");
+            "[--set key=value ...] [--limit N] [--shard K/N] [--out DIR] "
+            "[--db PATH]\n");
     return HFE_EXIT_USAGE;
 }
 
@@ -435,7 +438,8 @@ static void file_facts(struct hfe_buf *b, const char *path)
 /* OUT/run.json: what produced the numbers, and the numbers. */
 static int write_record(const char *dir, int argc, char **argv,
                         const struct hfe_suite *su, size_t n_suites,
-                        const struct hfe_lua_opts *lo, struct hfe_buf *models,
+                        const struct hfe_lua_opts *lo,
+                        const struct hfe_select *sel, struct hfe_buf *models,
                         struct hfe_buf *results, time_t t_start)
 {
     struct hfe_buf b = {0};
@@ -461,6 +465,11 @@ static int write_record(const char *dir, int argc, char **argv,
     }
     hfe_buf_puts(&b, "],\"machine\":");
     machine(&b);
+    if (sel->shards > 1)
+        hfe_buf_printf(&b, ",\"shard\":{\"k\":%u,\"n\":%u}", sel->shard + 1,
+                       sel->shards);
+    else
+        hfe_buf_puts(&b, ",\"shard\":null");
     hfe_buf_puts(&b, ",\"set\":{");
     for (i = 0; i < lo->n_set; i++) {
         hfe_buf_puts(&b, i ? "," : "");
@@ -534,7 +543,7 @@ int hfe_run_main(int argc, char **argv)
     time_t t_start = time(NULL);
     struct hfe_err err;
     size_t n_suites = 0, n_set = 0, i, j, k, o;
-    long limit = -1;
+    struct hfe_select sel = {-1, 0, 1};
     char *run_dir = NULL, *rec_path = NULL;
     int rc = 0, failed = 0;
 
@@ -547,11 +556,23 @@ int hfe_run_main(int argc, char **argv)
             out_dir = argv[++i];
         } else if (!strcmp(a, "--db") && i + 1 < (size_t)argc) {
             db = argv[++i];
+        } else if (!strcmp(a, "--shard") && i + 1 < (size_t)argc) {
+            unsigned k, nn;
+            char tail;
+
+            if (sscanf(argv[++i], "%u/%u%c", &k, &nn, &tail) != 2 || !nn ||
+                !k || k > nn) {
+                rc = usage("--shard needs K/N with 1 <= K <= N, got '%s'",
+                           argv[i]);
+                goto out;
+            }
+            sel.shard = k - 1;
+            sel.shards = nn;
         } else if (!strcmp(a, "--limit") && i + 1 < (size_t)argc) {
             char *end;
 
-            limit = strtol(argv[++i], &end, 10);
-            if (*end || limit < 0) {
+            sel.limit = strtol(argv[++i], &end, 10);
+            if (*end || sel.limit < 0) {
                 rc = usage("--limit needs a count, got '%s'", argv[i]);
                 goto out;
             }
@@ -594,7 +615,7 @@ int hfe_run_main(int argc, char **argv)
     lo.n_set = n_set;
     su = hfe_xcalloc(n_suites, sizeof(*su));
     for (i = 0; i < n_suites; i++) {
-        if ((rc = hfe_suite_load(suites[i], &lo, limit, &su[i], &err)) != 0) {
+        if ((rc = hfe_suite_load(suites[i], &lo, &sel, &su[i], &err)) != 0) {
             fprintf(stderr, "hfeval: %s\n", err.msg);
             goto out;
         }
@@ -808,8 +829,8 @@ int hfe_run_main(int argc, char **argv)
         hfe_buf_puts(&table, "\nLINEAGE\n");
         lineage_tree(&table, list, -1, 0);
     }
-    if (write_record(run_dir, argc, argv, su, n_suites, &lo, &models, &results,
-                     t_start) != 0) {
+    if (write_record(run_dir, argc, argv, su, n_suites, &lo, &sel, &models,
+                     &results, t_start) != 0) {
         rc = HFE_EXIT_IO;
     } else {
         char *rj = hfe_xasprintf("%s/run.json", run_dir);
@@ -853,5 +874,294 @@ out:
     hfe_buf_free(&results);
     hfe_plug_set_free(&plugins);
     hfe_models_free(list);
+    return rc;
+}
+
+/* ---- merge ----------------------------------------------------------------
+ */
+
+/* One (model, suite, task) of the merged run and its records. */
+struct group {
+    const char *model, *suite, *task, *kind;
+    cJSON **rec;
+    size_t n, cap;
+};
+
+static int rec_doc_cmp(const void *a, const void *b)
+{
+    const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+    double dx = cJSON_GetNumberValue(cJSON_GetObjectItem(x, "doc_id")),
+           dy = cJSON_GetNumberValue(cJSON_GetObjectItem(y, "doc_id"));
+
+    return (dx > dy) - (dx < dy);
+}
+
+static const char *jget(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void lineage_tree_json(struct hfe_buf *b, const cJSON *models,
+                              const char *parent, int depth)
+{
+    const cJSON *m;
+
+    cJSON_ArrayForEach(m, models)
+    {
+        const char *base = jget(m, "base"), *name = jget(m, "name");
+
+        if (name &&
+            ((!parent && !base) || (parent && base && !strcmp(base, parent)))) {
+            hfe_buf_printf(b, "%*s%s\n", 2 * depth + 2, depth ? "- " : "",
+                           name);
+            lineage_tree_json(b, models, name, depth + 1);
+        }
+    }
+}
+
+/* hfeval merge --out DIR RUN...: shard runs joined into one, its tables
+ * recomputed from the per-sample records, as one unsharded run computes
+ * them (speed, memory and fidelity tails, which need more than the
+ * records, are not merged: shard accuracy suites). */
+int hfe_merge_main(int argc, char **argv)
+{
+    const char *out_dir = NULL;
+    cJSON *first = NULL, *merged_from = cJSON_CreateArray();
+    cJSON **runs = hfe_xcalloc((size_t)argc, sizeof(cJSON *));
+    struct group *g = NULL;
+    struct hfe_buf table = {0}, results = {0}, samples = {0};
+    size_t n_g = 0, n_runs = 0, i, k;
+    int a, rc = 0;
+    struct hfe_err err;
+
+    for (a = 1; a < argc; a++) {
+        char *path, *text, *line, *next;
+        size_t len;
+        cJSON *run;
+
+        if (!strcmp(argv[a], "--out") && a + 1 < argc) {
+            out_dir = argv[++a];
+            continue;
+        }
+        path = hfe_xasprintf("%s/run.json", argv[a]);
+        if (hfe_read_file(path, &text, &len, &err) != 0) {
+            fprintf(stderr, "hfeval: %s\n", err.msg);
+            free(path);
+            rc = HFE_EXIT_IO;
+            goto out;
+        }
+        run = cJSON_Parse(text);
+        free(text);
+        if (!run || !jget(run, "schema") ||
+            strcmp(jget(run, "schema"), "hfeval.run/1")) {
+            fprintf(stderr, "hfeval: %s: expected a run record\n", path);
+            cJSON_Delete(run);
+            free(path);
+            rc = HFE_EXIT_DATA;
+            goto out;
+        }
+        free(path);
+        runs[n_runs++] = run;
+        if (!first)
+            first = run;
+        cJSON_AddItemToArray(merged_from,
+                             cJSON_CreateString(jget(run, "run_id")
+                                                    ? jget(run, "run_id")
+                                                    : argv[a]));
+        path = hfe_xasprintf("%s/samples.jsonl", argv[a]);
+        if (hfe_read_file(path, &text, &len, &err) != 0) {
+            fprintf(stderr, "hfeval: %s\n", err.msg);
+            free(path);
+            rc = HFE_EXIT_IO;
+            goto out;
+        }
+        free(path);
+        for (line = text; line && *line; line = next) {
+            cJSON *r;
+            const char *mo, *su, *ta;
+
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            if (!*line || !(r = cJSON_Parse(line)))
+                continue;
+            mo = jget(r, "model"), su = jget(r, "suite"), ta = jget(r, "task");
+            for (k = 0; k < n_g; k++)
+                if (mo && su && ta && !strcmp(g[k].model, mo) &&
+                    !strcmp(g[k].suite, su) && !strcmp(g[k].task, ta))
+                    break;
+            if (!mo || !su || !ta) {
+                cJSON_Delete(r);
+                continue;
+            }
+            if (k == n_g) {
+                g = hfe_xrealloc(g, (n_g + 1) * sizeof(*g));
+                memset(&g[n_g], 0, sizeof(*g));
+                g[n_g].model = cJSON_GetObjectItem(r, "model")->valuestring;
+                g[n_g].suite = cJSON_GetObjectItem(r, "suite")->valuestring;
+                g[n_g].task = cJSON_GetObjectItem(r, "task")->valuestring;
+                n_g++;
+            }
+            if (g[k].n == g[k].cap) {
+                g[k].cap = g[k].cap ? 2 * g[k].cap : 64;
+                g[k].rec = hfe_xrealloc(g[k].rec, g[k].cap * sizeof(cJSON *));
+            }
+            g[k].rec[g[k].n++] = r;
+        }
+        free(text);
+    }
+    if (!n_runs || !out_dir) {
+        fprintf(stderr, "usage: hfeval merge --out DIR RUN...\n");
+        rc = HFE_EXIT_USAGE;
+        goto out;
+    }
+    if (mkdirs(out_dir) != 0) {
+        fprintf(stderr, "hfeval: %s: cannot create it: %s\n", out_dir,
+                strerror(errno));
+        rc = HFE_EXIT_IO;
+        goto out;
+    }
+    hfe_buf_add(&table, "", 0);
+    hfe_buf_add(&results, "[", 1);
+    hfe_buf_add(&samples, "", 0);
+    hfe_buf_printf(&table, "%-20s %-18s %-22s %10s %10s %7s\n", "MODEL", "TASK",
+                   "METRIC", "VALUE", "STDERR", "N");
+    /* in the unsharded run's order: models as run, suites, tasks, docs */
+    {
+        const cJSON *m, *su, *ta;
+
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(first, "models"))
+            cJSON_ArrayForEach(su, cJSON_GetObjectItem(first, "suites"))
+                cJSON_ArrayForEach(ta, cJSON_GetObjectItem(su, "tasks"))
+        {
+            const char *mn = jget(m, "name"), *sn = jget(su, "name"),
+                       *tn = jget(ta, "name"), *kind = jget(ta, "kind");
+            struct hfe_stats st;
+            struct group *x = NULL;
+
+            for (k = 0; k < n_g; k++)
+                if (mn && sn && tn && !strcmp(g[k].model, mn) &&
+                    !strcmp(g[k].suite, sn) && !strcmp(g[k].task, tn))
+                    x = &g[k];
+            if (!x)
+                continue;
+            qsort(x->rec, x->n, sizeof(cJSON *), rec_doc_cmp);
+            memset(&st, 0, sizeof(st));
+            if (kind && !strcmp(kind, "rolling")) {
+                double lp = 0, tok = 0, by = 0;
+                struct hfe_stat *p = hfe_stat_new(&st, 1, "ppl_token"),
+                                *b = hfe_stat_new(&st, 1, "bits_per_byte");
+
+                for (i = 0; i < x->n; i++) {
+                    const cJSON *me = cJSON_GetObjectItem(x->rec[i], "metrics");
+
+                    lp += cJSON_GetNumberValue(
+                        cJSON_GetObjectItem(me, "logprob"));
+                    tok +=
+                        cJSON_GetNumberValue(cJSON_GetObjectItem(me, "tokens"));
+                    by +=
+                        cJSON_GetNumberValue(cJSON_GetObjectItem(me, "bytes"));
+                }
+                p->sum = tok ? exp(-lp / tok) : 0, p->n = x->n;
+                b->sum = by ? -lp / (log(2) * by) : 0, b->n = x->n;
+            } else {
+                const cJSON *v;
+
+                for (i = 0; i < x->n; i++)
+                    cJSON_ArrayForEach(
+                        v, cJSON_GetObjectItem(x->rec[i], "metrics"))
+                    {
+                        struct hfe_stat *t = NULL;
+
+                        for (k = 0; k < st.n; k++)
+                            if (!strcmp(st.v[k].name, v->string))
+                                t = &st.v[k];
+                        if (!t)
+                            t = hfe_stat_new(
+                                &st, kind && !strcmp(kind, "compliance"), "%s",
+                                v->string);
+                        if (cJSON_IsNumber(v)) {
+                            t->sum += v->valuedouble;
+                            t->sum2 += v->valuedouble * v->valuedouble;
+                            t->n++;
+                        }
+                    }
+            }
+            for (k = 0; k < st.n; k++) {
+                table_row(&table, mn, tn, &st.v[k]);
+                result_head(&results, mn, sn, tn);
+                hfe_buf_puts(&results, ",\"metric\":");
+                jstr(&results, st.v[k].name);
+                hfe_buf_puts(&results, ",\"value\":");
+                jnum(&results, hfe_stat_mean(&st.v[k]));
+                hfe_buf_puts(&results, ",\"stderr\":");
+                if (st.v[k].corpus)
+                    hfe_buf_puts(&results, "null");
+                else
+                    jnum(&results, hfe_stat_stderr(&st.v[k]));
+                hfe_buf_printf(&results, ",\"n\":%zu}", st.v[k].n);
+            }
+            for (i = 0; i < x->n; i++) {
+                char *line = cJSON_PrintUnformatted(x->rec[i]);
+
+                hfe_buf_puts(&samples, line);
+                hfe_buf_puts(&samples, "\n");
+                free(line);
+            }
+        }
+    }
+    hfe_buf_puts(&results, "\n]");
+    {
+        cJSON *rec = cJSON_Duplicate(first, 1);
+        char *path = hfe_xasprintf("%s/samples.jsonl", out_dir), *json;
+        const char *id =
+            strrchr(out_dir, '/') ? strrchr(out_dir, '/') + 1 : out_dir;
+        FILE *f;
+
+        cJSON_ReplaceItemInObject(rec, "run_id", cJSON_CreateString(id));
+        cJSON_ReplaceItemInObject(rec, "shard", cJSON_CreateNull());
+        cJSON_ReplaceItemInObject(rec, "results", cJSON_Parse(results.s));
+        cJSON_AddItemToObject(rec, "merged_from", merged_from);
+        merged_from = NULL;
+        if (!(f = fopen(path, "w")) ||
+            (fwrite(samples.s, 1, samples.len, f) != samples.len) +
+                (fclose(f) != 0))
+            rc = HFE_EXIT_IO;
+        free(path);
+        path = hfe_xasprintf("%s/run.json", out_dir);
+        json = cJSON_Print(rec);
+        if (!rc &&
+            (!(f = fopen(path, "w")) ||
+             (fputs(json, f) < 0) + (fputc('\n', f) < 0) + (fclose(f) != 0)))
+            rc = HFE_EXIT_IO;
+        if (rc)
+            fprintf(stderr, "hfeval: %s: cannot write: %s\n", path,
+                    strerror(errno));
+        free(json);
+        free(path);
+        cJSON_Delete(rec);
+    }
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(first, "models")) > 1) {
+        hfe_buf_puts(&table, "\nLINEAGE\n");
+        lineage_tree_json(&table, cJSON_GetObjectItem(first, "models"), NULL,
+                          0);
+    }
+    fputs(table.s, stdout);
+out:
+    for (k = 0; k < n_g; k++) {
+        for (i = 0; i < g[k].n; i++)
+            cJSON_Delete(g[k].rec[i]);
+        free(g[k].rec);
+    }
+    free(g);
+    for (i = 0; i < n_runs; i++)
+        cJSON_Delete(runs[i]);
+    free(runs);
+    cJSON_Delete(merged_from);
+    hfe_buf_free(&table);
+    hfe_buf_free(&results);
+    hfe_buf_free(&samples);
     return rc;
 }

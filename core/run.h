@@ -38,4 +38,8 @@
 
 int hfe_run_main(int argc, char **argv);
 
+/* hfeval merge --out DIR RUN...: shard runs (--shard K/N) joined into
+ * one whose tables equal the unsharded run's. */
+int hfe_merge_main(int argc, char **argv);
+
 #endif /* HFEVAL_RUN_H */

@@ -57,7 +57,8 @@ static int take_string(struct ctx *c, char **out, const char *what)
     return 0;
 }
 
-static int read_items(struct ctx *c, int ti, struct hfe_task *t, long limit)
+static int read_items(struct ctx *c, int ti, struct hfe_task *t,
+                      const struct hfe_select *sel)
 {
     lua_State *L = c->L;
     lua_Integer n, i;
@@ -77,12 +78,17 @@ static int read_items(struct ctx *c, int ti, struct hfe_task *t, long limit)
     lua_pushvalue(L, docs); /* kept for the Lua metrics */
     t->docs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     n = (lua_Integer)lua_rawlen(L, docs);
-    if (limit >= 0 && n > limit)
-        n = limit;
+    if (sel->limit >= 0 && n > sel->limit)
+        n = sel->limit;
     t->items = hfe_xcalloc((size_t)n + 1, sizeof(*t->items));
     for (i = 1; i <= n && rc == 0; i++) {
-        struct hfe_item *it = &t->items[t->n++];
+        struct hfe_item *it;
         char what[96];
+
+        /* a shard takes every n-th document: the same on every machine */
+        if (sel->shards > 1 && (uint64_t)(i - 1) % sel->shards != sel->shard)
+            continue;
+        it = &t->items[t->n++];
 
         it->doc_id = i - 1;
         it->gold = -1;
@@ -505,7 +511,8 @@ static int read_compliance(struct ctx *c, int ti, struct hfe_task *t)
     return 0;
 }
 
-static int read_task(struct ctx *c, int ti, struct hfe_task *t, long limit)
+static int read_task(struct ctx *c, int ti, struct hfe_task *t,
+                     const struct hfe_select *sel)
 {
     lua_State *L = c->L;
     const char *k;
@@ -608,11 +615,12 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t, long limit)
     }
     lua_pushvalue(L, ti);
     t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    return read_items(c, ti, t, limit);
+    return read_items(c, ti, t, sel);
 }
 
-int hfe_suite_load(const char *path, const struct hfe_lua_opts *o, long limit,
-                   struct hfe_suite *s, struct hfe_err *err)
+int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
+                   const struct hfe_select *sel, struct hfe_suite *s,
+                   struct hfe_err *err)
 {
     struct ctx c = {0};
     lua_State *L;
@@ -650,7 +658,7 @@ int hfe_suite_load(const char *path, const struct hfe_lua_opts *o, long limit,
             break;
         }
         c.task = NULL;
-        rc = read_task(&c, lua_gettop(L), &s->tasks[s->n_tasks++], limit);
+        rc = read_task(&c, lua_gettop(L), &s->tasks[s->n_tasks++], sel);
         lua_pop(L, 1);
     }
     lua_settop(L, 0);

@@ -113,10 +113,18 @@ struct hfe_suite {
     struct hfe_lua *rt; /* open while the suite runs: Lua metrics use it */
 };
 
-/* Loads the suite at path; at most `limit` documents a task (-1: all).
- * On failure s holds what was read so far: hfe_suite_free() it. */
-int hfe_suite_load(const char *path, const struct hfe_lua_opts *o, long limit,
-                   struct hfe_suite *s, struct hfe_err *err);
+/* Which documents a run takes: at most `limit` a task (-1: all), then,
+ * with shards > 1, those whose 0-based index is `shard` modulo shards. */
+struct hfe_select {
+    long limit;
+    unsigned shard, shards;
+};
+
+/* Loads the suite at path.  On failure s holds what was read so far:
+ * hfe_suite_free() it. */
+int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
+                   const struct hfe_select *sel, struct hfe_suite *s,
+                   struct hfe_err *err);
 void hfe_suite_free(struct hfe_suite *s);
 
 #endif /* HFEVAL_SUITE_H */
