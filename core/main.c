@@ -37,6 +37,9 @@ static const char usage_text[] =
     "                                   lineage tables: each model with its\n"
     "                                   95% CI and its change from the\n"
     "                                   lineage's root and its parent\n"
+    "  models [--json] LIST             the lineage as a tree: base (from\n"
+    "                                   base= or the GGUF), arch, quant,\n"
+    "                                   parameters, context, size, license\n"
     "  merge --out DIR RUN...           join shard runs (run --shard K/N)\n"
     "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
     "                                   every run's results over time, and\n"
@@ -308,15 +311,18 @@ static int inspect_models(int json, const char *list_file)
     }
     hfe_buf_add(&b, "", 0);
     if (!json)
-        hfe_buf_printf(&b, "%-22s %-14s %-7s %-7s %-8s %-10s %-12s %s\n",
-                       "MODEL", "BASE", "ARCH", "QUANT", "PARAMS", "SIZE",
-                       "LICENSE", "URI");
+        hfe_buf_printf(&b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n",
+                       "MODEL", "BASE", "ARCH", "QUANT", "PARAMS", "CTX",
+                       "SIZE", "LICENSE", "URI");
     for (i = 0; i < l->n; i++) {
         const struct hfe_model_ent *e = &l->v[i];
-        const char *base = e->base >= 0 ? l->v[e->base].name : "-";
-        char size[32], params[32], name[64];
+        char size[32], params[32], name[64], ctx[24] = "-", base[96] = "-";
         struct hfe_gguf *g = NULL;
         const char *lic = NULL, *arch = NULL;
+
+        if (e->base >= 0) /* "(gguf)": read from general.base_model.* */
+            snprintf(base, sizeof(base), "%s%s", l->v[e->base].name,
+                     e->base_inferred ? " (gguf)" : "");
 
         if (is_gguf_uri(e->resolved)) {
             if (hfe_gguf_open(e->resolved, 0, &g, &err) != 0) {
@@ -333,9 +339,14 @@ static int inspect_models(int json, const char *list_file)
             hfe_json_str(&b, e->name, strlen(e->name));
             hfe_buf_puts(&b, ",\"base\":");
             if (e->base >= 0)
-                hfe_json_str(&b, base, strlen(base));
+                hfe_json_str(&b, l->v[e->base].name,
+                             strlen(l->v[e->base].name));
             else
                 hfe_buf_puts(&b, "null");
+            hfe_buf_printf(&b, ",\"base_from\":\"%s\"",
+                           e->base < 0        ? "none"
+                           : e->base_inferred ? "gguf"
+                                              : "list");
             hfe_buf_puts(&b, ",\"uri\":");
             hfe_json_str(&b, e->uri, strlen(e->uri));
             if (g) {
@@ -362,10 +373,18 @@ static int inspect_models(int json, const char *list_file)
         } else {
             snprintf(name, sizeof(name), "%*s%s", 2 * hfe_models_depth(l, i),
                      "", e->name);
+            if (g && arch) {
+                char k[96];
+
+                snprintf(k, sizeof(k), "%s.context_length", arch);
+                if (hfe_gguf_int(g, k, 0) > 0)
+                    snprintf(ctx, sizeof(ctx), "%lld",
+                             (long long)hfe_gguf_int(g, k, 0));
+            }
             hfe_buf_printf(
-                &b, "%-22s %-14s %-7s %-7s %-8s %-10s %-12s %s\n", name, base,
-                arch ? arch : "-", g ? g->quant : "-",
-                g ? fmt_params(g->n_params, params, sizeof(params)) : "-",
+                &b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n", name,
+                base, arch ? arch : "-", g ? g->quant : "-",
+                g ? fmt_params(g->n_params, params, sizeof(params)) : "-", ctx,
                 g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
                 g ? (lic ? lic : "(none)") : "-", e->uri);
         }
@@ -560,6 +579,13 @@ int main(int argc, char **argv)
         return usage(NULL, NULL);
     if (strcmp(argv[1], "plugins") == 0)
         return cmd_plugins(argc - 1, argv + 1);
+    if (strcmp(argv[1], "models") == 0) { /* the lineage of a list */
+        if (argc == 3)
+            return inspect_models(0, argv[2]);
+        if (argc == 4 && !strcmp(argv[2], "--json"))
+            return inspect_models(1, argv[3]);
+        return usage("models: expected [--json] LIST", NULL);
+    }
     if (strcmp(argv[1], "merge") == 0)
         return hfe_merge_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "history") == 0)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "gguf_meta.h"
 #include "models.h"
 
 const char *const hfe_models_core_keys[] = {
@@ -326,6 +328,90 @@ fail:
     return HFE_EXIT_MODELS;
 }
 
+/* Does GGUF metadata g name the model whose metadata is h as a base? */
+static int declares(const struct hfe_gguf *g, const struct hfe_gguf *h)
+{
+    const char *hn = hfe_gguf_str(h, "general.name"),
+               *hu = hfe_gguf_str(h, "general.repo_url"),
+               *hb = hfe_gguf_str(h, "general.basename");
+    int64_t i, n = hfe_gguf_int(g, "general.base_model.count", 0);
+
+    for (i = 0; i < n && i < 64; i++) {
+        char k[64];
+        const char *v;
+
+        snprintf(k, sizeof(k), "general.base_model.%lld.name", (long long)i);
+        if ((v = hfe_gguf_str(g, k)) &&
+            ((hn && !strcasecmp(v, hn)) || (hb && !strcasecmp(v, hb))))
+            return 1;
+        snprintf(k, sizeof(k), "general.base_model.%lld.repo_url",
+                 (long long)i);
+        if ((v = hfe_gguf_str(g, k)) && hu && !strcmp(v, hu))
+            return 1;
+    }
+    return 0;
+}
+
+/* A model without base= whose GGUF names exactly one other model of the
+ * list as its base (general.base_model.N.name or repo_url against that
+ * model's general.name, basename or repo_url) gets it as its parent. */
+static int infer_bases(struct hfe_model_list *l, struct hfe_err *err)
+{
+    struct hfe_gguf **g = hfe_xcalloc(l->n + 1, sizeof(*g));
+    size_t i, j;
+    int rc = 0;
+
+    for (i = 0; i < l->n; i++) {
+        const char *dot = strrchr(l->v[i].resolved, '.');
+        struct hfe_err e;
+
+        if (dot && !strcmp(dot, ".gguf"))
+            (void)hfe_gguf_open(l->v[i].resolved, 1, &g[i], &e);
+    }
+    for (i = 0; i < l->n; i++) {
+        long found = -1;
+        int n = 0;
+
+        if (l->v[i].base >= 0 || !g[i])
+            continue;
+        for (j = 0; j < l->n; j++)
+            if (j != i && g[j] && declares(g[i], g[j]))
+                found = (long)j, n++;
+        if (n > 1) { /* quantized copies share the name: the full one */
+            n = 0;
+            for (j = 0; j < l->n; j++)
+                if (j != i && g[j] && declares(g[i], g[j]) &&
+                    (!strcmp(g[j]->quant, "F32") ||
+                     !strcmp(g[j]->quant, "F16") ||
+                     !strcmp(g[j]->quant, "BF16")))
+                    found = (long)j, n++;
+        }
+        if (n == 1) {
+            l->v[i].base = found;
+            l->v[i].base_inferred = 1;
+        }
+    }
+    for (i = 0; i < l->n && !rc; i++) { /* an inferred cycle is refused */
+        long k = l->v[i].base;
+        size_t steps = 0;
+
+        while (k >= 0 && steps++ <= l->n)
+            k = l->v[k].base;
+        if (k >= 0) {
+            hfe_err_set(err,
+                        "%s:%d: lineage cycle through model '%s' (bases "
+                        "read from the GGUF files' general.base_model: "
+                        "set base= to say which is which)",
+                        l->file, l->v[i].line, l->v[i].name);
+            rc = HFE_EXIT_MODELS;
+        }
+    }
+    for (i = 0; i < l->n; i++)
+        hfe_gguf_close(g[i]);
+    free(g);
+    return rc;
+}
+
 int hfe_models_load(const char *file, struct hfe_model_list **out,
                     struct hfe_err *err)
 {
@@ -338,6 +424,10 @@ int hfe_models_load(const char *file, struct hfe_model_list **out,
         return HFE_EXIT_MODELS;
     rc = hfe_models_parse(file, text, len, out, err);
     free(text);
+    if (rc == 0 && (rc = infer_bases(*out, err)) != 0) {
+        hfe_models_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

@@ -33,7 +33,8 @@ struct hfe_model_ent {
     int line, col_uri;
     struct hfe_model_opt *opt;
     size_t n_opt;
-    long base; /* index of the lineage parent, or -1            */
+    long base;         /* index of the lineage parent, or -1            */
+    int base_inferred; /* read from the GGUF, not from base=        */
 };
 
 struct hfe_model_list {
@@ -49,6 +50,11 @@ extern const char *const hfe_models_core_keys[];
  * ("list.txt:7:12: ...") and *out NULL. */
 int hfe_models_load(const char *file, struct hfe_model_list **out,
                     struct hfe_err *err);
+/* hfe_models_load also reads each GGUF model without base= and takes as
+ * its parent the one other model of the list its general.base_model.*
+ * names (by general.name, basename or repo_url); an inferred cycle is an
+ * error.  hfe_models_parse, from text, reads no files. */
+
 /* Same, from text; `file` names it in messages and anchors relative
  * paths. */
 int hfe_models_parse(const char *file, const char *text, size_t len,
