@@ -17,6 +17,7 @@
 #include "history.h"
 #include "models.h"
 #include "plugin.h"
+#include "report.h"
 #include "run.h"
 #include "score.h"
 #include "sha256.h"
@@ -841,7 +842,16 @@ int hfe_run_main(int argc, char **argv)
         }
         free(rj);
     }
-    fputs(table.s, stdout);
+    /* on a terminal, the lineage tables (hfeval report); elsewhere the
+     * plain table, a row a metric, for scripts */
+    if (isatty(1) && rc != HFE_EXIT_IO) {
+        char *rargv[] = {"report", run_dir, NULL};
+
+        fflush(stdout);
+        hfe_report_main(2, rargv);
+    } else {
+        fputs(table.s, stdout);
+    }
     fprintf(stderr,
             "hfeval: per-sample records in %s, the run in %s/run.json\n",
             rec_path, run_dir);

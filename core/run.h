@@ -27,7 +27,8 @@
  * timing) or "rolling" (llama-perplexity windows, fidelity against the
  * lineage parent), each with metrics written in Lua if it likes; score.h
  * lists the metrics.  Models run parents first (models.h: base=NAME).
- * Every mean is printed with its sample count and standard error;
+ * Every mean is printed with its sample count and standard error (on a
+ * terminal as hfeval report's lineage tables, else a row a metric);
  * per-sample records go to OUT/samples.jsonl, the run record to
  * OUT/run.json (results/README.md) and to the history database
  * (history.h).  Exit status: 0, 1 when a
