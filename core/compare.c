@@ -20,7 +20,7 @@ struct samp {
     const cJSON *metrics;
 };
 
-struct side {
+struct hfe_cmp_side {
     char *dir;
     cJSON *run;
     char *model;
@@ -119,7 +119,7 @@ static char *slurp(const char *path, struct hfe_err *err, int *rc)
 }
 
 /* Loads a run (a directory or its run.json) and picks the model. */
-static int load_side(struct side *s, const char *arg, const char *model,
+static int load_side(struct hfe_cmp_side *s, const char *arg, const char *model,
                      struct hfe_err *err)
 {
     size_t n = strlen(arg);
@@ -211,7 +211,7 @@ static int load_side(struct side *s, const char *arg, const char *model,
     return 0;
 }
 
-static void free_side(struct side *s)
+static void free_side(struct hfe_cmp_side *s)
 {
     size_t i;
 
@@ -224,7 +224,7 @@ static void free_side(struct side *s)
     free(s->model);
 }
 
-static const cJSON *result(const struct side *s, const char *suite,
+static const cJSON *result(const struct hfe_cmp_side *s, const char *suite,
                            const char *task, const char *metric)
 {
     const cJSON *r;
@@ -249,8 +249,8 @@ struct pairs {
 };
 
 /* First index entry at or after (suite, task, doc). */
-static size_t lower(const struct side *s, const char *suite, const char *task,
-                    double doc)
+static size_t lower(const struct hfe_cmp_side *s, const char *suite,
+                    const char *task, double doc)
 {
     struct samp key = {suite, task, NULL, doc, NULL};
     size_t lo = 0, hi = s->n_idx;
@@ -268,7 +268,7 @@ static size_t lower(const struct side *s, const char *suite, const char *task,
 
 /* Both sides' values of one metric on the items both scored: a merge of
  * the two sorted indexes, linear in their sizes. */
-static void pair_up(const struct side *x, const struct side *y,
+static void pair_up(const struct hfe_cmp_side *x, const struct hfe_cmp_side *y,
                     const char *suite, const char *task, const char *metric,
                     struct pairs *p)
 {
@@ -342,6 +342,54 @@ static double bootstrap_p(const struct pairs *p)
     return fmin(1, 2.0 * fmin(below, above) / reps);
 }
 
+struct hfe_cmp_side *hfe_cmp_open(const char *run, const char *model,
+                                  struct hfe_err *err)
+{
+    struct hfe_cmp_side *s = hfe_xcalloc(1, sizeof(*s));
+
+    if (load_side(s, run, model, err) != 0) {
+        hfe_cmp_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void hfe_cmp_close(struct hfe_cmp_side *s)
+{
+    if (s) {
+        free_side(s);
+        free(s);
+    }
+}
+
+int hfe_cmp_paired(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
+                   const char *suite, const char *task, const char *metric,
+                   struct hfe_paired *out)
+{
+    struct pairs pr;
+    size_t k;
+    int binary = 1;
+
+    memset(out, 0, sizeof(*out));
+    pair_up(a, b, suite, task, metric, &pr);
+    out->n = pr.n;
+    for (k = 0; k < pr.n; k++)
+        binary &=
+            (pr.a[k] == 0 || pr.a[k] == 1) && (pr.b[k] == 0 || pr.b[k] == 1);
+    out->binary = pr.n && binary;
+    if (out->binary) {
+        for (k = 0; k < pr.n; k++) {
+            out->worse += pr.a[k] == 1 && pr.b[k] == 0;
+            out->better += pr.a[k] == 0 && pr.b[k] == 1;
+        }
+        out->p = hfe_mcnemar_p(out->worse, out->better);
+    } else {
+        out->p = pr.n ? bootstrap_p(&pr) : -1;
+    }
+    free_pairs(&pr);
+    return pr.n ? 0 : -1;
+}
+
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "hfeval compare: ");
@@ -357,7 +405,7 @@ int hfe_compare_main(int argc, char **argv)
 {
     const char *args[2] = {0}, *mname[2] = {0}, *format = "tap";
     struct tol *tol = hfe_xcalloc((size_t)argc + 1, sizeof(*tol));
-    struct side s[2];
+    struct hfe_cmp_side s[2];
     struct hfe_buf out = {0};
     struct hfe_err err;
     double alpha = 0, max_kld = -1;

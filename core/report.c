@@ -9,12 +9,16 @@
 
 #include <cjson/cJSON.h>
 
+#include "compare.h"
 #include "gguf_meta.h"
 #include "hfeval.h"
 #include "report.h"
 
 struct model {
     char *name, *base, *quant, *klass;
+    const char *run;           /* the run it was read from, for its samples */
+    struct hfe_cmp_side *side; /* opened when a test needs it */
+    int side_tried;
     double params, bytes;
     int root; /* index of its lineage's root */
 };
@@ -22,6 +26,7 @@ struct model {
 struct row {
     int model;
     char *key; /* "suite/task\tmetric" */
+    char *suite, *task, *metric;
     double value, se;
     int has_se;
     double n;
@@ -103,6 +108,7 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
                             ? hfe_xstrdup(str(info, "quantization"))
                             : NULL;
         r->m[k].params = num(info, "n_params");
+        r->m[k].run = arg;
         r->m[k].bytes = num(file, "bytes");
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "results"))
@@ -129,6 +135,9 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
             r->r = hfe_xrealloc(r->r, (r->n_r + 1) * sizeof(*r->r));
             r->n_r++;
             r->r[i].key = key;
+            r->r[i].suite = hfe_xstrdup(su);
+            r->r[i].task = hfe_xstrdup(ta);
+            r->r[i].metric = hfe_xstrdup(me);
         } else {
             free(key);
         }
@@ -199,6 +208,34 @@ static void delta(char *out, size_t n, const struct row *x, const struct row *y)
              x->value - y->value);
 }
 
+/* The paired test of a row against the same metric of model `other`,
+ * on the items both scored; "-" when either has no samples. */
+static void paired(struct rep *r, const struct row *v, int other, char *out,
+                   size_t n, struct hfe_paired *pt)
+{
+    struct model *ms[2] = {&r->m[v->model], &r->m[other]};
+    struct hfe_err err;
+    int i;
+
+    snprintf(out, n, "-");
+    pt->p = -1;
+    if (other < 0 || other == v->model)
+        return;
+    for (i = 0; i < 2; i++)
+        if (!ms[i]->side_tried) {
+            ms[i]->side_tried = 1;
+            ms[i]->side = hfe_cmp_open(ms[i]->run, ms[i]->name, &err);
+        }
+    if (!ms[0]->side || !ms[1]->side ||
+        hfe_cmp_paired(ms[1]->side, ms[0]->side, v->suite, v->task, v->metric,
+                       pt) != 0)
+        return;
+    if (pt->binary)
+        snprintf(out, n, "%.3g (%u down, %u up)", pt->p, pt->worse, pt->better);
+    else
+        snprintf(out, n, "%.3g", pt->p);
+}
+
 int hfe_report_main(int argc, char **argv)
 {
     const char *format = "md";
@@ -243,7 +280,8 @@ int hfe_report_main(int argc, char **argv)
     hfe_buf_add(&b, "", 0);
     if (!strcmp(format, "csv"))
         hfe_buf_puts(&b, "lineage,model,base,task,metric,value,ci_low,ci_high,"
-                         "n,delta_root,delta_parent\n");
+                         "n,delta_root,delta_parent,p_root,down_root,"
+                         "up_root\n");
     if (!strcmp(format, "json"))
         hfe_buf_puts(&b, "[");
     for (k = 0; k < n; k++) {
@@ -276,9 +314,10 @@ int hfe_report_main(int argc, char **argv)
                                r.m[m].quant ? r.m[m].quant : "-", pa, sz,
                                r.m[m].klass ? r.m[m].klass : "-");
             }
-            hfe_buf_puts(&b, "\n| model | task | metric | value | 95% CI | "
-                             "Δ root | Δ parent |\n| --- | --- | --- | ---: | "
-                             "---: | ---: | ---: |\n");
+            hfe_buf_puts(&b,
+                         "\n| model | task | metric | value | 95% CI | "
+                         "Δ root | Δ parent | paired p vs root |\n| --- | "
+                         "--- | --- | ---: | ---: | ---: | ---: | ---: |\n");
         }
         for (q = k; q < end; q++) {
             size_t x;
@@ -286,8 +325,9 @@ int hfe_report_main(int argc, char **argv)
             m = order[q];
             for (x = 0; x < r.n_r; x++) {
                 const struct row *v = &r.r[x], *vr, *vp;
-                char val[32], lo[32] = "-", hi[32] = "-", dr[32], dp[32],
-                              task[512], *tab;
+                struct hfe_paired pt;
+                char pv[64], val[32], lo[32] = "-", hi[32] = "-", dr[32],
+                                      dp[32], task[512], *tab;
 
                 if (v->model != m)
                     continue;
@@ -310,20 +350,28 @@ int hfe_report_main(int argc, char **argv)
                 }
                 delta(dr, sizeof(dr), v, vr);
                 delta(dp, sizeof(dp), v, vp);
+                paired(&r, v, vr ? root : -1, pv, sizeof(pv), &pt);
                 if (!strcmp(format, "md")) {
                     char ci[80] = "-";
 
                     if (v->has_se)
                         snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
-                    hfe_buf_printf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
-                                   r.m[m].name, task, tab + 1, val, ci, dr, dp);
+                    hfe_buf_printf(
+                        &b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                        r.m[m].name, task, tab + 1, val, ci, dr, dp, pv);
                 } else if (!strcmp(format, "csv")) {
                     hfe_buf_printf(
-                        &b, "%s,%s,%s,%s,%s,%s,%s,%s,%.0f,%s,%s\n",
+                        &b, "%s,%s,%s,%s,%s,%s,%s,%s,%.0f,%s,%s,",
                         r.m[root].name, r.m[m].name,
                         r.m[m].base ? r.m[m].base : "", task, tab + 1, val,
                         v->has_se ? lo : "", v->has_se ? hi : "", v->n,
                         strcmp(dr, "-") ? dr : "", strcmp(dp, "-") ? dp : "");
+                    if (pt.p >= 0)
+                        hfe_buf_printf(&b, "%.6g", pt.p);
+                    if (pt.p >= 0 && pt.binary)
+                        hfe_buf_printf(&b, ",%u,%u\n", pt.worse, pt.better);
+                    else
+                        hfe_buf_puts(&b, ",,\n");
                 } else {
                     hfe_buf_puts(&b, first_json ? "\n" : ",\n");
                     first_json = 0;
@@ -346,6 +394,13 @@ int hfe_report_main(int argc, char **argv)
                     if (vp && vp != v)
                         hfe_buf_printf(&b, ",\"delta_parent\":%.9g",
                                        v->value - vp->value);
+                    if (pt.p >= 0)
+                        hfe_buf_printf(
+                            &b, ",\"paired_root\":{\"p\":%.9g,\"n\":%zu%s",
+                            pt.p, pt.n, pt.binary ? "" : "}");
+                    if (pt.p >= 0 && pt.binary)
+                        hfe_buf_printf(&b, ",\"down\":%u,\"up\":%u}", pt.worse,
+                                       pt.better);
                     hfe_buf_puts(&b, "}");
                 }
             }
@@ -365,8 +420,14 @@ out:
         free(r.m[k].quant);
         free(r.m[k].klass);
     }
-    for (k = 0; k < r.n_r; k++)
+    for (k = 0; k < r.n_r; k++) {
         free(r.r[k].key);
+        free(r.r[k].suite);
+        free(r.r[k].task);
+        free(r.r[k].metric);
+    }
+    for (k = 0; k < r.n_m; k++)
+        hfe_cmp_close(r.m[k].side);
     free(r.m);
     free(r.r);
     hfe_buf_free(&b);

@@ -6,7 +6,10 @@
  * its derivatives depth first): a model table (base, quantization,
  * parameters, file size, compliance class) and a metric table with each
  * value, its 95% interval (± 1.96 standard errors, where the metric has
- * one) and its Δ against the lineage's root and against the parent.
+ * one), its Δ against the lineage's root and against the parent, and
+ * the paired test against the root on the items both scored (McNemar's
+ * exact p and the items that went down and up, or a paired bootstrap's
+ * p), where the runs' samples.jsonl are at hand.
  * Runs are read in order; a later run's value for the same model, suite,
  * task and metric replaces an earlier one.
  */

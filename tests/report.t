@@ -30,17 +30,26 @@ like "$out" '^## Lineage: other$' "and one for the model alone"
 is "$(printf '%s\n' "$out" | grep -E '^\| +(base|child|grand) \|' | head -3 | awk '{ print $2 }' | tr '\n' ' ')" \
     "base child grand " "base first, then its derivatives in lineage order"
 like "$out" '^\|   child \| base \|' "a derivative is indented under its base"
-like "$out" '^\| child \| s/t \| exact_match \| 0\.2500 \| \[0\.0000, 0\.5059\] \| -0\.5833 \| -0\.5833 \|$' \
-    "the child: its value, a 95% interval kept in [0, 1], its change from the root and its parent"
-like "$out" '^\| grand \| s/t \| exact_match \| 0\.5000 \| \[0\.2045, 0\.7955\] \| -0\.3333 \| \+0\.2500 \|$' \
-    "the grandchild: from the root and from its own parent"
+like "$out" '^\| child \| s/t \| exact_match \| 0\.2500 \| \[0\.0000, 0\.5059\] \| -0\.5833 \| -0\.5833 \| 0\.0156 \(7 down, 0 up\) \|$' \
+    "the child: its value, a 95% interval kept in [0, 1], its change from the root and its parent, McNemar's p"
+like "$out" '^\| grand \| s/t \| exact_match \| 0\.5000 \| \[0\.2045, 0\.7955\] \| -0\.3333 \| \+0\.2500 \| 0\.125 \(4 down, 0 up\) \|$' \
+    "the grandchild: from the root and from its own parent (p = 2 x 0.5^4)"
 run "$hfeval" report run --format csv
-like "$out" '^lineage,model,base,task,metric,value,ci_low,ci_high,n,delta_root,delta_parent$' "CSV: a header"
-like "$out" '^base,grand,child,s/t,exact_match,0\.5000,0\.2045,0\.7955,12,-0\.3333,\+0\.2500$' "and a row a metric"
+like "$out" '^lineage,model,base,task,metric,value,ci_low,ci_high,n,delta_root,delta_parent,p_root,down_root,up_root$' "CSV: a header"
+like "$out" '^base,grand,child,s/t,exact_match,0\.5000,0\.2045,0\.7955,12,-0\.3333,\+0\.2500,0\.125,4,0$' "and a row a metric"
 run "$hfeval" report run --format json
 json_ok "$out"
 ok $? "JSON parses"
 like "$out" '"model":"child","task":"s/t","metric":"exact_match","value":0\.25,"ci95":\[' "with the interval"
+like "$out" '"paired_root":\{"p":0\.015625,"n":12,"down":7,"up":0\}' "and the paired test"
+# the fixture lineage on the engine: one block, the base first
+run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/lineage.txt" \
+    --limit 4 --out fixture
+run "$hfeval" report fixture
+is "$(printf '%s\n' "$out" | grep -c '^## Lineage:')" 1 "the fixture lineage: one block"
+like "$(printf '%s\n' "$out" | grep -m1 '^| tiny-')" '^\| tiny-base \| - \| F32 ' "the base first"
+like "$out" '^\| tiny-q4_0 \| arith/arith_choice \| acc \| [0-9.]+ \| \[[0-9., ]+\] \| [+-][0-9.]+ \| [+-][0-9.]+ \| [0-9.e-]+ \([0-9]+ down, [0-9]+ up\) \|$' \
+    "each derivative with its Δs and its paired test against the base"
 run "$hfeval" report nowhere
 is "$rc" 8 "a missing run: exit 8"
 run "$hfeval" report run --format xml
