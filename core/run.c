@@ -2,6 +2,7 @@
  * run.c - `hfeval run`: loads suites, turns their documents into requests,
  * runs them through each model's backend, scores and prints.  See run.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -395,6 +396,61 @@ static void result_head(struct hfe_buf *b, const char *model, const char *suite,
     jstr(b, task);
 }
 
+/* The GPUs the machine shows, as JSON strings: NVIDIA's driver names
+ * its models in /proc; AMD's show in sysfs by vendor id. */
+static void gpus(struct hfe_buf *b)
+{
+    DIR *d = opendir("/proc/driver/nvidia/gpus");
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        char path[512], line[256];
+        FILE *f;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/driver/nvidia/gpus/%s/information",
+                 e->d_name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        while (fgets(line, sizeof(line), f))
+            if (!strncmp(line, "Model:", 6)) {
+                char *v = line + 6;
+
+                v += strspn(v, " \t");
+                v[strcspn(v, "\n")] = '\0';
+                hfe_buf_puts(b, n++ ? "," : "");
+                jstr(b, v);
+                break;
+            }
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    if ((d = opendir("/sys/class/drm"))) {
+        while ((e = readdir(d))) {
+            char path[512], v[32] = "";
+            FILE *f;
+
+            if (strncmp(e->d_name, "card", 4) || strchr(e->d_name, '-'))
+                continue;
+            snprintf(path, sizeof(path), "/sys/class/drm/%s/device/vendor",
+                     e->d_name);
+            if ((f = fopen(path, "r"))) {
+                if (!fgets(v, sizeof(v), f))
+                    v[0] = '\0';
+                fclose(f);
+            }
+            if (!strncmp(v, "0x1002", 6)) {
+                hfe_buf_puts(b, n++ ? "," : "");
+                jstr(b, "AMD GPU");
+            }
+        }
+        closedir(d);
+    }
+}
+
 /* The machine a number was measured on. */
 static void machine(struct hfe_buf *b)
 {
@@ -416,7 +472,9 @@ static void machine(struct hfe_buf *b)
     hfe_buf_printf(b, ",\"cores\":%ld,\"os\":", sysconf(_SC_NPROCESSORS_ONLN));
     snprintf(line, sizeof(line), "%s %s %s", u.sysname, u.release, u.machine);
     jstr(b, line);
-    hfe_buf_puts(b, "}");
+    hfe_buf_puts(b, ",\"gpus\":[");
+    gpus(b);
+    hfe_buf_puts(b, "]}");
 }
 
 /* A file's size and digest, or null. */
