@@ -48,7 +48,7 @@ run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/line
 run "$hfeval" report fixture
 is "$(printf '%s\n' "$out" | grep -c '^## Lineage:')" 1 "the fixture lineage: one block"
 like "$(printf '%s\n' "$out" | grep -m1 '^| tiny-')" '^\| tiny-base \| - \| F32 ' "the base first"
-like "$out" '^\| tiny-q4_0 \| arith/arith_choice \| acc \| [0-9.]+ \| \[[0-9., ]+\] \| [+-][0-9.]+ \| [+-][0-9.]+ \| [0-9.e-]+ \([0-9]+ down, [0-9]+ up\) \|$' \
+like "$out" '^\| tiny-q4_0 \| arith/arith_choice \| acc \| [0-9.]+ \| [^|]+ \| [+-][0-9.e+-]+ \| [+-][0-9.e+-]+ \| [^|]+ \|$' \
     "each derivative with its Δs and its paired test against the base"
 run "$hfeval" report nowhere
 is "$rc" 8 "a missing run: exit 8"
