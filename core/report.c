@@ -254,14 +254,16 @@ int hfe_report_main(int argc, char **argv)
                         "hfeval report: --format is md, csv or json, "
                         "got '%s'\n",
                         format);
-                return HFE_EXIT_USAGE;
+                rc = HFE_EXIT_USAGE;
+                goto out; /* what was read is freed there */
             }
         } else if (argv[i][0] == '-') {
             fprintf(stderr,
                     "hfeval report: unknown option '%s'\nusage: hfeval "
                     "report RUN... [--format md|csv|json]\n",
                     argv[i]);
-            return HFE_EXIT_USAGE;
+            rc = HFE_EXIT_USAGE;
+            goto out;
         } else {
             if ((rc = load(&r, argv[i], &err)) != 0) {
                 fprintf(stderr, "hfeval: %s\n", err.msg);
