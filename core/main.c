@@ -319,6 +319,7 @@ static int inspect_models(int json, const char *list_file)
         char size[32], params[32], name[64], ctx[24] = "-", base[96] = "-";
         struct hfe_gguf *g = NULL;
         const char *lic = NULL, *arch = NULL;
+        char *shown;
 
         if (e->base >= 0) /* "(gguf)": read from general.base_model.* */
             snprintf(base, sizeof(base), "%s%s", l->v[e->base].name,
@@ -334,6 +335,7 @@ static int inspect_models(int json, const char *list_file)
                 arch = hfe_gguf_str(g, "general.architecture");
             }
         }
+        shown = hfe_uri_shown(e->uri);
         if (json) {
             hfe_buf_puts(&b, "{\"model\":");
             hfe_json_str(&b, e->name, strlen(e->name));
@@ -348,7 +350,7 @@ static int inspect_models(int json, const char *list_file)
                            : e->base_inferred ? "gguf"
                                               : "list");
             hfe_buf_puts(&b, ",\"uri\":");
-            hfe_json_str(&b, e->uri, strlen(e->uri));
+            hfe_json_str(&b, shown, strlen(shown));
             if (g) {
                 hfe_buf_printf(&b,
                                ",\"file_size\":%" PRIu64
@@ -386,8 +388,9 @@ static int inspect_models(int json, const char *list_file)
                 base, arch ? arch : "-", g ? g->quant : "-",
                 g ? fmt_params(g->n_params, params, sizeof(params)) : "-", ctx,
                 g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
-                g ? (lic ? lic : "(none)") : "-", e->uri);
+                g ? (lic ? lic : "(none)") : "-", shown);
         }
+        free(shown);
         hfe_gguf_close(g);
     }
     fputs(b.s, stdout);

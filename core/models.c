@@ -13,8 +13,23 @@
 #include "models.h"
 
 const char *const hfe_models_core_keys[] = {
-    "base", "backend", "card", "hub", "api_key_env", NULL,
+    "base", "backend", "card", "hub", NULL,
 };
+
+char *hfe_uri_shown(const char *uri)
+{
+    const char *auth = strstr(uri, "://"), *at;
+    size_t len;
+
+    if (!auth)
+        return hfe_xstrdup(uri);
+    auth += 3;
+    len = strcspn(auth, "/?#");
+    at = memchr(auth, '@', len);
+    if (!at)
+        return hfe_xstrdup(uri);
+    return hfe_xasprintf("%.*s%s", (int)(auth - uri), uri, at + 1);
+}
 
 static int name_char(int c)
 {

@@ -43,6 +43,10 @@ struct hfe_model_list {
     size_t n;
 };
 
+/* The URI as it may be shown or recorded: a URL's user:password@ left
+ * out.  Caller frees. */
+char *hfe_uri_shown(const char *uri);
+
 /* Keys the core itself reads; the rest belong to the backend. */
 extern const char *const hfe_models_core_keys[];
 

@@ -494,6 +494,47 @@ static void file_facts(struct hfe_buf *b, const char *path)
                    (long long)st.st_size, hex);
 }
 
+/* ,"server":{...}: what a served model's backend learnt of its server
+ * (its info keys "server.*"); nothing for a model read from a file. */
+static void server_facts(struct hfe_buf *b, const struct hfe_model_info *in)
+{
+    size_t i, n = 0;
+
+    for (i = 0; in->kv && i < in->n_kv; i++) {
+        if (strncmp(in->kv[i].key, "server.", 7) != 0 || !in->kv[i].value)
+            continue;
+        hfe_buf_puts(b, n++ ? "," : ",\"server\":{");
+        jstr(b, in->kv[i].key + 7);
+        hfe_buf_printf(b, ":%s", in->kv[i].value);
+    }
+    if (n)
+        hfe_buf_puts(b, "}");
+}
+
+/* ,"stats":{...}: what the backend counted over the model's run (ABI
+ * minor 1), such as how an http backend scored log-likelihoods and what
+ * it cost. */
+static void backend_stats(struct hfe_buf *b, const struct hfe_backend *be,
+                          struct hfe_model *m)
+{
+    struct hfe_measure ms;
+    size_t i;
+
+    if (!be->measure)
+        return;
+    memset(&ms, 0, sizeof(ms));
+    HFE_INIT(&ms);
+    if (be->measure(m, &ms) != HFE_OK || !ms.n_stats || !ms.stats)
+        return;
+    hfe_buf_puts(b, ",\"stats\":{");
+    for (i = 0; i < ms.n_stats; i++) {
+        hfe_buf_puts(b, i ? "," : "");
+        jstr(b, ms.stats[i].key);
+        hfe_buf_printf(b, ":%s", ms.stats[i].value);
+    }
+    hfe_buf_puts(b, "}");
+}
+
 /* OUT/run.json: what produced the numbers, and the numbers. */
 static int write_record(const char *dir, int argc, char **argv,
                         const struct hfe_suite *su, size_t n_suites,
@@ -736,7 +777,12 @@ int hfe_run_main(int argc, char **argv)
         hfe_buf_puts(&models, "{\"name\":");
         jstr(&models, e->name);
         hfe_buf_puts(&models, ",\"uri\":");
-        jstr(&models, e->uri);
+        {
+            char *shown = hfe_uri_shown(e->uri);
+
+            jstr(&models, shown);
+            free(shown);
+        }
         hfe_buf_puts(&models, ",\"base\":");
         jstr(&models, e->base >= 0 ? list->v[e->base].name : NULL);
         hfe_buf_puts(&models, ",\"backend\":{\"name\":");
@@ -779,9 +825,10 @@ int hfe_run_main(int argc, char **argv)
         jstr(&models, info.quantization);
         hfe_buf_printf(&models,
                        ",\"n_params\":%llu,\"n_ctx_train\":%u,\"n_ctx\":%u,"
-                       "\"n_vocab\":%u}}",
+                       "\"n_vocab\":%u}",
                        (unsigned long long)info.n_params, info.n_ctx_train,
                        info.n_ctx, info.n_vocab);
+        server_facts(&models, &info);
         for (i = 0; i < n_suites; i++) {
             for (k = 0; k < su[i].n_tasks; k++, f++) {
                 struct hfe_task *t = &su[i].tasks[k];
@@ -867,6 +914,8 @@ int hfe_run_main(int argc, char **argv)
                              : HFE_EXIT_FAIL;
             }
         }
+        backend_stats(&models, be, m);
+        hfe_buf_puts(&models, "}");
         be->close(m);
         free(opts);
     next:

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define HFE_ABI_MAJOR 1
-#define HFE_ABI_MINOR 0
+#define HFE_ABI_MINOR 1
 
 /* The exported entry symbol, as a string for dlsym(). */
 #define HFE_PLUGIN_ENTRY "hfe_plugin_entry"
@@ -294,6 +294,12 @@ struct hfe_measure {
     double decode_ms;
     size_t n_mem;
     const struct hfe_mem *mem; /* backend memory, valid until the next call */
+
+    /* Minor 1.  What the backend counted, to go into the run record as it
+     * is: its method, requests, retries, bytes.  `value` is JSON, as in
+     * hfe_kv; valid until the next call.  Read after HFE_HAS_FIELD. */
+    size_t n_stats;
+    const struct hfe_kv *stats;
 };
 
 /* A loaded model; the backend defines it. */

@@ -17,7 +17,8 @@ fi
 _n=0
 _failed=0
 _scratch=$(mktemp -d "${TMPDIR:-/tmp}/hfeval-test.XXXXXX")
-trap 'rm -rf "$_scratch"' EXIT
+_pids=
+trap 'kill -9 $_pids 2>/dev/null; rm -rf "$_scratch"' EXIT
 SCRATCH=$_scratch
 # runs record their history here, not in the checkout's results/
 export HFEVAL_DB=$SCRATCH/history.db
@@ -121,4 +122,36 @@ need_peer() {
     fi
     echo "1..0 # SKIP no $1 beside the llama.cpp this build uses"
     exit 0
+}
+
+# A TCP port nobody listens on now.
+free_port() {
+    perl -MIO::Socket::INET -e \
+        'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport, "\n"'
+}
+
+# wait_http URL [SECONDS]: until URL answers 200 (30 s by default).
+wait_http() {
+    perl -MHTTP::Tiny -e '
+        my ($url, $t) = @ARGV; my $h = HTTP::Tiny->new(timeout => 2);
+        for (1 .. $t * 10) { exit 0 if $h->get($url)->{status} == 200;
+                             select(undef, undef, undef, 0.1) }
+        exit 1' "$1" "${2:-30}"
+}
+
+# start_server NAME PORT MODEL [ARGS...]: llama-server on loopback, its
+# log in $SCRATCH/NAME.log, its pid in $server_pid; killed at exit.
+start_server() {
+    local name=$1 port=$2 model=$3
+    shift 3
+    "$HFEVAL_LLAMA_BIN/llama-server" -m "$model" --host 127.0.0.1 --port "$port" \
+        --no-webui "$@" >"$SCRATCH/$name.log" 2>&1 &
+    server_pid=$!
+    disown "$server_pid" # killed at will, without a word from bash
+    _pids="$_pids $server_pid"
+    wait_http "http://127.0.0.1:$port/health" || {
+        echo "# llama-server $name did not start:"
+        sed 's/^/#   /' "$SCRATCH/$name.log" | tail -20
+        return 1
+    }
 }
