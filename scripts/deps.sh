@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS="build-essential cmake pkg-config git ca-certificates perl
 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev libsqlite3-dev
-zlib1g-dev libbz2-dev bzip2 libyaml-dev python3"
+zlib1g-dev libbz2-dev bzip2 libyaml-dev python3 curl"
 
 missing=""
 for p in $PKGS; do

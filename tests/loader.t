@@ -29,7 +29,7 @@ like "$out" 'not an hfeval plugin: no symbol hfe_plugin_entry' \
 like "$out" "required slot 'submit' is empty" "an empty required slot is refused"
 like "$out" 'hfe-junk.so: .*(invalid ELF header|file too short)|cannot load: .*hfe-junk.so' \
     "a file that is not a shared object is refused, not a crash"
-like "$out" 'probe_no +0 +1\.0 +not usable' "a module whose probe says no"
+like "$out" 'probe_no +0 +1\.[0-9]+ +not usable' "a module whose probe says no"
 like "$out" 'no frobnicator on this machine' "is listed with its reason"
 like "$out" "another module named 'replay' was found first" \
     "a second module with a taken name is refused"
