@@ -127,7 +127,7 @@ struct hfe_model {
     uint64_t rng;
 
     /* information */
-    char *build, *model_path, *chat_template;
+    char *build, *model_path, *chat_template, *quant;
     uint32_t n_ctx, n_ctx_train, n_vocab, slots;
     uint64_t n_params, size;
     struct hfe_kv *kv;
@@ -1455,6 +1455,7 @@ static void http_close(struct hfe_model *m)
     free(m->build);
     free(m->model_path);
     free(m->chat_template);
+    free(m->quant);
     free(m);
 }
 
@@ -1712,6 +1713,13 @@ static int http_open(const char *uri, const struct hfe_option *opts,
                 cJSON_GetObjectItemCaseSensitive(props, "model_path")));
             m->chat_template = xstrdup(cJSON_GetStringValue(
                 cJSON_GetObjectItemCaseSensitive(props, "chat_template")));
+            { /* "all F32", "Q4_0", "mostly Q8_0": the type alone */
+                const char *ft = cJSON_GetStringValue(
+                    cJSON_GetObjectItemCaseSensitive(props, "model_ftype"));
+                const char *sp = ft ? strrchr(ft, ' ') : NULL;
+
+                m->quant = xstrdup(sp ? sp + 1 : ft);
+            }
         } else if (!strcmp(api, "llama")) {
             snprintf(err, err_size,
                      "%s/props: api=llama, but the server does not answer as "
@@ -1770,8 +1778,8 @@ fail:
 static int http_info(struct hfe_model *m, struct hfe_model_info *info)
 {
     info->name = m->served;
-    info->architecture = NULL; /* a server does not say */
-    info->quantization = NULL;
+    info->architecture = NULL;     /* a server does not say */
+    info->quantization = m->quant; /* llama-server's model_ftype */
     info->chat_template = m->chat_template;
     info->n_params = m->n_params;
     info->file_size = m->size;
