@@ -47,6 +47,15 @@ like "$rj" '"server":\{"url":"http://127\.0\.0\.1:[0-9]+","api":"llama-server","
 like "$rj" '"stats":\{"loglik_method":"logit_bias","requests":[1-9][0-9]*,"loglik_requests":[1-9]' \
     "run.json: what the log-likelihoods cost"
 
+# perplexity: texts scored whole from BOS, every token forced in turn
+head -c 2400 "$src/suites/data/fidelity.txt" | perl -MJSON::PP -0777 -ne '
+    for (grep { /\S/ } split /\n\n/) { s/^\s+|\s+$//g; print encode_json({text => substr($_, 0, 400)}), "\n" }' >texts.jsonl
+run "$hfeval" run "$src/tests/suites/rolling.lua" --set texts=texts.jsonl --models list.txt --out ppl
+is "$rc" 0 "a rolling task on both backends"
+run python3 "$src/tests/parity.py" ppl:eng ppl:srv 1e-2 1
+ok $rc "rolling: each text's log-likelihood within 1e-2, the same tokens and bytes"
+printf '%s\n' "$out" | head -1 | sed 's/^/# /'
+
 # hellaswag's choice_prefix: scored after the prefix the four endings share
 if [ -f "${HFEVAL_DATA:-$src/../shared/data}/hellaswag_val_full.txt.bz2" ]; then
     d=${HFEVAL_DATA:-$src/../shared/data}

@@ -37,7 +37,14 @@ for key, ra in recs[a].items():
     if rb is None:
         print("missing %s in %s" % (key, b))
         sys.exit(1)
-    for x, y in zip(ra.get("logprobs", []), rb.get("logprobs", [])):
+    pairs = list(zip(ra.get("logprobs", []), rb.get("logprobs", [])))
+    ma, mb = ra.get("metrics", {}), rb.get("metrics", {})
+    if "logprob" in ma:  # a rolling task: the text's log-likelihood
+        pairs.append((ma["logprob"], mb.get("logprob", float("inf"))))
+        if ma.get("tokens") != mb.get("tokens") or ma.get("bytes") != mb.get("bytes"):
+            print("tokens or bytes differ at %s" % (key,))
+            sys.exit(1)
+    for x, y in pairs:
         n_lp += 1
         if abs(x - y) > worst:
             worst, worst_at = abs(x - y), key

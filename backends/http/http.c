@@ -238,6 +238,7 @@ struct job {
     bool failed, finished;
     /* LOGLIK / ROLLING */
     int32_t *ctx, *full;
+    uint32_t *pbytes; /* ROLLING: each full token's bytes  */
     int nctx, nfull, k;
     float *lp;
     bool *greedy;
@@ -602,10 +603,12 @@ static char *body_gen(struct hfe_model *m, const struct hfe_request *r,
     return print_free(o);
 }
 
-static char *body_tokenize(const char *text)
+static char *body_tokenize(const char *text, bool pieces)
 {
     cJSON *o = cJSON_CreateObject();
 
+    if (pieces)
+        cJSON_AddBoolToObject(o, "with_pieces", 1);
     cJSON_AddStringToObject(o, "content", text);
     cJSON_AddBoolToObject(o, "add_special", 1);
     cJSON_AddBoolToObject(o, "parse_special", 0); /* as the llama backend */
@@ -656,21 +659,35 @@ static char *body_echo(struct hfe_model *m, const char *text)
 /* --- what each answer means ------------------------------------------------
  */
 
-static int int_array(const cJSON *a, int32_t **out)
+/* /tokenize's answer: ids, or {id, piece} objects (with_pieces), whose
+ * bytes go into *bytes when it is not NULL.  Returns the count, or -1. */
+static int int_array(const cJSON *a, int32_t **out, uint32_t **bytes)
 {
     int n = cJSON_GetArraySize(a), i = 0;
     const cJSON *v;
 
     *out = NULL;
+    if (bytes)
+        *bytes = NULL;
     if (!cJSON_IsArray(a))
         return -1;
     if (!(*out = malloc(((size_t)n + 1) * sizeof(**out))))
         return -1;
+    if (bytes && !(*bytes = calloc((size_t)n + 1, sizeof(**bytes))))
+        return -1;
     cJSON_ArrayForEach(v, a)
     {
-        if (!cJSON_IsNumber(v)) /* with_pieces is never asked for */
+        const cJSON *id =
+            cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "id") : v;
+        const cJSON *pc = cJSON_GetObjectItemCaseSensitive(v, "piece");
+
+        if (!cJSON_IsNumber(id))
             return -1;
-        (*out)[i++] = (int32_t)v->valuedouble;
+        if (bytes) /* a piece that is not UTF-8 comes as an array of bytes */
+            (*bytes)[i] = cJSON_IsString(pc) ? (uint32_t)strlen(pc->valuestring)
+                          : cJSON_IsArray(pc) ? (uint32_t)cJSON_GetArraySize(pc)
+                                              : 0;
+        (*out)[i++] = (int32_t)id->valuedouble;
     }
     return n;
 }
@@ -775,7 +792,10 @@ static void sum_loglik(struct pump *p, struct job *j)
         r->is_greedy &= j->greedy[i];
     }
     if (j->req->kind == HFE_REQ_ROLLING) {
-        r->n_bytes = strlen(j->req->context ? j->req->context : "");
+        /* the scored tokens' bytes, as the llama backend counts them */
+        r->n_bytes = 0;
+        for (i = 0; i < n && j->pbytes; i++)
+            r->n_bytes += j->pbytes[j->k + i];
         if (n > 0) {
             if (!(r->token_logprobs = host->alloc((size_t)n * sizeof(float)))) {
                 job_fail(p, j, HFE_ENOMEM, "out of memory");
@@ -1056,10 +1076,13 @@ static void ex_done(struct pump *p, struct ex *x, CURLcode cc)
     case EX_TOK_CTX:
     case EX_TOK_FULL: {
         int32_t *t;
-        int n = int_array(cJSON_GetObjectItemCaseSensitive(o, "tokens"), &t);
+        uint32_t *pb = NULL;
+        int n = int_array(cJSON_GetObjectItemCaseSensitive(o, "tokens"), &t,
+                          j->req->kind == HFE_REQ_ROLLING ? &pb : NULL);
 
         if (n < 0) {
             free(t);
+            free(pb);
             job_fail(p, j, HFE_EBACKEND,
                      "%s/tokenize: expected {\"tokens\": [ids]}", m->shown);
             break;
@@ -1070,6 +1093,7 @@ static void ex_done(struct pump *p, struct ex *x, CURLcode cc)
         } else {
             j->full = t;
             j->nfull = n;
+            j->pbytes = pb;
         }
         if (j->full && (j->ctx || j->req->kind == HFE_REQ_ROLLING)) {
             find_k(p, j);
@@ -1225,12 +1249,13 @@ static int job_plan(struct pump *p, struct job *j)
                          r->continuation ? r->continuation : "") < 0)
                 return -1;
             y = ex_new(p, j, EX_TOK_CTX, "/tokenize",
-                       body_tokenize(r->context ? r->context : ""));
-            x = ex_new(p, j, EX_TOK_FULL, "/tokenize", body_tokenize(full));
+                       body_tokenize(r->context ? r->context : "", false));
+            x = ex_new(p, j, EX_TOK_FULL, "/tokenize",
+                       body_tokenize(full, false));
             free(full);
         } else {
             x = ex_new(p, j, EX_TOK_FULL, "/tokenize",
-                       body_tokenize(r->context ? r->context : ""));
+                       body_tokenize(r->context ? r->context : "", true));
         }
         break;
     default:
@@ -1324,6 +1349,7 @@ static int http_submit(struct hfe_model *m, const struct hfe_batch *b)
         }
         free(j->ctx);
         free(j->full);
+        free(j->pbytes);
         free(j->lp);
         free(j->greedy);
         buf_free(&j->text);
