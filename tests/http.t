@@ -11,7 +11,7 @@ src=$HFEVAL_SRC
 cd "$SCRATCH" || exit 1
 
 # one request at a time per slot, flash attention off as in the engine
-srv_args=(-np 4 -c 2048 -fa off -t 2)
+srv_args=(-np 4 -c 2048 -fa off -t 2 --metrics)
 port=$(free_port)
 start_server srv "$port" "$fx/base.gguf" "${srv_args[@]}"
 ok $? "llama-server starts on 127.0.0.1:$port with the fixture base"
@@ -46,6 +46,10 @@ like "$rj" '"server":\{"url":"http://127\.0\.0\.1:[0-9]+","api":"llama-server","
     "run.json: what the server is, the method, concurrency matched to its 4 slots"
 like "$rj" '"stats":\{"loglik_method":"logit_bias","requests":[1-9][0-9]*,"loglik_requests":[1-9]' \
     "run.json: what the log-likelihoods cost"
+like "$rj" '"prompt_tokens_cached_total":[1-9][0-9]*,"tokens_predicted_total":[1-9]' \
+    "and what the server's /metrics counted for this model (its prompt cache at work)"
+like "$rj" '"name":"srv"[^\n]*"info":\{"name":"[^"]*base\.gguf","architecture":null,"quantization":"F32","n_params":17564928' \
+    "the served model's size and type, from /v1/models and /props"
 
 # perplexity: texts scored whole from BOS, every token forced in turn
 head -c 2400 "$src/suites/data/fidelity.txt" | perl -MJSON::PP -0777 -ne '

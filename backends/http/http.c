@@ -134,8 +134,10 @@ struct hfe_model {
     size_t n_kv;
 
     struct stats st;
-    struct hfe_kv sv[10];
-    char svbuf[10][32];
+    struct hfe_kv sv[16];
+    char svbuf[16][32];
+    bool metrics;       /* llama-server answers /metrics   */
+    double metrics0[8]; /* its counters at open()          */
 };
 
 /* --- small helpers -------------------------------------------------------- */
@@ -1369,7 +1371,14 @@ static int http_submit(struct hfe_model *m, const struct hfe_batch *b)
  * not there should be said so soon).  Returns the HTTP status, or -1 with
  * the reason in err. */
 static long get_json(struct hfe_model *m, const char *path, cJSON **out,
-                     char *err, size_t err_size)
+                     char *err, size_t err_size);
+
+/* The same for a text answer (/metrics): *out is malloc'ed, or NULL. */
+static long get_text(struct hfe_model *m, const char *path, char **out,
+                     char *err, size_t err_size);
+
+static long get_any(struct hfe_model *m, const char *path, cJSON **out,
+                    char **text, char *err, size_t err_size)
 {
     struct ex x = {0};
     char url[2048];
@@ -1377,7 +1386,10 @@ static long get_json(struct hfe_model *m, const char *path, cJSON **out,
     CURLcode cc = CURLE_OK;
     unsigned a;
 
-    *out = NULL;
+    if (out)
+        *out = NULL;
+    if (text)
+        *text = NULL;
     snprintf(url, sizeof(url), "%s%s", m->root, path);
     for (a = 0; a < 3; a++) {
         CURL *h = curl_easy_init();
@@ -1420,6 +1432,10 @@ static long get_json(struct hfe_model *m, const char *path, cJSON **out,
         buf_free(&x.resp);
         return -1;
     }
+    if (code == 200 && text) {
+        *text = x.resp.s ? x.resp.s : strdup("");
+        return code;
+    }
     if (code == 200 && !(*out = cJSON_Parse(x.resp.s ? x.resp.s : ""))) {
         snprintf(err, err_size, "%s%s: the answer is not JSON: %.120s",
                  m->shown, path, x.resp.s ? x.resp.s : "");
@@ -1430,6 +1446,55 @@ static long get_json(struct hfe_model *m, const char *path, cJSON **out,
         body_msg(x.resp.s, err, err_size);
     buf_free(&x.resp);
     return code;
+}
+
+static long get_json(struct hfe_model *m, const char *path, cJSON **out,
+                     char *err, size_t err_size)
+{
+    return get_any(m, path, out, NULL, err, err_size);
+}
+
+static long get_text(struct hfe_model *m, const char *path, char **out,
+                     char *err, size_t err_size)
+{
+    return get_any(m, path, NULL, out, err, err_size);
+}
+
+/* llama-server's Prometheus counters (with --metrics): those worth a
+ * record.  Counters are kept from open() on, so that stats show this
+ * model's share. */
+static const char *const metric_names[] = {
+    "prompt_tokens_total",     "prompt_tokens_cached_total",
+    "tokens_predicted_total",  "n_decode_total",
+    "n_busy_slots_per_decode",
+};
+#define N_METRICS (sizeof(metric_names) / sizeof(*metric_names))
+
+static int read_metrics(struct hfe_model *m, double *v)
+{
+    char err[256], *text = NULL, *line, *save = NULL;
+    long code = get_text(m, "/metrics", &text, err, sizeof(err));
+    size_t i;
+
+    if (code != 200) {
+        free(text);
+        return -1;
+    }
+    for (i = 0; i < N_METRICS; i++)
+        v[i] = NAN;
+    for (line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "llamacpp:", 9) != 0)
+            continue;
+        for (i = 0; i < N_METRICS; i++) {
+            size_t n = strlen(metric_names[i]);
+
+            if (!strncmp(line + 9, metric_names[i], n) && line[9 + n] == ' ')
+                v[i] = strtod(line + 10 + n, NULL);
+        }
+    }
+    free(text);
+    return 0;
 }
 
 static int opt_uint(const char *key, const char *v, unsigned lo, unsigned hi,
@@ -1731,6 +1796,8 @@ static int http_open(const char *uri, const struct hfe_option *opts,
 
             m->flavor = FL_LLAMA;
             m->slots = (uint32_t)e->valuedouble;
+            m->metrics = cJSON_IsTrue(
+                cJSON_GetObjectItemCaseSensitive(props, "endpoint_metrics"));
             if (cJSON_IsNumber(nc))
                 m->n_ctx = (uint32_t)nc->valuedouble;
             m->build = xstrdup(cJSON_GetStringValue(
@@ -1767,6 +1834,8 @@ static int http_open(const char *uri, const struct hfe_option *opts,
         goto fail;
     }
     m->conc = conc ? conc : m->slots ? m->slots : 4;
+    if (m->metrics && read_metrics(m, m->metrics0) != 0)
+        m->metrics = false;
     if (!(m->multi = curl_multi_init()))
         goto oom;
     curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->conc);
@@ -1855,6 +1924,19 @@ static int http_measure(struct hfe_model *m, struct hfe_measure *out)
     stat_set(m, n++, "bytes_received", "u64", "%llu",
              (unsigned long long)m->st.bytes_down);
     stat_set(m, n++, "concurrency", "u32", "%u", m->conc);
+    if (m->metrics) {
+        double v[8];
+        size_t i;
+
+        if (read_metrics(m, v) == 0)
+            for (i = 0; i < N_METRICS && n < 16; i++) {
+                bool counter = strstr(metric_names[i], "_total") != NULL;
+                double x = counter ? v[i] - m->metrics0[i] : v[i];
+
+                if (!isnan(x))
+                    stat_set(m, n++, metric_names[i], "f64", "%.6g", x);
+            }
+    }
     if (HFE_HAS_FIELD(out, struct hfe_measure, stats)) {
         out->n_stats = n;
         out->stats = m->sv;
