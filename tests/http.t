@@ -48,7 +48,7 @@ like "$rj" '"stats":\{"loglik_method":"logit_bias","requests":[1-9][0-9]*,"logli
     "run.json: what the log-likelihoods cost"
 like "$rj" '"prompt_tokens_cached_total":[1-9][0-9]*,"tokens_predicted_total":[1-9]' \
     "and what the server's /metrics counted for this model (its prompt cache at work)"
-like "$rj" '"name":"srv"[^\n]*"info":\{"name":"[^"]*base\.gguf","architecture":null,"quantization":"F32","n_params":17564928' \
+like "$rj" '"name":"srv".*"info":\{"name":"[^"]*base\.gguf","architecture":null,"quantization":"F32","n_params":17564928' \
     "the served model's size and type, from /v1/models and /props"
 
 # perplexity: texts scored whole from BOS, every token forced in turn
