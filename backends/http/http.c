@@ -226,6 +226,7 @@ struct ex {
     unsigned attempt;
     double not_before, t0, t_first;
     double retry_after_s;
+    double tm[4]; /* the server's timings of this attempt */
     struct hfe_sse sse;
     int sse_err;
     struct ex *next;  /* in the ready or delayed list */
@@ -242,7 +243,7 @@ struct job {
     int32_t *ctx, *full;
     uint32_t *pbytes; /* ROLLING: each full token's bytes  */
     int nctx, nfull, k;
-    float *lp;
+    double *lp;
     bool *greedy;
     bool bias; /* scored by forcing tokens: sum when all are in        */
     /* HFE_REQF_CHOICE_PREFIX: an item's choices wait for one another */
@@ -371,7 +372,12 @@ static int start(struct pump *p, struct ex *x)
     x->sse_err = 0;
     x->retry_after_s = -1;
     x->t_first = 0;
-    if (x->what == EX_GEN) { /* a retry starts the text again */
+    memset(x->tm, 0, sizeof(x->tm));
+    if (x->what == EX_GEN) { /* a retry starts again */
+        struct hfe_result *r = x->job->res;
+
+        r->finish = HFE_FINISH_NONE;
+        r->n_gen_tokens = r->n_prompt_tokens = 0;
         x->job->text.n = 0;
         x->job->n_chunks = 0;
         if (x->job->text.s)
@@ -382,8 +388,11 @@ static int start(struct pump *p, struct ex *x)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, m->connect_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, m->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, m->idle_s);
+    if (x->what == EX_GEN) { /* a stream that goes quiet; not a long
+                                prompt's evaluation */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, m->idle_s);
+    }
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -447,20 +456,26 @@ static void job_fail(struct pump *p, struct job *j, int status, const char *fmt,
     group_ready(p, j);
 }
 
-static void add_timings(struct hfe_model *m, const cJSON *t)
+/* A non-negative number, or 0. */
+static double nonneg(const cJSON *o, const char *key)
 {
-    const cJSON *v;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
+               ? v->valuedouble
+               : 0;
+}
+
+/* The server's timings of a generation, kept until it ends well (a
+ * retried attempt's do not count). */
+static void get_timings(double *tm, const cJSON *t)
+{
     if (!cJSON_IsObject(t))
         return;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "prompt_n")))
-        m->st.prompt_n += (uint64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "prompt_ms")))
-        m->st.prompt_ms += v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "predicted_n")))
-        m->st.predicted_n += (uint64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "predicted_ms")))
-        m->st.predicted_ms += v->valuedouble;
+    tm[0] = nonneg(t, "prompt_n");
+    tm[1] = nonneg(t, "prompt_ms");
+    tm[2] = nonneg(t, "predicted_n");
+    tm[3] = nonneg(t, "predicted_ms");
 }
 
 /* One streamed event of a generation: llama-server's native chunk
@@ -499,15 +514,10 @@ static int on_event(void *ud, const char *data, size_t len)
                             : HFE_FINISH_STOP;
         if ((v = cJSON_GetObjectItemCaseSensitive(o, "usage")) &&
             cJSON_IsObject(v)) {
-            const cJSON *a =
-                cJSON_GetObjectItemCaseSensitive(v, "completion_tokens");
-            const cJSON *b =
-                cJSON_GetObjectItemCaseSensitive(v, "prompt_tokens");
-
-            if (cJSON_IsNumber(a))
-                r->n_gen_tokens = (uint32_t)a->valuedouble;
-            if (cJSON_IsNumber(b))
-                r->n_prompt_tokens = (uint32_t)b->valuedouble;
+            r->n_gen_tokens =
+                (uint32_t)fmin(nonneg(v, "completion_tokens"), UINT32_MAX);
+            r->n_prompt_tokens =
+                (uint32_t)fmin(nonneg(v, "prompt_tokens"), UINT32_MAX);
         }
     } else {
         piece = cJSON_GetObjectItemCaseSensitive(o, "content");
@@ -520,12 +530,10 @@ static int on_event(void *ud, const char *data, size_t len)
                         : !strcmp(st, "word")  ? HFE_FINISH_STOP
                         : !strcmp(st, "limit") ? HFE_FINISH_LENGTH
                                                : HFE_FINISH_NONE;
-            if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(
-                                   o, "tokens_predicted")))
-                r->n_gen_tokens = (uint32_t)v->valuedouble;
-            if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(
-                                   o, "tokens_evaluated")))
-                r->n_prompt_tokens = (uint32_t)v->valuedouble;
+            r->n_gen_tokens =
+                (uint32_t)fmin(nonneg(o, "tokens_predicted"), UINT32_MAX);
+            r->n_prompt_tokens =
+                (uint32_t)fmin(nonneg(o, "tokens_evaluated"), UINT32_MAX);
         }
     }
     if (cJSON_IsString(piece) && piece->valuestring[0]) {
@@ -537,7 +545,7 @@ static int on_event(void *ud, const char *data, size_t len)
             return -1;
         }
     }
-    add_timings(x->p->m, cJSON_GetObjectItemCaseSensitive(o, "timings"));
+    get_timings(x->tm, cJSON_GetObjectItemCaseSensitive(o, "timings"));
     cJSON_Delete(o);
     return 0;
 }
@@ -683,7 +691,9 @@ static int int_array(const cJSON *a, int32_t **out, uint32_t **bytes)
             cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "id") : v;
         const cJSON *pc = cJSON_GetObjectItemCaseSensitive(v, "piece");
 
-        if (!cJSON_IsNumber(id))
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 ||
+            id->valuedouble >= 2147483647.0 ||
+            id->valuedouble != floor(id->valuedouble))
             return -1;
         if (bytes) /* a piece that is not UTF-8 comes as an array of bytes */
             (*bytes)[i] = cJSON_IsString(pc) ? (uint32_t)strlen(pc->valuestring)
@@ -766,9 +776,21 @@ static void group_ready(struct pump *p, struct job *j)
             first = c;
             K = c->nfull;
         }
-        while (K > 0 && (K > c->nfull || memcmp(c->full, first->full,
-                                                (size_t)K * sizeof(int32_t))))
-            K--;
+        {
+            int q = 0;
+
+            while (q < K && q < c->nfull && c->full[q] == first->full[q])
+                q++;
+            K = q;
+        }
+    }
+    {
+        int alive = 0;
+
+        for (c = l; c; c = c->g_next)
+            alive += !c->failed;
+        if (alive < 2)
+            K = 0; /* a lone survivor keeps its own boundary */
     }
     for (c = l; c; c = c->g_next) {
         if (!c->failed && K >= 1)
@@ -789,6 +811,10 @@ static void sum_loglik(struct pump *p, struct job *j)
     r->logprob = 0;
     r->is_greedy = 1;
     r->n_tokens = (uint32_t)(n > 0 ? n : 0);
+    if (n > 0 && (!j->lp || !j->greedy)) {
+        job_fail(p, j, HFE_EBACKEND, "not every token was scored");
+        return;
+    }
     for (i = 0; i < n; i++) {
         r->logprob += j->lp[i];
         r->is_greedy &= j->greedy[i];
@@ -803,7 +829,8 @@ static void sum_loglik(struct pump *p, struct job *j)
                 job_fail(p, j, HFE_ENOMEM, "out of memory");
                 return;
             }
-            memcpy(r->token_logprobs, j->lp, (size_t)n * sizeof(float));
+            for (i = 0; i < n; i++)
+                r->token_logprobs[i] = (float)j->lp[i];
         }
     }
 }
@@ -834,8 +861,25 @@ static void on_force(struct pump *p, struct ex *x, const cJSON *o)
                  p->m->shown, (int)id->valuedouble, want);
         return;
     }
-    j->lp[x->pos] = (float)lp->valuedouble;
+    if (lp->valuedouble < -87.3) { /* a float probability underflows */
+        job_fail(p, j, HFE_EBACKEND,
+                 "%s/completion: token %d has log-probability %g, below "
+                 "what the server's float probabilities resolve (-87.3)",
+                 p->m->shown, want, lp->valuedouble);
+        return;
+    }
+    j->lp[x->pos] = lp->valuedouble;
     j->greedy[x->pos] = (int)tid->valuedouble == want;
+}
+
+/* Characters (code points) of UTF-8 text. */
+static size_t cp_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
 }
 
 /* vLLM's echo: the prompt's tokens with their offsets and log-probs; the
@@ -852,13 +896,14 @@ static void on_echo(struct pump *p, struct ex *x, const cJSON *o)
     const cJSON *tlp = cJSON_GetObjectItemCaseSensitive(lps, "token_logprobs");
     const cJSON *top = cJSON_GetObjectItemCaseSensitive(lps, "top_logprobs");
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(lps, "text_offset");
+    /* text_offset counts characters (code points), as Python does */
+    const char *cont = j->req->kind == HFE_REQ_ROLLING
+                           ? (j->req->context ? j->req->context : "")
+                           : (j->req->continuation ? j->req->continuation : "");
     size_t lc = j->req->kind == HFE_REQ_ROLLING
                     ? 0
-                    : strlen(j->req->context ? j->req->context : "");
-    size_t lf =
-        lc + strlen(j->req->kind == HFE_REQ_ROLLING
-                        ? (j->req->context ? j->req->context : "")
-                        : (j->req->continuation ? j->req->continuation : ""));
+                    : cp_len(j->req->context ? j->req->context : "");
+    size_t lf = lc + cp_len(cont);
     int n = cJSON_GetArraySize(toks), i, used = 0;
 
     if (!cJSON_IsArray(toks) || !cJSON_IsArray(tlp) || !cJSON_IsArray(off) ||
@@ -885,7 +930,7 @@ static void on_echo(struct pump *p, struct ex *x, const cJSON *o)
             continue;
         if ((size_t)at >= lf) /* the generated token */
             break;
-        if ((size_t)at + strlen(t) <= lc || (lc == 0 && i == 0))
+        if ((size_t)at + cp_len(t) <= lc || (lc == 0 && i == 0))
             continue; /* context; or the first token, which has no lp */
         if (!cJSON_IsNumber(v)) {
             job_fail(p, j, HFE_EBACKEND,
@@ -894,7 +939,7 @@ static void on_echo(struct pump *p, struct ex *x, const cJSON *o)
                      p->m->shown, i);
             return;
         }
-        j->lp[used++] = (float)v->valuedouble;
+        j->lp[used++] = v->valuedouble;
         r->logprob += v->valuedouble;
         cJSON_ArrayForEach(e, cJSON_GetArrayItem(top, i))
         {
@@ -902,15 +947,26 @@ static void on_echo(struct pump *p, struct ex *x, const cJSON *o)
                 (!best || e->valuedouble > best->valuedouble))
                 best = e;
         }
-        if (best && strcmp(best->string, t) != 0)
+        if (best && best->string && strcmp(best->string, t) != 0)
             r->is_greedy = 0;
     }
     r->n_tokens = (uint32_t)used;
+    if (!used && *cont) {
+        job_fail(p, j, HFE_EBACKEND,
+                 "%s/v1/completions: the echo holds no token of the "
+                 "continuation",
+                 p->m->shown);
+        return;
+    }
     if (j->req->kind == HFE_REQ_ROLLING) {
-        r->n_bytes = lf;
+        r->n_bytes = strlen(cont);
         if (used &&
-            (r->token_logprobs = host->alloc((size_t)used * sizeof(float))))
-            memcpy(r->token_logprobs, j->lp, (size_t)used * sizeof(float));
+            !(r->token_logprobs = host->alloc((size_t)used * sizeof(float)))) {
+            job_fail(p, j, HFE_ENOMEM, "out of memory");
+            return;
+        }
+        for (i = 0; i < used; i++)
+            r->token_logprobs[i] = (float)j->lp[i];
     }
 }
 
@@ -926,6 +982,10 @@ static void on_gen_end(struct pump *p, struct ex *x)
     }
     if (!r->n_gen_tokens)
         r->n_gen_tokens = j->n_chunks;
+    p->m->st.prompt_n += (uint64_t)x->tm[0];
+    p->m->st.prompt_ms += x->tm[1];
+    p->m->st.predicted_n += (uint64_t)x->tm[2];
+    p->m->st.predicted_ms += x->tm[3];
     r->t_first_token_ms = x->t_first ? x->t_first - x->t0 : 0;
     r->t_total_ms = t1 - x->t0;
 }
@@ -942,6 +1002,9 @@ static bool retryable(CURLcode cc, long code)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
         return true;
     default:
         return false;
@@ -953,6 +1016,8 @@ static void drop(struct pump *p, struct ex *x)
     struct job *j = x->job;
 
     ex_free(x);
+    if (j && p->fatal && !j->failed) /* the key was refused: all fail */
+        job_fail(p, j, HFE_EIO, "%s", p->fatal_msg);
     if (j && --j->pending == 0)
         settle(p, j);
 }
@@ -966,6 +1031,7 @@ static void ex_done(struct pump *p, struct ex *x, CURLcode cc)
     curl_off_t down = 0;
     char msg[512];
     const char *bad = NULL;
+    bool again;
     cJSON *o = NULL;
 
     curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
@@ -999,7 +1065,11 @@ static void ex_done(struct pump *p, struct ex *x, CURLcode cc)
     if (cc == CURLE_OK && code == 200 && x->what != EX_GEN &&
         !(o = cJSON_Parse(x->resp.s ? x->resp.s : "")))
         bad = "the answer is not JSON (cut short?)"; /* ask again */
-    if (bad || retryable(cc, code)) {
+    again = bad || retryable(cc, code);
+    if (cc == CURLE_OPERATION_TIMEDOUT &&
+        now_ms() - x->t0 >= 0.9 * (double)m->timeout_ms)
+        again = false; /* the whole time spent: asking again will not help */
+    if (again) {
         const char *why = bad ? bad : cc ? curl_easy_strerror(cc) : NULL;
 
         if (x->attempt < m->retries && m->st.retries < m->budget) {
@@ -1264,7 +1334,8 @@ static int job_plan(struct pump *p, struct job *j)
         job_fail(p, j, HFE_ENOTSUP, "unknown request kind %u", r->kind);
         return 0;
     }
-    if (!x || !x->body || (y && !y->body)) {
+    if (!x || !x->body || (j->bias && r->kind == HFE_REQ_LOGLIK && !y) ||
+        (y && !y->body)) {
         ex_free(x);
         ex_free(y);
         return -1;
@@ -1394,11 +1465,11 @@ static long get_any(struct hfe_model *m, const char *path, cJSON **out,
     for (a = 0; a < 3; a++) {
         CURL *h = curl_easy_init();
 
+        buf_free(&x.resp);
         if (!h) {
             snprintf(err, err_size, "out of memory");
             return -1;
         }
-        buf_free(&x.resp);
         x.what = EX_TOK_CTX; /* any but EX_GEN: the body is kept */
         x.retry_after_s = -1;
         curl_easy_setopt(h, CURLOPT_URL, url);
@@ -1434,6 +1505,10 @@ static long get_any(struct hfe_model *m, const char *path, cJSON **out,
     }
     if (code == 200 && text) {
         *text = x.resp.s ? x.resp.s : strdup("");
+        if (!*text) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
         return code;
     }
     if (code == 200 && !(*out = cJSON_Parse(x.resp.s ? x.resp.s : ""))) {
@@ -1697,6 +1772,13 @@ static int http_open(const char *uri, const struct hfe_option *opts,
                      keyenv, keyenv);
             goto fail;
         }
+        for (const char *c = key; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                snprintf(err, err_size,
+                         "api_key_env=%s: the key holds a control character",
+                         keyenv);
+                goto fail;
+            }
         if (asprintf(&m->key_header, "Authorization: Bearer %s", key) < 0) {
             m->key_header = NULL;
             goto oom;
@@ -1795,7 +1877,9 @@ static int http_open(const char *uri, const struct hfe_option *opts,
             const cJSON *nc = cJSON_GetObjectItemCaseSensitive(dg, "n_ctx");
 
             m->flavor = FL_LLAMA;
-            m->slots = (uint32_t)e->valuedouble;
+            m->slots = e->valuedouble >= 1 && e->valuedouble <= 1024
+                           ? (uint32_t)e->valuedouble
+                           : 4;
             m->metrics = cJSON_IsTrue(
                 cJSON_GetObjectItemCaseSensitive(props, "endpoint_metrics"));
             if (cJSON_IsNumber(nc))

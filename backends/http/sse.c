@@ -28,7 +28,7 @@ static int dispatch(struct hfe_sse *p, hfe_sse_fn fn, void *ud)
 {
     int rc = 0;
 
-    if (p->has_data) {
+    if (p->has_data && p->n_data) { /* an empty event is not dispatched */
         if (grow(&p->data, &p->cap_data, p->n_data + 1))
             return -1;
         p->data[p->n_data] = '\0';
