@@ -20,6 +20,7 @@
 #include "plugin.h"
 #include "report.h"
 #include "run.h"
+#include "worker.h"
 #include "score.h"
 #include "sha256.h"
 
@@ -177,7 +178,12 @@ static int run_task(struct hfe_job *j)
         goto out;
     }
     if (submit(j, req, res, nreq) != HFE_OK) {
-        hfe_err_set(j->err, "task '%s': the backend failed the batch", t->name);
+        const char *why = NULL;
+
+        for (r = 0; r < nreq && !why; r++)
+            why = res[r].status != HFE_OK ? res[r].error : NULL;
+        hfe_err_set(j->err, "task '%s': %s", t->name,
+                    why ? why : "the backend failed the batch");
         rc = HFE_EXIT_FAIL;
         goto out;
     }
@@ -758,6 +764,8 @@ int hfe_run_main(int argc, char **argv)
         struct hfe_option *opts = hfe_xcalloc(e->n_opt + 1, sizeof(*opts));
         struct hfe_model_info info;
         size_t n_opts = 0, f = 0;
+        const struct hfe_backend *wbe = &hfe_worker_backend;
+        struct hfe_worker *wk = NULL;
         struct hfe_model *m = NULL;
         char oerr[1024];
 
@@ -800,8 +808,9 @@ int hfe_run_main(int argc, char **argv)
         file_facts(&models, strncmp(e->resolved, "replay:", 7)
                                 ? e->resolved
                                 : e->resolved + 7);
-        if (be->open(e->resolved, opts, n_opts, &m, oerr, sizeof(oerr)) !=
-            HFE_OK) {
+        /* the model lives in a child: its crash is its own */
+        if (hfe_worker_open(be, e->resolved, opts, n_opts, &wk, oerr,
+                            sizeof(oerr)) != HFE_OK) {
             hfe_buf_puts(&models, ",\"error\":");
             jstr(&models, oerr);
             hfe_buf_puts(&models, "}");
@@ -813,9 +822,10 @@ int hfe_run_main(int argc, char **argv)
             free(opts);
             goto next;
         }
+        m = (struct hfe_model *)wk;
         memset(&info, 0, sizeof(info));
         HFE_INIT(&info);
-        if (be->info(m, &info) != HFE_OK)
+        if (wbe->info(m, &info) != HFE_OK)
             memset(&info, 0, sizeof(info));
         hfe_buf_puts(&models, ",\"info\":{\"name\":");
         jstr(&models, info.name);
@@ -832,7 +842,7 @@ int hfe_run_main(int argc, char **argv)
         for (i = 0; i < n_suites; i++) {
             for (k = 0; k < su[i].n_tasks; k++, f++) {
                 struct hfe_task *t = &su[i].tasks[k];
-                struct hfe_job jb = {.be = be,
+                struct hfe_job jb = {.be = wbe,
                                      .m = m,
                                      .model = e->name,
                                      .n_vocab = info.n_vocab,
@@ -914,9 +924,9 @@ int hfe_run_main(int argc, char **argv)
                              : HFE_EXIT_FAIL;
             }
         }
-        backend_stats(&models, be, m);
+        backend_stats(&models, wbe, m);
         hfe_buf_puts(&models, "}");
-        be->close(m);
+        wbe->close(m);
         free(opts);
     next:
         /* the parent's data has served this child */
