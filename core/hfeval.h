@@ -30,6 +30,7 @@ enum hfe_exit {
     HFE_EXIT_PLUGIN = 7,   /* no usable backend, or a broken plugin         */
     HFE_EXIT_IO = 8,       /* cannot write results                          */
     HFE_EXIT_INTERNAL = 9, /* a bug: out of memory, an assertion            */
+    HFE_EXIT_INTERRUPTED = 130, /* Ctrl-C: the journal holds what was done */
 };
 
 /*

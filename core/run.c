@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "models.h"
 #include "plugin.h"
 #include "report.h"
+#include "journal.h"
 #include "run.h"
 #include "worker.h"
 #include "score.h"
@@ -26,9 +28,14 @@
 
 /* done/total, rate and time left, on a terminal only. */
 struct progress {
-    const char *label;
+    const char *label; /* NULL: no progress line (not a terminal) */
     size_t done, total;
     double t0, last;
+    /* the journal: each answer as it comes */
+    struct hfe_job *job;
+    const size_t *index;      /* batch position -> request index */
+    const char (*digest)[33]; /* by request index               */
+    const struct hfe_result *res;
 };
 
 static double now_s(void)
@@ -44,8 +51,15 @@ static void on_done(void *ud, size_t i)
     struct progress *p = ud;
     double t = now_s(), rate;
 
-    (void)i;
+    if (p->job && p->job->jr) {
+        size_t r = p->index[i];
+
+        hfe_journal_add(p->job->jr, p->job->model, p->job->s->name,
+                        p->job->t->name, r, p->digest[r], &p->res[r]);
+    }
     p->done++;
+    if (!p->label)
+        return;
     if (t - p->last < 0.25 && p->done < p->total)
         return;
     p->last = t;
@@ -71,50 +85,66 @@ static void free_results(struct hfe_result *res, size_t n)
 }
 
 /* Submits n requests as one batch, or one at a time for a timing task
- * (after one warm-up run of the first, not counted). */
+ * (after one warm-up run of the first, not counted).  Requests whose
+ * answer the journal holds (a resumed run) are not asked again; every new
+ * answer goes into it. */
 static int submit(struct hfe_job *j, struct hfe_request *req,
                   struct hfe_result *res, size_t n)
 {
     const struct hfe_request **rp = hfe_xcalloc(n + 1, sizeof(*rp));
     struct hfe_result **sp = hfe_xcalloc(n + 1, sizeof(*sp));
+    size_t *index = hfe_xcalloc(n + 1, sizeof(*index));
+    char(*digest)[33] = hfe_xcalloc(n + 1, sizeof(*digest));
     struct progress prog = {0};
     struct hfe_batch b;
-    size_t r, step = j->t->timing ? 1 : n;
+    size_t r, m = 0, step;
     int rc = HFE_OK;
 
     for (r = 0; r < n; r++) {
-        rp[r] = &req[r];
-        sp[r] = &res[r];
+        hfe_journal_digest(&req[r], digest[r]);
+        if (hfe_journal_get(j->jr, j->model, j->s->name, j->t->name, r,
+                            digest[r], &res[r]))
+            continue;
+        rp[m] = &req[r];
+        sp[m] = &res[r];
+        index[m++] = r;
     }
+    step = j->t->timing ? 1 : m;
     memset(&b, 0, sizeof(b));
     HFE_INIT(&b);
-    if (isatty(2)) {
-        prog = (struct progress){NULL, 0, n, now_s(), 0};
+    prog = (struct progress){
+        NULL, 0, m, now_s(), 0, j, index, (const char(*)[33])digest, res};
+    if (isatty(2))
         prog.label = hfe_xasprintf("%s %s", j->model, j->t->name);
-        b.done = on_done;
-        b.ud = &prog;
-    }
-    if (j->t->timing && n) {
+    b.done = on_done;
+    b.ud = &prog;
+    if (j->t->timing && m) { /* the warm-up: not journaled */
         b.n = 1;
         b.req = rp;
         b.res = sp;
         b.done = NULL;
         rc = j->be->submit(j->m, &b);
-        free_results(res, 1);
-        b.done = prog.label ? on_done : NULL;
+        free_results(sp[0], 1);
+        b.done = on_done;
     }
-    for (r = 0; r < n && rc == HFE_OK; r += step) {
+    for (r = 0; r < m && rc == HFE_OK; r += step) {
         b.n = step;
         b.req = rp + r;
         b.res = sp + r;
+        prog.index = index + r;
         rc = j->be->submit(j->m, &b);
     }
+    if (hfe_journal_flush(j->jr) != 0)
+        fprintf(stderr, "hfeval: the journal could not be written; this run "
+                        "cannot be resumed past this point\n");
     if (prog.label) {
         fprintf(stderr, "\r\033[K");
         free((char *)prog.label);
     }
     free(rp);
     free(sp);
+    free(index);
+    free(digest);
     return rc;
 }
 
@@ -629,6 +659,24 @@ static int write_record(const char *dir, int argc, char **argv,
     return rc;
 }
 
+/* The first Ctrl-C stops taking work (the worker in flight is stopped,
+ * the journal kept); the second leaves at once: the journal is written a
+ * whole batch at a time, so it stays readable. */
+static void on_sigint(int sig)
+{
+    static const char msg[] =
+        "\nhfeval: stopping: finishing the journal (Ctrl-C again to quit "
+        "now)\n";
+    ssize_t k;
+
+    (void)sig;
+    if (hfe_plug_cancel)
+        _exit(HFE_EXIT_INTERRUPTED);
+    hfe_plug_cancel = 1;
+    k = write(2, msg, sizeof(msg) - 1);
+    (void)k;
+}
+
 int hfe_run_main(int argc, char **argv)
 {
     const char **suites = hfe_xcalloc((size_t)argc, sizeof(char *));
@@ -651,7 +699,10 @@ int hfe_run_main(int argc, char **argv)
     size_t n_suites = 0, n_set = 0, i, j, k, o;
     struct hfe_select sel = {-1, 0, 1};
     char *run_dir = NULL, *rec_path = NULL;
-    int rc = 0, failed = 0;
+    const char *resume = NULL;
+    struct hfe_journal *jr = NULL;
+    struct sigaction old_int;
+    int rc = 0, failed = 0, interrupted = 0, sig_set = 0;
 
     for (i = 1; i < (size_t)argc; i++) {
         const char *a = argv[i];
@@ -682,6 +733,17 @@ int hfe_run_main(int argc, char **argv)
                 rc = usage("--limit needs a count, got '%s'", argv[i]);
                 goto out;
             }
+        } else if (!strcmp(a, "--resume") && i + 1 < (size_t)argc) {
+            resume = argv[++i];
+        } else if (!strcmp(a, "--watchdog") && i + 1 < (size_t)argc) {
+            char *end;
+            double w = strtod(argv[++i], &end);
+
+            if (*end || !(w > 0)) {
+                rc = usage("--watchdog needs seconds, got '%s'", argv[i]);
+                goto out;
+            }
+            hfe_worker_watchdog_s = w;
         } else if (!strcmp(a, "--set") && i + 1 < (size_t)argc) {
             char *eq;
 
@@ -701,6 +763,30 @@ int hfe_run_main(int argc, char **argv)
             suites[n_suites++] = a;
         }
     }
+    if (resume && !n_suites && !list_file) {
+        /* `run --resume DIR`: the command the journal was started with */
+        int jc = 0;
+        char **jv = NULL;
+
+        if ((rc = hfe_journal_argv(resume, &jc, &jv, &err)) != 0) {
+            fprintf(stderr, "hfeval: %s\n", err.msg);
+            goto out;
+        }
+        jv = hfe_xrealloc(jv, ((size_t)jc + 3) * sizeof(*jv));
+        jv[jc] = hfe_xstrdup("--resume");
+        jv[jc + 1] = hfe_xstrdup(resume);
+        jv[jc + 2] = NULL;
+        for (i = 1; i < (size_t)jc; i++)
+            if (!strcmp(jv[i], "--resume")) { /* one of its own: ours wins */
+                free(jv[i]);
+                jv[i] = hfe_xstrdup("--out");
+            }
+        rc = hfe_run_main(jc + 2, jv);
+        hfe_journal_argv_free(jc + 2, jv);
+        goto out;
+    }
+    if (resume)
+        out_dir = resume;
     if (!n_suites || !list_file) {
         rc =
             usage("%s", !n_suites ? "name a suite" : "--models LIST is needed");
@@ -738,6 +824,22 @@ int hfe_run_main(int argc, char **argv)
         rc = HFE_EXIT_IO;
         goto out;
     }
+    if ((rc = hfe_journal_open(run_dir, argc, argv, resume != NULL, &jr,
+                               &err)) != 0) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        goto out;
+    }
+    if (resume)
+        fprintf(stderr, "hfeval: resuming %s: %zu answers in its journal\n",
+                run_dir, hfe_journal_n_read(jr));
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_sigint;
+        sigemptyset(&sa.sa_mask);
+        sig_set = sigaction(SIGINT, &sa, &old_int) == 0;
+    }
     rec_path = hfe_xasprintf("%s/samples.jsonl", run_dir);
     hfe_buf_add(&rec, "", 0);
     hfe_buf_add(&models, "[", 1);
@@ -758,7 +860,7 @@ int hfe_run_main(int argc, char **argv)
             children[list->v[j].base]++;
     fid = hfe_xcalloc(list->n * n_flat + 1, sizeof(*fid));
 
-    for (o = 0; o < list->n; o++) {
+    for (o = 0; o < list->n && !hfe_plug_cancel; o++) {
         const struct hfe_model_ent *e = &list->v[order[o]];
         const struct hfe_backend *be = bound[order[o]]->be;
         struct hfe_option *opts = hfe_xcalloc(e->n_opt + 1, sizeof(*opts));
@@ -843,6 +945,7 @@ int hfe_run_main(int argc, char **argv)
             for (k = 0; k < su[i].n_tasks; k++, f++) {
                 struct hfe_task *t = &su[i].tasks[k];
                 struct hfe_job jb = {.be = wbe,
+                                     .jr = jr,
                                      .m = m,
                                      .model = e->name,
                                      .n_vocab = info.n_vocab,
@@ -853,6 +956,10 @@ int hfe_run_main(int argc, char **argv)
                 size_t q, mark = rec.len;
                 int trc = HFE_EXIT_FAIL;
 
+                if (hfe_plug_cancel) { /* Ctrl-C: no new work */
+                    interrupted = 1;
+                    continue;
+                }
                 if (hfe_log_level >= HFE_LOG_INFO)
                     fprintf(stderr, "hfeval: %s: %s/%s (%zu documents)\n",
                             e->name, su[i].name, t->name, t->n);
@@ -909,6 +1016,10 @@ int hfe_run_main(int argc, char **argv)
                     rec.s[mark] = '\0';
                     if (jb.keep) /* a truncated base misleads its children */
                         hfe_fid_base_free(jb.keep);
+                    if (hfe_plug_cancel) { /* stopped, not failed */
+                        interrupted = 1;
+                        continue;
+                    }
                 }
             task_failed:
                 fprintf(stderr, "hfeval: model '%s': %s\n", e->name, err.msg);
@@ -933,6 +1044,20 @@ int hfe_run_main(int argc, char **argv)
         if (e->base >= 0 && --children[e->base] == 0)
             for (f = 0; f < n_flat; f++)
                 hfe_fid_base_free(&fid[(size_t)e->base * n_flat + f]);
+    }
+    interrupted |= hfe_plug_cancel;
+    hfe_journal_close(jr);
+    jr = NULL;
+    if (interrupted) {
+        /* what is done, and how to go on; records come with the whole run */
+        fputs(table.s, stdout);
+        fprintf(stderr,
+                "hfeval: interrupted; every answer so far is in "
+                "%s/journal.jsonl\n"
+                "hfeval: resume with: hfeval run --resume %s\n",
+                run_dir, run_dir);
+        rc = HFE_EXIT_INTERRUPTED;
+        goto out;
     }
     {
         FILE *f = fopen(rec_path, "w");
@@ -975,6 +1100,9 @@ int hfe_run_main(int argc, char **argv)
     if (!rc && failed)
         rc = failed;
 out:
+    if (sig_set) /* Ctrl-C is ours only while the run goes */
+        sigaction(SIGINT, &old_int, NULL);
+    hfe_journal_close(jr);
     for (i = 0; su && i < n_suites; i++)
         hfe_suite_free(&su[i]);
     free(su);

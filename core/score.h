@@ -61,6 +61,8 @@ struct hfe_job {
     const struct hfe_cc_model *cc;
     const struct hfe_cc_report *cc_report;
     const char *cc_base;
+    /* the run's journal, or NULL */
+    struct hfe_journal *jr;
 };
 
 struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,

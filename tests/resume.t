@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The journal: kill -9 halfway and --resume gives the records of an
+# uninterrupted run; a torn last line is dropped; a corrupt line is an
+# error with its line; Ctrl-C stops cleanly and says how to resume, and a
+# second Ctrl-C leaves at once with the journal still readable.
+. "$(dirname "$0")/lib.sh"
+hfeval=$HFEVAL_BIN
+src=$HFEVAL_SRC
+cd "$SCRATCH" || exit 1
+
+for i in 1 2 3 4 5 6 7 8; do cat "$src/suites/data/arith.jsonl"; done >arith8.jsonl
+printf 'a  %s\nb  %s  base=a\n' "$HFEVAL_FIXTURES/base.gguf" "$HFEVAL_FIXTURES/q8_0.gguf" >list.txt
+cmd=("$hfeval" run "$src/suites/arith.lua" --set data=arith8.jsonl --models list.txt)
+# records without their wall-clock timings, which a fresh answer cannot repeat
+plain() { sed -E 's/"ttft_ms":[0-9.e+-]+,"latency_ms":[0-9.e+-]+//' "$1/samples.jsonl"; }
+entries() { tail -n +2 "$1/journal.jsonl" | grep -c .; }
+distinct() { tail -n +2 "$1/journal.jsonl" | perl -MJSON::PP -ne '$j = decode_json($_);
+    $s{"$j->{m} $j->{s} $j->{t} $j->{i}"}++; END { print scalar(keys %s), "\n" }'; }
+# wait_lines DIR N: until its journal holds N answers (60 s at most)
+wait_lines() {
+    for _ in $(seq 600); do
+        [ -f "$1/journal.jsonl" ] && [ "$(entries "$1")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+run "${cmd[@]}" --out whole
+is "$rc" 0 "an uninterrupted run"
+total=$(entries whole)
+is "$total" 1920 "its journal holds every answer: 2 models x 192 x (4 choices + 1)"
+
+# kill -9 halfway
+"${cmd[@]}" --out killed >/dev/null 2>&1 &
+pid=$!
+wait_lines killed 600
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+n=$(entries killed)
+[ "$n" -ge 600 ] && [ "$n" -lt "$total" ]
+ok $? "killed with $n of $total answers journaled"
+run "$hfeval" run --resume killed
+is "$rc" 0 "hfeval run --resume DIR finishes it"
+like "$err" "resuming killed: $n answers in its journal" "from where it stopped"
+is "$(plain killed)" "$(plain whole)" "its records equal the uninterrupted run's"
+is "$(entries killed)" "$total" "every request answered exactly once in all"
+is "$(distinct killed)" "$total" "(no request twice)"
+
+# a torn last line: a run killed in the middle of writing one
+mkdir torn
+{ head -n 301 whole/journal.jsonl; sed -n 302p whole/journal.jsonl | head -c 77; } >torn/journal.jsonl
+run "$hfeval" run --resume torn
+is "$rc" 0 "a journal with a torn last line resumes"
+like "$err" "torn/journal.jsonl:302: a torn last line .* is dropped" "and says what it dropped"
+is "$(plain torn)" "$(plain whole)" "with the same records"
+is "$(distinct torn)" "$total" "and the torn answer asked again, once"
+
+# a corrupt line in the middle is not guessed at
+mkdir bad
+{ head -n 40 whole/journal.jsonl; echo '{"m":"a","s":'; sed -n '41,80p' whole/journal.jsonl; } >bad/journal.jsonl
+run "$hfeval" run --resume bad
+is "$rc" 6 "a corrupt journal: exit status 6"
+like "$err" "bad/journal.jsonl:41: expected a JSON object of the journal" "with its file and line"
+run "$hfeval" run --resume nowhere
+is "$rc" 8 "nothing to resume: exit status 8"
+like "$err" "nowhere/journal.jsonl: No such file or directory" "names what is missing"
+
+# Ctrl-C: stop, keep the journal, say how to resume
+"${cmd[@]}" --out int >int.out 2>int.err &
+pid=$!
+wait_lines int 1000
+kill -INT "$pid"
+wait "$pid"
+is "$?" 130 "Ctrl-C: exit status 130"
+like "$(cat int.err)" "resume with: hfeval run --resume int" "it prints the command that resumes"
+like "$(cat int.out)" "^a +arith_choice" "and the table of what was finished"
+[ ! -f int/samples.jsonl ]
+ok $? "no records of a run that did not finish"
+run "$hfeval" run --resume int
+is "$rc" 0 "the interrupted run resumes"
+is "$(plain int)" "$(plain whole)" "to the same records"
+
+# a second Ctrl-C leaves at once; the journal still reads
+"${cmd[@]}" --out int2 >/dev/null 2>&1 &
+pid=$!
+wait_lines int2 300
+kill -INT "$pid"
+kill -INT "$pid"
+wait "$pid"
+is "$?" 130 "a second Ctrl-C: out at once, status 130"
+run "$hfeval" run --resume int2
+is "$rc" 0 "and it resumes"
+is "$(plain int2)" "$(plain whole)" "to the same records"
+done_testing
