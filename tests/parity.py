@@ -7,9 +7,11 @@ doc_id, sample) and prints one line per fact:
     generate N same S
     verdict ok|not ok: ...
 and exits 0 when every log-probability pair is within MAX_LP_DIFF (1e-2)
+(with PARITY_METRICS=1, every per-sample metric equal too)
 and at least MIN_SAME_GEN (0.95) of the greedy generations are identical.
 """
 import json
+import os
 import sys
 
 a, b = sys.argv[1:3]
@@ -44,6 +46,11 @@ for key, ra in recs[a].items():
         if ma.get("tokens") != mb.get("tokens") or ma.get("bytes") != mb.get("bytes"):
             print("tokens or bytes differ at %s" % (key,))
             sys.exit(1)
+    if os.environ.get("PARITY_METRICS") == "1":  # the scores themselves
+        for k in ma:
+            if k != "logprob" and ma[k] != mb.get(k):
+                print("metric %s differs at %s: %r, %r" % (k, key, ma[k], mb.get(k)))
+                sys.exit(1)
     for x, y in pairs:
         n_lp += 1
         if abs(x - y) > worst:
