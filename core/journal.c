@@ -35,6 +35,7 @@ struct hfe_journal {
     struct hfe_buf out;
     size_t n_out;
     time_t last_flush;
+    int broken; /* a write failed: said once, nothing more is kept */
 };
 
 static uint64_t hash(const char *s)
@@ -361,7 +362,8 @@ void hfe_journal_add(struct hfe_journal *j, const char *model,
     struct hfe_buf *b;
     uint32_t i;
 
-    if (!j || res->status != HFE_OK || res->topk_logprobs || res->topk_ids)
+    if (!j || j->broken || res->status != HFE_OK || res->topk_logprobs ||
+        res->topk_ids)
         return;
     b = &j->out;
     hfe_buf_puts(b, "{\"m\":");
@@ -400,7 +402,9 @@ int hfe_journal_flush(struct hfe_journal *j)
     size_t done = 0;
     struct stat st;
 
-    if (!j || !j->out.len)
+    if (!j || j->broken)
+        return j ? -1 : 0;
+    if (!j->out.len)
         return 0;
     j->last_flush = time(NULL);
     if (fstat(j->fd, &st) != 0)
@@ -411,8 +415,13 @@ int hfe_journal_flush(struct hfe_journal *j)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            hfe_log(HFE_LOG_ERROR, NULL, "%s: %s", j->path,
-                    k < 0 ? strerror(errno) : "nothing written");
+            hfe_log(HFE_LOG_ERROR, NULL,
+                    "%s: %s: the run stops here (what the journal holds is "
+                    "kept)",
+                    j->path, k < 0 ? strerror(errno) : "nothing written");
+            j->broken = 1;
+            j->out.len = 0;
+            j->n_out = 0;
             /* no half line stays behind: the batch is kept whole for the
              * next flush */
             if (done && st.st_size >= 0 && ftruncate(j->fd, st.st_size) != 0)
@@ -425,6 +434,11 @@ int hfe_journal_flush(struct hfe_journal *j)
     j->out.len = 0;
     j->n_out = 0;
     return 0;
+}
+
+int hfe_journal_broken(const struct hfe_journal *j)
+{
+    return j && j->broken;
 }
 
 size_t hfe_journal_n_read(const struct hfe_journal *j)

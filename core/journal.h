@@ -47,9 +47,9 @@ void hfe_journal_digest(const struct hfe_request *q, char out[33]);
 
 /* A journaled result of this request, copied into *res (host memory), or
  * 0 when there is none (or its digest differs).  Returns 1 when found. */
-int hfe_journal_get(struct hfe_journal *j, const char *model,
-                    const char *suite, const char *task, size_t index,
-                    const char *digest, struct hfe_result *res);
+int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
+                    const char *task, size_t index, const char *digest,
+                    struct hfe_result *res);
 
 /* Appends a result (status OK only; others are not kept). */
 void hfe_journal_add(struct hfe_journal *j, const char *model,
@@ -58,6 +58,10 @@ void hfe_journal_add(struct hfe_journal *j, const char *model,
 
 /* Writes what is buffered.  Returns 0, or -1 with errno (a full disk). */
 int hfe_journal_flush(struct hfe_journal *j);
+
+/* Nonzero once a write failed (a full disk): the run must stop, as what
+ * it computes from then on could not be kept. */
+int hfe_journal_broken(const struct hfe_journal *j);
 
 /* Results read back when resuming, and journaled in this run. */
 size_t hfe_journal_n_read(const struct hfe_journal *j);

@@ -317,11 +317,19 @@ static int push_jsonl(lua_State *L, const char *path, const char *line,
     if (!len)
         return 0; /* blank lines are skipped */
     v = cJSON_ParseWithLengthOpts(line, len, &bad, 0);
-    if (!v)
+    if (!v) {
+        if (hfe_lua_bad_line(L)) {
+            hfe_log(HFE_LOG_WARN, NULL,
+                    "%s:%d: expected a JSON object, invalid JSON at column "
+                    "%d: skipped",
+                    path, lineno, bad ? (int)(bad - line) + 1 : 1);
+            return 0;
+        }
         return luaL_error(L,
                           "%s:%d: expected a JSON object, invalid JSON at "
                           "column %d",
                           path, lineno, bad ? (int)(bad - line) + 1 : 1);
+    }
     if (!cJSON_IsObject(v)) {
         const char *t = cJSON_IsArray(v)    ? "an array"
                         : cJSON_IsString(v) ? "a string"
@@ -329,6 +337,12 @@ static int push_jsonl(lua_State *L, const char *path, const char *line,
                                             : "a literal";
 
         cJSON_Delete(v);
+        if (hfe_lua_bad_line(L)) {
+            hfe_log(HFE_LOG_WARN, NULL,
+                    "%s:%d: expected a JSON object, got %s: skipped", path,
+                    lineno, t);
+            return 0;
+        }
         return luaL_error(L, "%s:%d: expected a JSON object, got %s", path,
                           lineno, t);
     }
@@ -580,6 +594,7 @@ static int l_read_csv(lua_State *L)
                 continue;
             }
         } else if (nf != ncol) {
+            hfe_lua_data_error(L);
             luaL_error(L, "%s:%d: %d field%s, expected %d (as the %s)", path,
                        at, nf, nf == 1 ? "" : "s", ncol,
                        header ? "header" : "first row");
@@ -638,7 +653,7 @@ static int l_read_hellaswag(lua_State *L)
             s++, l--;
         while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
             l--;
-        if (l != 1 || *s < '0' || *s > '3')
+        if ((l != 1 || *s < '0' || *s > '3') && hfe_lua_data_error(L))
             return luaL_error(L,
                               "%s:%d: expected the gold ending's index (0-3), "
                               "got \"%s\"",

@@ -29,6 +29,9 @@ struct hfe_lua {
     char **reads; /* the files the suite read, for the run record */
     size_t n_reads;
     int suite_ref;
+    int skip_bad;   /* --skip-bad-lines                        */
+    size_t n_bad;   /* lines skipped                           */
+    int data_error; /* the error was a bad data line           */
 };
 
 static double now_s(void)
@@ -237,6 +240,7 @@ int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
     s->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)1 << 30;
     s->time_limit = o && o->time_limit > 0 ? o->time_limit : 60;
     s->suite_ref = LUA_NOREF;
+    s->skip_bad = o && o->skip_bad_lines;
     dir = hfe_xstrdup(path);
     slash = strrchr(dir, '/');
     if (slash)
@@ -299,8 +303,48 @@ int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
     return 0;
 fail:
     free(text);
-    hfe_lua_close(s);
-    return HFE_EXIT_SUITE;
+    {
+        int data = s->data_error;
+
+        hfe_lua_close(s);
+        return data ? HFE_EXIT_DATA : HFE_EXIT_SUITE;
+    }
+}
+
+/* A data line does not parse: 1 to skip it (counted), or 0 when it is an
+ * error (and the error is the data's: exit status 6). */
+int hfe_lua_bad_line(lua_State *L)
+{
+    struct hfe_lua *s;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
+    s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!s)
+        return 0;
+    if (s->skip_bad) {
+        s->n_bad++;
+        return 1;
+    }
+    s->data_error = 1;
+    return 0;
+}
+
+int hfe_lua_data_error(lua_State *L)
+{
+    struct hfe_lua *s;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
+    s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (s)
+        s->data_error = 1;
+    return 1;
+}
+
+size_t hfe_lua_bad_lines(const struct hfe_lua *s)
+{
+    return s ? s->n_bad : 0;
 }
 
 void hfe_lua_close(struct hfe_lua *s)

@@ -32,9 +32,22 @@ struct hfe_lua_opts {
     const char *const *set_keys;
     const char *const *set_values;
     size_t n_set;
+    /* a JSONL line that does not parse is skipped and counted, not an
+     * error (--skip-bad-lines) */
+    int skip_bad_lines;
 };
 
 struct hfe_lua;
+struct lua_State;
+
+/* For the readers: a data line does not parse.  Returns 1 when it is to
+ * be skipped (and counts it), 0 when it is an error (exit status 6). */
+int hfe_lua_bad_line(struct lua_State *L);
+/* The error about to be raised is a data line's (exit status 6).
+ * Returns 1. */
+int hfe_lua_data_error(struct lua_State *L);
+/* Data lines skipped so far. */
+size_t hfe_lua_bad_lines(const struct hfe_lua *s);
 
 /* Loads and runs the suite file; it must return a table, which is left in
  * the registry (hfe_lua_push_suite).  Returns 0, or HFE_EXIT_SUITE with

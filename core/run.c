@@ -56,6 +56,8 @@ static void on_done(void *ud, size_t i)
 
         hfe_journal_add(p->job->jr, p->job->model, p->job->s->name,
                         p->job->t->name, r, p->digest[r], &p->res[r]);
+        if (hfe_journal_broken(p->job->jr))
+            hfe_plug_cancel = 1; /* nothing more could be kept: stop */
     }
     p->done++;
     if (!p->label)
@@ -135,8 +137,7 @@ static int submit(struct hfe_job *j, struct hfe_request *req,
         rc = j->be->submit(j->m, &b);
     }
     if (hfe_journal_flush(j->jr) != 0)
-        fprintf(stderr, "hfeval: the journal could not be written; this run "
-                        "cannot be resumed past this point\n");
+        hfe_plug_cancel = 1;
     if (prog.label) {
         fprintf(stderr, "\r\033[K");
         free((char *)prog.label);
@@ -629,7 +630,8 @@ static int write_record(const char *dir, int argc, char **argv,
             hfe_buf_puts(&b, k ? "," : "");
             file_facts(&b, reads[k]);
         }
-        hfe_buf_puts(&b, "],\"tasks\":[");
+        hfe_buf_printf(&b, "],\"bad_lines_skipped\":%zu,\"tasks\":[",
+                       hfe_lua_bad_lines(su[i].rt));
         for (k = 0; k < su[i].n_tasks; k++) {
             hfe_buf_puts(&b, k ? "," : "");
             hfe_buf_puts(&b, "{\"name\":");
@@ -733,6 +735,8 @@ int hfe_run_main(int argc, char **argv)
                 rc = usage("--limit needs a count, got '%s'", argv[i]);
                 goto out;
             }
+        } else if (!strcmp(a, "--skip-bad-lines")) {
+            lo.skip_bad_lines = 1;
         } else if (!strcmp(a, "--resume") && i + 1 < (size_t)argc) {
             resume = argv[++i];
         } else if (!strcmp(a, "--watchdog") && i + 1 < (size_t)argc) {
@@ -787,6 +791,8 @@ int hfe_run_main(int argc, char **argv)
     }
     if (resume)
         out_dir = resume;
+    /* a file over RLIMIT_FSIZE is a write error we report, not a death */
+    signal(SIGXFSZ, SIG_IGN);
     if (!n_suites || !list_file) {
         rc =
             usage("%s", !n_suites ? "name a suite" : "--models LIST is needed");
@@ -812,6 +818,12 @@ int hfe_run_main(int argc, char **argv)
             goto out;
         }
         n_flat += su[i].n_tasks;
+        if (hfe_lua_bad_lines(su[i].rt))
+            fprintf(stderr,
+                    "hfeval: %s: %zu data line%s that did not parse, "
+                    "skipped (--skip-bad-lines)\n",
+                    su[i].path, hfe_lua_bad_lines(su[i].rt),
+                    hfe_lua_bad_lines(su[i].rt) == 1 ? "" : "s");
     }
 
     /* results go to a fresh run directory */
@@ -1046,6 +1058,17 @@ int hfe_run_main(int argc, char **argv)
                 hfe_fid_base_free(&fid[(size_t)e->base * n_flat + f]);
     }
     interrupted |= hfe_plug_cancel;
+    if (hfe_journal_broken(jr)) {
+        hfe_journal_close(jr);
+        jr = NULL;
+        fputs(table.s, stdout);
+        fprintf(stderr,
+                "hfeval: the journal could not be written (a full disk?); "
+                "once there is room, resume with: hfeval run --resume %s\n",
+                run_dir);
+        rc = HFE_EXIT_IO;
+        goto out;
+    }
     hfe_journal_close(jr);
     jr = NULL;
     if (interrupted) {

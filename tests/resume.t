@@ -75,6 +75,23 @@ run "$hfeval" run --resume nowhere
 is "$rc" 8 "nothing to resume: exit status 8"
 like "$err" "nowhere/journal.jsonl: No such file or directory" "names what is missing"
 
+# a full disk (a file size limit): the write fails with a message and
+# status 8, and what the journal kept is not asked again
+(ulimit -f 100; exec "${cmd[@]}" --out full >full.out 2>full.err)
+is "$?" 8 "a full disk while writing results: exit status 8"
+like "$(cat full.err)" "full/(samples\.jsonl|journal\.jsonl).*File too large" "with the file and the reason"
+n=$(entries full)
+[ "$n" -gt 0 ] && [ "$n" -lt "$total" ]
+ok $? "the journal kept $n answers up to the limit, whole lines only"
+run "$hfeval" run --resume full
+is "$rc" 0 "with room again, the run resumes"
+same full "to the same records"
+
+# an output directory that cannot be made: said before any work is done
+run "${cmd[@]}" --out /proc/hfeval-cannot-be-here
+is "$rc" 8 "an unwritable output directory: exit status 8"
+like "$err" "/proc/hfeval-cannot-be-here: cannot create it" "named, before any model ran"
+
 # Ctrl-C: stop, keep the journal, say how to resume
 "${cmd[@]}" --out int >int.out 2>int.err &
 pid=$!

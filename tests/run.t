@@ -66,10 +66,10 @@ is "$rc" 0 "a user's suite elsewhere runs, reading --set data"
 like "$out" '^me +mine +exact_match +1\.0000 ' "and scores"
 
 # Bad suites: exit 5, file and line.
-bad() { # name text pattern description
+bad() { # name text pattern description [status]
     printf '%s' "$2" >"$SCRATCH/$1"
     run "$hfeval" run "$SCRATCH/$1" --models "$SCRATCH/replay.txt"
-    is "$rc" 5 "$4: exit 5"
+    is "$rc" "${5:-5}" "$4: exit ${5:-5}"
     like "$err" "$3" "$4: message"
 }
 bad syntax.lua $'return {\n name = "x"\n tasks = {}\n}\n' "syntax.lua:3: '}' expected" "a syntax error"
@@ -83,7 +83,7 @@ bad os.lua $'os.execute("true")\nreturn {}\n' "os.lua:1: the sandbox forbids 'os
 bad io.lua $'local f = io.open("/etc/passwd")\nreturn {}\n' "io.lua:1: the sandbox forbids 'io'" "io.open"
 bad req.lua $'local m = require("socket")\nreturn {}\n' "req.lua:1: the sandbox forbids 'require'" "require"
 printf '{"id": 1}\nnot json\n' >"$SCRATCH/bad.jsonl"
-bad data.lua $'local d = hfe.read_jsonl("bad.jsonl")\nreturn {}\n' "bad.jsonl:2: expected a JSON object" "a malformed data line"
+bad data.lua $'local d = hfe.read_jsonl("bad.jsonl")\nreturn {}\n' "bad.jsonl:2: expected a JSON object" "a malformed data line (the data's status)" 6
 
 # GSM8K scoring (suites/gsm8k.lua) on three questions of its format.
 gs=$HFEVAL_SRC/suites/gsm8k.lua
@@ -142,7 +142,7 @@ fi
 printf 'ctx\n1\na\nb\nc\nd\nctx2\n9\na\nb\nc\nd\n' | bzip2 >"$SCRATCH/hs-bad.txt.bz2"
 run "$hfeval" run "$HFEVAL_SRC/suites/hellaswag.lua" --models "$SCRATCH/roll2.txt" \
     --set data="$SCRATCH/hs-bad.txt.bz2"
-is "$rc" 5 "a bad HellaSwag line: exit 5"
+is "$rc" 6 "a bad HellaSwag line: exit 6 (data)"
 like "$err" "hs-bad.txt.bz2:8: expected the gold ending's index \(0-3\), got \"9\"" \
     "names the file and line of the bzip2 data"
 
