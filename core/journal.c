@@ -307,6 +307,13 @@ static double num(const cJSON *r, const char *k)
     return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, k));
 }
 
+static uint64_t u64(const cJSON *r, const char *k)
+{
+    double v = num(r, k);
+
+    return v >= 0 && v < 18446744073709551616.0 ? (uint64_t)v : 0;
+}
+
 static uint32_t u32(const cJSON *r, const char *k)
 {
     double v = num(r, k);
@@ -334,7 +341,7 @@ int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
     res->logprob = num(r, "lp");
     res->is_greedy = (int32_t)u32(r, "g");
     res->n_tokens = u32(r, "n");
-    res->n_bytes = (uint64_t)num(r, "b");
+    res->n_bytes = u64(r, "b");
     res->n_gen_tokens = u32(r, "ng");
     res->finish = u32(r, "f");
     res->n_prompt_tokens = u32(r, "np");

@@ -118,7 +118,7 @@ static const char *slurp(lua_State *L, const char *path, size_t *len)
         rewind(f);
         why = read_bz2(f, &b);
         fclose(f);
-        if (why)
+        if (why && hfe_lua_data_error(L, 1)) /* a corrupt file: its fault */
             luaL_error(L, "%s: %s", path, why);
         luaL_pushresult(&b);
         return lua_tolstring(L, -1, len);
@@ -140,6 +140,7 @@ static const char *slurp(lua_State *L, const char *path, size_t *len)
 
         snprintf(m, sizeof(m), "%s", gzerror(gz, &e));
         gzclose(gz);
+        hfe_lua_data_error(L, 1);
         luaL_error(L, "%s: read error: %s", path, m);
     }
     gzclose(gz);
@@ -346,7 +347,9 @@ static int push_jsonl(lua_State *L, const char *path, const char *line,
         return luaL_error(L, "%s:%d: expected a JSON object, got %s", path,
                           lineno, t);
     }
+    hfe_lua_data_error(L, 1); /* too deep a line is the data's fault */
     push_json(L, v, 0);
+    hfe_lua_data_error(L, 0);
     cJSON_Delete(v);
     return 1;
 }
@@ -391,10 +394,13 @@ static int l_read_json(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     size_t len;
     const char *data = slurp(L, path, &len);
-    long at = decode(L, data, len);
+    long at;
 
+    hfe_lua_data_error(L, 1); /* what goes wrong here is the file's */
+    at = decode(L, data, len);
     if (at >= 0)
         return luaL_error(L, "%s: invalid JSON at byte %d", path, (int)at + 1);
+    hfe_lua_data_error(L, 0);
     return 1;
 }
 
@@ -594,7 +600,7 @@ static int l_read_csv(lua_State *L)
                 continue;
             }
         } else if (nf != ncol) {
-            hfe_lua_data_error(L);
+            hfe_lua_data_error(L, 1);
             luaL_error(L, "%s:%d: %d field%s, expected %d (as the %s)", path,
                        at, nf, nf == 1 ? "" : "s", ncol,
                        header ? "header" : "first row");
@@ -653,7 +659,7 @@ static int l_read_hellaswag(lua_State *L)
             s++, l--;
         while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
             l--;
-        if ((l != 1 || *s < '0' || *s > '3') && hfe_lua_data_error(L))
+        if ((l != 1 || *s < '0' || *s > '3') && hfe_lua_data_error(L, 1))
             return luaL_error(L,
                               "%s:%d: expected the gold ending's index (0-3), "
                               "got \"%s\"",

@@ -330,7 +330,7 @@ int hfe_lua_bad_line(lua_State *L)
     return 0;
 }
 
-int hfe_lua_data_error(lua_State *L)
+int hfe_lua_data_error(lua_State *L, int on)
 {
     struct hfe_lua *s;
 
@@ -338,7 +338,7 @@ int hfe_lua_data_error(lua_State *L)
     s = lua_touserdata(L, -1);
     lua_pop(L, 1);
     if (s)
-        s->data_error = 1;
+        s->data_error = on;
     return 1;
 }
 

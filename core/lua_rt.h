@@ -43,9 +43,9 @@ struct lua_State;
 /* For the readers: a data line does not parse.  Returns 1 when it is to
  * be skipped (and counts it), 0 when it is an error (exit status 6). */
 int hfe_lua_bad_line(struct lua_State *L);
-/* The error about to be raised is a data line's (exit status 6).
- * Returns 1. */
-int hfe_lua_data_error(struct lua_State *L);
+/* on: an error raised from now on is the data's (exit status 6); off:
+ * it is not.  Returns 1. */
+int hfe_lua_data_error(struct lua_State *L, int on);
 /* Data lines skipped so far. */
 size_t hfe_lua_bad_lines(const struct hfe_lua *s);
 

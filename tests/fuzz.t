@@ -3,7 +3,7 @@
 # sanitizer build in CI): every input that libFuzzer kept still parses or
 # fails with a message, without a crash.
 . "$(dirname "$0")/lib.sh"
-for t in models; do
+for t in models gguf journal jsonl http; do
     dir=$HFEVAL_SRC/tests/fuzz/corpus/$t
     n=$(ls "$dir" | wc -l)
     run "$HFEVAL_TEST_BIN/fuzz_${t}_replay" "$dir"/*

@@ -103,8 +103,7 @@ static const struct hfe_backend table = {
     .submit = f_submit,
 };
 
-HFE_EXPORT const struct hfe_backend *
-hfe_plugin_entry(const struct hfe_host *h)
+HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
     host = h;
     return &table;
