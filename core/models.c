@@ -13,7 +13,7 @@
 #include "models.h"
 
 const char *const hfe_models_core_keys[] = {
-    "base", "backend", "card", "hub", NULL,
+    "base", "backend", "card", "hub", "watchdog", NULL,
 };
 
 char *hfe_uri_shown(const char *uri)

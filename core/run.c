@@ -881,6 +881,7 @@ int hfe_run_main(int argc, char **argv)
         const struct hfe_backend *wbe = &hfe_worker_backend;
         struct hfe_worker *wk = NULL;
         struct hfe_model *m = NULL;
+        int orc;
         char oerr[1024];
 
         j = order[o];
@@ -923,20 +924,28 @@ int hfe_run_main(int argc, char **argv)
                                 ? e->resolved
                                 : e->resolved + 7);
         /* the model lives in a child: its crash is its own */
-        if (hfe_worker_open(be, e->resolved, opts, n_opts, &wk, oerr,
-                            sizeof(oerr)) != HFE_OK) {
+        if ((orc = hfe_worker_open(be, e->resolved, opts, n_opts, &wk, oerr,
+                                   sizeof(oerr))) != HFE_OK) {
             hfe_buf_puts(&models, ",\"error\":");
             jstr(&models, oerr);
             hfe_buf_puts(&models, "}");
             fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", list->file,
                     e->line, e->name, oerr);
-            hfe_buf_printf(&table, "%-20s %-18s %s\n", e->name, "-",
-                           "error: could not open the model (see above)");
-            failed = failed ? failed : HFE_EXIT_FAIL;
+            hfe_buf_printf(&table, "%-20s %-18s error: %s\n", e->name, "-",
+                           oerr);
+            /* a bad model file has its own status; the suite's fault
+             * outranks it */
+            if (orc == HFE_EMODEL && failed != HFE_EXIT_SUITE)
+                failed = HFE_EXIT_MODEL;
+            else if (!failed)
+                failed = HFE_EXIT_FAIL;
             free(opts);
             goto next;
         }
         m = (struct hfe_model *)wk;
+        for (k = 0; k < e->n_opt; k++) /* watchdog=S: this model's own */
+            if (!strcmp(e->opt[k].key, "watchdog"))
+                hfe_worker_set_watchdog(wk, atof(e->opt[k].value));
         memset(&info, 0, sizeof(info));
         HFE_INIT(&info);
         if (wbe->info(m, &info) != HFE_OK)
@@ -1044,7 +1053,8 @@ int hfe_run_main(int argc, char **argv)
                 /* the suite's own fault outranks a model's */
                 failed = failed == HFE_EXIT_SUITE || trc == HFE_EXIT_SUITE
                              ? HFE_EXIT_SUITE
-                             : HFE_EXIT_FAIL;
+                         : failed == HFE_EXIT_MODEL ? HFE_EXIT_MODEL
+                                                    : HFE_EXIT_FAIL;
             }
         }
         backend_stats(&models, wbe, m);

@@ -559,6 +559,7 @@ struct hfe_worker {
     size_t n_strs, cap_strs;
     /* decode rate, for the watchdog */
     double gen_tokens, gen_ms;
+    double watchdog_s; /* the floor; 0: hfe_worker_watchdog_s */
 };
 
 static const char *keep(struct hfe_worker *w, char *s)
@@ -846,9 +847,14 @@ static void fail_rest(struct hfe_worker *w, const struct hfe_batch *b,
     }
 }
 
+void hfe_worker_set_watchdog(struct hfe_worker *w, double seconds)
+{
+    w->watchdog_s = seconds;
+}
+
 static double watchdog(const struct hfe_worker *w, const struct hfe_batch *b)
 {
-    double t = hfe_worker_watchdog_s, rate;
+    double t = w->watchdog_s > 0 ? w->watchdog_s : hfe_worker_watchdog_s, rate;
     uint32_t longest = 0;
     size_t i;
 

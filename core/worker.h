@@ -44,6 +44,10 @@ int hfe_worker_open(const struct hfe_backend *be, const char *uri,
                     const struct hfe_option *opts, size_t n_opts,
                     struct hfe_worker **out, char *err, size_t err_size);
 
+/* This worker's watchdog floor in seconds (the model list's
+ * watchdog=S), instead of hfe_worker_watchdog_s. */
+void hfe_worker_set_watchdog(struct hfe_worker *w, double seconds);
+
 /* Why the worker failed ("killed by signal 6 (Aborted) ..."), or NULL
  * while it is alive. */
 const char *hfe_worker_why(const struct hfe_worker *w);

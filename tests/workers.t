@@ -20,13 +20,14 @@ good1      $HFEVAL_FIXTURES/base.gguf
 aborts     experts.gguf
 segv       fault:segv
 exits      fault:exit
-hangs      fault:hang
-half       fault:half
+killed     fault:killed
+hangs      fault:hang        watchdog=2
+half       fault:half        watchdog=2
 openabort  fault:open-abort
 good2      $HFEVAL_FIXTURES/q8_0.gguf
 LIST
 t0=$(date +%s)
-run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models list.txt --out run --watchdog 2
+run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models list.txt --out run
 t1=$(date +%s)
 is "$rc" 1 "the run ends with status 1: some models failed"
 row() { printf '%s\n' "$out" | grep -E "^$1 +$2 " | head -1; }
@@ -37,6 +38,8 @@ like "$err" "model 'aborts': the worker was killed by signal 6 \(Aborted\); it s
 like "$(row segv arith_choice)" "error: task 'arith_choice': the worker was killed by signal 11 \(Segmentation fault\)" \
     "a segfault in the backend: an error row with the signal"
 like "$(row exits arith_choice)" "error: task 'arith_choice': the worker exited with status 3" "an exit: its status"
+like "$(row killed arith_choice)" "the worker was killed by signal 9 \(Killed; out of memory\?\)" \
+    "a SIGKILL, as the out-of-memory killer sends"
 like "$(row hangs arith_choice)" "error: task 'arith_choice': the worker hung: no answer in 2 s \(the watchdog killed it\)" \
     "a hang: the watchdog stops it"
 like "$(row hangs arith_gen)" "error: task 'arith_gen': the worker hung" "and the model's next task says so too"
@@ -51,4 +54,21 @@ like "$(cat run/run.json)" '"model":"segv".*"error":"task .arith_choice.: the wo
     "run.json keeps the failures with their reasons"
 pgrep -f "hfeval run .*list.txt" >/dev/null
 is "$?" 1 "no worker is left behind"
+
+# bad model files: each its own message and row, status 4, the good one
+# complete
+printf 'not a gguf at all\n' >notgguf.gguf
+"$HFEVAL_TEST_BIN/mkmodel" --vocab "$HFEVAL_LLAMA_VOCAB" --out arch.gguf \
+    --n-embd 64 --n-layer 1 --kv general.architecture=str:nosuch >/dev/null 2>&1
+printf '%s\n' "good $HFEVAL_FIXTURES/q8_0.gguf" "missing nope.gguf" \
+    "trunc $HFEVAL_FIXTURES/truncated.gguf" "notgguf notgguf.gguf" "arch arch.gguf" >bad.txt
+run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models bad.txt --out bad
+is "$rc" 4 "bad model files: exit status 4"
+like "$(row good arith_gen)" "exact_match +0\.[0-9]+" "the good model is complete"
+like "$(row missing -)" "error: .*nope\.gguf: No such file or directory" "a missing file"
+like "$(row trunc -)" "error: .*truncated\.gguf: truncated: its 21 tensors need [0-9]+ bytes, the file has [0-9]+" "a truncated file"
+like "$(row notgguf -)" "error: .*notgguf\.gguf: not a valid GGUF file: invalid magic characters" "a file that is not GGUF"
+like "$(row arch -)" "error: .*arch\.gguf: the engine cannot load it: .*unknown model architecture: 'nosuch'" \
+    "an architecture llama.cpp does not know"
+like "$err" "bad\.txt:3: model 'trunc'" "each with its list's file and line"
 done_testing

@@ -4,6 +4,7 @@
  *   fault:ok        answers everything: "x" to generations, -1 a token
  *   fault:segv      dies of SIGSEGV in submit
  *   fault:exit      exits with status 3 in submit
+ *   fault:killed    dies of SIGKILL in submit (as the OOM killer does)
  *   fault:hang      never answers a batch
  *   fault:half      answers half a batch, then hangs
  *   fault:open-abort  aborts while opening
@@ -63,6 +64,8 @@ static int f_submit(struct hfe_model *m, const struct hfe_batch *b)
         raise(SIGSEGV);
     if (!strcmp(m->mode, "exit"))
         exit(3);
+    if (!strcmp(m->mode, "killed"))
+        raise(SIGKILL);
     for (i = 0; i < b->n; i++) {
         struct hfe_result *r = b->res[i];
 
