@@ -211,6 +211,19 @@ static int parse_line(const char *file, const char *s, const char *end,
                 return -1;
             }
         }
+        if (!strcmp(tok, "watchdog")) { /* seconds, for the core */
+            char *end;
+            double v = strtod(eq + 1, &end);
+
+            if (end == eq + 1 || *end || !(v > 0) || v > 1e7) {
+                hfe_err_set(err,
+                            "%s:%d:%d: watchdog=%s: expected seconds, a "
+                            "number above 0",
+                            file, line, col, eq + 1);
+                free(tok);
+                return -1;
+            }
+        }
         e->opt = hfe_xrealloc(e->opt, (e->n_opt + 1) * sizeof(*e->opt));
         o = &e->opt[e->n_opt++];
         o->key = hfe_xstrdup(tok);

@@ -55,6 +55,11 @@ like "$(cat run/run.json)" '"model":"segv".*"error":"task .arith_choice.: the wo
 pgrep -f "hfeval run .*list.txt" >/dev/null
 is "$?" 1 "no worker is left behind"
 
+printf 'x fault:ok watchdog=soon\n' >wd.txt
+run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models wd.txt --out wd
+is "$rc" 3 "a watchdog that is not seconds: a bad model list"
+like "$err" "wd\.txt:1:12: watchdog=soon: expected seconds, a number above 0" "with its line and column"
+
 # bad model files: each its own message and row, status 4, the good one
 # complete
 printf 'not a gguf at all\n' >notgguf.gguf
