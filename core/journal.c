@@ -235,6 +235,11 @@ int hfe_journal_argv(const char *run_dir, int *argc, char ***argv,
         hfe_err_set(err, "%s: empty: there is nothing to resume", j.path);
         rc = HFE_EXIT_DATA;
     }
+    if (rc != 0) { /* a header read before a bad line is not the caller's */
+        hfe_journal_argv_free(*argc, *argv);
+        *argc = 0;
+        *argv = NULL;
+    }
     free(j.path);
     return rc;
 }

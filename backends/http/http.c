@@ -66,6 +66,7 @@
 #define FORCE_BIAS         1000.0
 
 static const struct hfe_host *host;
+static int curl_started;
 
 enum flavor { FL_OPENAI, FL_LLAMA };
 enum llmethod { LL_AUTO, LL_BIAS, LL_ECHO };
@@ -1698,6 +1699,14 @@ static int http_open(const char *uri, const struct hfe_option *opts,
     int rc = HFE_EINVAL;
 
     *out = NULL;
+    if (!curl_started) { /* the host calls open from one thread */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            snprintf(err, err_size, "libcurl cannot start");
+            free(m);
+            return HFE_EBACKEND;
+        }
+        curl_started = 1;
+    }
     if (!m || set_root(m, uri)) {
         snprintf(err, err_size, "out of memory");
         http_close(m);
@@ -2053,10 +2062,12 @@ static const struct hfe_backend backend = {
     .measure = http_measure,
 };
 
+/* libcurl (and its TLS library) starts with the first model opened, not
+ * when the module is loaded: `hfeval plugins` and a run's parent process,
+ * which load every module, never touch it (and LeakSanitizer's tracer
+ * trips over TLS blocks OpenSSL sets up but never uses there). */
 HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return NULL;
     host = h;
     return &backend;
 }
