@@ -107,33 +107,38 @@ static const void *rb_take(struct rb *r, size_t n)
     return p;
 }
 
-static uint32_t rb_u32(struct rb *r)
+/* n bytes into v, or zeros when the message is short. */
+static void rb_get(struct rb *r, void *v, size_t n)
 {
-    uint32_t v = 0;
-    const void *p = rb_take(r, 4);
+    const void *p = rb_take(r, n);
 
     if (p)
-        memcpy(&v, p, 4);
+        memcpy(v, p, n);
+    else
+        memset(v, 0, n);
+}
+
+static uint32_t rb_u32(struct rb *r)
+{
+    uint32_t v;
+
+    rb_get(r, &v, sizeof(v));
     return v;
 }
 
 static uint64_t rb_u64(struct rb *r)
 {
-    uint64_t v = 0;
-    const void *p = rb_take(r, 8);
+    uint64_t v;
 
-    if (p)
-        memcpy(&v, p, 8);
+    rb_get(r, &v, sizeof(v));
     return v;
 }
 
 static double rb_f64(struct rb *r)
 {
-    double v = 0;
-    const void *p = rb_take(r, 8);
+    double v;
 
-    if (p)
-        memcpy(&v, p, 8);
+    rb_get(r, &v, sizeof(v));
     return v;
 }
 

@@ -1588,7 +1588,7 @@ static int opt_uint(const char *key, const char *v, unsigned lo, unsigned hi,
     return 0;
 }
 
-static void kv_wipe_free(struct hfe_model *m)
+static void wipe_key(struct hfe_model *m)
 {
     struct curl_slist *s;
 
@@ -1610,7 +1610,7 @@ static void http_close(struct hfe_model *m)
 
     if (!m)
         return;
-    kv_wipe_free(m);
+    wipe_key(m);
     if (m->multi)
         curl_multi_cleanup(m->multi);
     for (i = 0; i < m->n_kv; i++)
