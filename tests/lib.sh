@@ -6,6 +6,7 @@
 #   ok COND_STATUS DESC        (ok $? "desc" after a command)
 #   is GOT WANT DESC           like GOT WANT DESC  (WANT: a grep -E pattern)
 #   unlike GOT PATTERN DESC    run CMD...  (sets $out, $err, $rc)
+#   skip N REASON
 #   done_testing               (checks the run records under $SCRATCH first)
 HFEVAL_BUILD=${HFEVAL_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 if [ ! -f "$HFEVAL_BUILD/test-env.sh" ]; then
@@ -30,6 +31,12 @@ _result() { # pass desc
     else
         echo "not ok $_n - $2"
         _failed=$((_failed + 1))
+        # prove shows a test's stderr, not its comments: what went wrong
+        # reaches the CI log too
+        if [ -s "$_scratch/err" ]; then
+            echo "# not ok $_n: the last run's stderr ends:"
+            tail -n 15 "$_scratch/err" | sed 's/^/#   /'
+        fi >&2
     fi
 }
 
@@ -42,7 +49,7 @@ is() {
         _result 1 "$3"
     else
         _result 0 "$3"
-        printf '#   expected: %s\n#        got: %s\n' "$2" "$1"
+        printf '#   expected: %s\n#        got: %s\n' "$2" "$1" >&2
     fi
 }
 
@@ -52,17 +59,26 @@ like() {
     else
         _result 0 "$3"
         printf '#   expected to match: %s\n#                 got: %s\n' "$2" \
-            "$(printf '%s' "$1" | head -c 2000)"
+            "$(printf '%s' "$1" | head -c 2000)" >&2
     fi
 }
 
 unlike() {
     if printf '%s' "$1" | grep -Eq -- "$2"; then
         _result 0 "$3"
-        printf '#   expected not to match: %s\n' "$2"
+        printf '#   expected not to match: %s\n' "$2" >&2
     else
         _result 1 "$3"
     fi
+}
+
+# skip N REASON: N tests that cannot run here, as TAP's "# SKIP".
+skip() {
+    local i
+    for i in $(seq "$1"); do
+        _n=$((_n + 1))
+        echo "ok $_n # SKIP $2"
+    done
 }
 
 # run CMD ARGS...: stdout in $out, stderr in $err, status in $rc.
