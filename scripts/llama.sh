@@ -14,6 +14,14 @@
 # llama-perplexity, llama-bench, all with RUNPATH $ORIGIN/../lib). It is
 # keyed by commit, variant and options, so a second build, a clean clone
 # and CI reuse it. Concurrent callers wait on a lock.
+#
+# The GPU variants (cuda, rocm) are built as static, position-independent
+# archives instead (lib/*.a), with llama-perplexity and llama-bench linked
+# against them: a GPU module carries its own llama.cpp, so that it can
+# share a process with the CPU module, whose libllama.so.0 has the same
+# name. --cuda-arch defaults to "native" where nvidia-smi sees a GPU, else
+# to llama.cpp's own list for the toolkit (ggml/src/ggml-cuda/CMakeLists.txt).
+# The rocm variant needs ROCm >= 6.1 (hipconfig on PATH, or ROCM_PATH).
 set -euo pipefail
 
 PIN_COMMIT=de3ff815ea7d559ee917f063901b8986f038abc6
@@ -84,12 +92,32 @@ opts=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
       -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF
       -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF
       -DGGML_NATIVE="$native" -DGGML_CCACHE=OFF)
+gpu_opts=(-DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+          -DLLAMA_BUILD_SERVER=OFF)
 case "$variant" in
 cpu) ;;
-cuda) opts+=(-DGGML_CUDA=ON)
-      [ -n "$cuda_arch" ] && opts+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_arch") ;;
-rocm) opts+=(-DGGML_HIP=ON)
-      [ -n "$gpu_targets" ] && opts+=(-DGPU_TARGETS="$gpu_targets") ;;
+cuda)
+    nvcc=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+    [ -x "$nvcc" ] || die "the cuda variant needs the CUDA toolkit's nvcc (not on PATH, nor /usr/local/cuda/bin)"
+    if [ -z "$cuda_arch" ]; then
+        if nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then
+            cuda_arch=native
+        else
+            cuda_ver=$("$nvcc" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+            cuda_arch="75-virtual;80-virtual;86-real;89-real;90-virtual;120a-real;121a-real"
+            [ "${cuda_ver:-13}" -lt 13 ] && cuda_arch="50-virtual;61-virtual;70-virtual;$cuda_arch"
+        fi
+    fi
+    opts+=(-DGGML_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES="$cuda_arch" "${gpu_opts[@]}")
+    TOOLS="llama-perplexity llama-bench" ;;
+rocm)
+    command -v hipconfig >/dev/null || [ -n "${ROCM_PATH:-}" ] ||
+        die "the rocm variant needs ROCm >= 6.1 (hipconfig on PATH, or ROCM_PATH)"
+    rocm=${ROCM_PATH:-$(hipconfig -R)}
+    export HIPCXX=${HIPCXX:-$rocm/llvm/bin/clang} HIP_PATH=${HIP_PATH:-$rocm}
+    opts+=(-DGGML_HIP=ON "${gpu_opts[@]}")
+    [ -n "$gpu_targets" ] && opts+=(-DGPU_TARGETS="$gpu_targets")
+    TOOLS="llama-perplexity llama-bench" ;;
 *) die "unknown variant '$variant' (expected cpu, cuda or rocm)" ;;
 esac
 # Some VMs list AMX in cpuinfo but fault on its first instruction (the
@@ -157,13 +185,27 @@ cmake --build "$bld" -j "$jobs" --target llama $TOOLS >"$bld.build.log" 2>&1 ||
     { tail -30 "$bld.build.log" >&2; die "build failed (log: $bld.build.log)"; }
 
 rm -rf "$prefix"; mkdir -p "$prefix/lib" "$prefix/bin" "$prefix/include"
-cp -P "$bld"/bin/lib*.so* "$prefix/lib/"
+if [ "$variant" = cpu ]; then
+    cp -P "$bld"/bin/lib*.so* "$prefix/lib/"
+else # the archives a module links: llama and ggml's
+    find "$bld/src" "$bld/ggml" -name 'lib*.a' -exec cp {} "$prefix/lib/" \;
+    # and what they need, in link order: llama-bench's own link line from
+    # libllama.a on, the archives moved to the prefix
+    tr ' ' '\n' <"$bld/tools/llama-bench/CMakeFiles/llama-bench.dir/link.txt" |
+        awk -v lib="$prefix/lib" '/libllama\.a$/ { on = 1 }
+            on && NF { if ($0 ~ /^\.\.\/.*\.a$/) { n = split($0, p, "/"); print lib "/" p[n] } else print }' \
+        >"$prefix/LINK"
+    grep -q 'libllama\.a$' "$prefix/LINK" || die "no libllama.a in llama-bench's link line"
+fi
 for t in $TOOLS; do cp "$bld/bin/$t" "$prefix/bin/"; done
 cp "$src"/include/llama.h "$src"/include/llama-cpp.h "$src"/ggml/include/*.h "$prefix/include/"
 printf 'commit=%s\nvariant=%s\noptions=%s\n' "$commit" "$variant" "${opts[*]}" >"$prefix/BUILD-INFO"
 # Smoke test: the tools start and find their libraries.
 "$prefix/bin/llama-quantize" --help >/dev/null 2>&1 || true
-ldd "$prefix/bin/llama-perplexity" | grep -q 'not found' && die "llama-perplexity has unresolved libraries"
+# (a GPU build's tools need the GPU driver's libcuda, absent on a machine
+# without one: that is not a fault of the build)
+ldd "$prefix/bin/llama-perplexity" | grep 'not found' | grep -qv 'libcuda\.so' &&
+    die "llama-perplexity has unresolved libraries"
 touch "$prefix/.hfeval-complete"
 rm -rf "$bld"
 say "built in $(( $(date +%s) - start )) s"
