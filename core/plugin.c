@@ -298,11 +298,26 @@ struct hfe_plugin *hfe_plug_for_uri(struct hfe_plug_set *set, const char *uri,
     return NULL;
 }
 
+struct hfe_plugin *hfe_plug_best_for_uri(struct hfe_plug_set *set,
+                                         const char *uri, struct hfe_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < set->n; i++) {
+        struct hfe_plugin *p = &set->v[i];
+
+        if (p->state == HFE_PLUG_USABLE && (p->be->caps & HFE_CAP_GPU) &&
+            handles(p->be, uri))
+            return p;
+    }
+    return hfe_plug_for_uri(set, uri, err);
+}
+
 const char *hfe_plug_caps_str(uint64_t caps, char *buf, size_t size)
 {
     static const char *name[] = {
-        "loglik",   "rolling",  "topk",    "generate", "chat",
-        "sampling", "tokenize", "measure", "batch",    "deterministic"};
+        "loglik",   "rolling", "topk",  "generate",      "chat", "sampling",
+        "tokenize", "measure", "batch", "deterministic", "gpu"};
     size_t i, off = 0;
 
     buf[0] = '\0';
@@ -327,13 +342,32 @@ int hfe_models_bind(const struct hfe_model_list *l, struct hfe_plug_set *set,
         const char *name = hfe_models_opt(e, "backend");
         struct hfe_plugin *p;
 
-        if (name) {
+        if (name && !strcmp(name, "auto")) {
+            /* the best usable module that opens it: a GPU one first, as
+             * llama.cpp offloads to a GPU device before it falls back to
+             * the CPU; then the order of the listing */
+            if (!(p = hfe_plug_best_for_uri(set, e->resolved, err))) {
+                hfe_err_prefix(err, "%s:%d:%d: ", l->file, e->line, e->col_uri);
+                return HFE_EXIT_PLUGIN;
+            }
+        } else if (name) {
             p = hfe_plug_find(set, name);
             if (!p) {
-                hfe_err_set(err,
-                            "%s:%d: backend '%s' is not usable here "
-                            "(`hfeval plugins` says why)",
-                            l->file, e->line, name);
+                const struct hfe_plugin *q = NULL;
+                size_t k;
+
+                for (k = 0; k < set->n && !q; k++)
+                    if (set->v[k].be && !strcmp(set->v[k].be->name, name))
+                        q = &set->v[k];
+                if (q)
+                    hfe_err_set(err,
+                                "%s:%d: backend '%s' is not usable here: %s",
+                                l->file, e->line, name, q->why);
+                else
+                    hfe_err_set(err,
+                                "%s:%d: no backend '%s' (`hfeval plugins` "
+                                "lists them)",
+                                l->file, e->line, name);
                 return HFE_EXIT_PLUGIN;
             }
         } else if (!(p = hfe_plug_for_uri(set, e->resolved, err))) {

@@ -61,12 +61,18 @@ struct hfe_plugin *hfe_plug_find(struct hfe_plug_set *set, const char *name);
 struct hfe_plugin *hfe_plug_for_uri(struct hfe_plug_set *set, const char *uri,
                                     struct hfe_err *err);
 
+/* backend=auto: the usable plugin with HFE_CAP_GPU that handles uri,
+ * else hfe_plug_for_uri's choice. */
+struct hfe_plugin *hfe_plug_best_for_uri(struct hfe_plug_set *set,
+                                         const char *uri, struct hfe_err *err);
+
 struct hfe_model_list;
 
-/* Chooses the backend of every model of a list (backend=NAME, else by
- * URI) and checks each model's keys against it.  Writes the choices into
- * out[i] when out is not NULL.  Returns 0, HFE_EXIT_PLUGIN (no usable
- * backend) or HFE_EXIT_MODELS (an unknown key), err naming the line. */
+/* Chooses the backend of every model of a list (backend=NAME, backend=auto
+ * (hfe_plug_best_for_uri), else by URI) and checks each model's keys against
+ * it.  Writes the choices into out[i] when out is not NULL.  Returns 0,
+ * HFE_EXIT_PLUGIN (no usable backend) or HFE_EXIT_MODELS (an unknown key), err
+ * naming the line. */
 int hfe_models_bind(const struct hfe_model_list *l, struct hfe_plug_set *set,
                     struct hfe_plugin **out, struct hfe_err *err);
 

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define HFE_ABI_MAJOR 1
-#define HFE_ABI_MINOR 1
+#define HFE_ABI_MINOR 2
 
 /* The exported entry symbol, as a string for dlsym(). */
 #define HFE_PLUGIN_ENTRY "hfe_plugin_entry"
@@ -84,6 +84,9 @@ enum hfe_status {
 #define HFE_CAP_MEASURE       (1u << 7) /* measurements                      */
 #define HFE_CAP_BATCH         (1u << 8) /* gains from many requests at once  */
 #define HFE_CAP_DETERMINISTIC (1u << 9) /* equal input, equal output       */
+/* Minor 2.  Runs the model on a GPU: `backend=auto` prefers such a module
+ * among the usable ones that open the file. */
+#define HFE_CAP_GPU (1u << 10)
 
 /* Log levels for hfe_host.log. */
 enum hfe_log_level {
