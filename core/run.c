@@ -233,18 +233,26 @@ static int run_task(struct hfe_job *j)
         HFE_INIT(&ms);
         if (j->be->measure(j->m, &ms) == HFE_OK)
             for (k = 0; k < ms.n_mem; k++) {
+                /* totals by kind; a device's share as KIND@DEVICE */
                 static const char *const kinds[][2] = {
                     {"weights", "weights_mib"},
                     {"kv", "kv_mib"},
-                    {"rss-peak", "peak_rss_mib"}};
+                    {"rss-peak", "peak_rss_mib"},
+                    {"compute", "compute_mib"},
+                    {"device-peak", "device_peak_mib"}};
+                const size_t nk = sizeof(kinds) / sizeof(kinds[0]);
+                const char *dev = ms.mem[k].device;
                 struct hfe_stat *s;
                 size_t x;
 
-                for (x = 0; x < 3 && strcmp(ms.mem[k].kind, kinds[x][0]); x++)
+                for (x = 0; x < nk && strcmp(ms.mem[k].kind, kinds[x][0]); x++)
                     ;
-                if (x == 3)
+                if (x == nk)
                     continue;
-                s = hfe_stat_new(&j->st, 1, "%s", kinds[x][1]);
+                if (!dev || !strcmp(dev, "total") || !strcmp(dev, "host"))
+                    s = hfe_stat_new(&j->st, 1, "%s", kinds[x][1]);
+                else
+                    s = hfe_stat_new(&j->st, 1, "%s@%s", kinds[x][1], dev);
                 s->sum = ms.mem[k].bytes / 1048576.0;
                 s->n = 1;
             }

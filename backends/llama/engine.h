@@ -20,6 +20,9 @@
 
 struct hfe_gguf;
 
+#define ENG_MAX_BUFFERS 24
+#define ENG_MAX_GPUS    16
+
 struct hfe_model {
     struct llama_model *model;
     struct llama_context *ctx;
@@ -54,7 +57,24 @@ struct hfe_model {
     struct hfe_kv *kv; /* info(): rendered once */
     char **kv_text;
     size_t n_kv;
-    struct hfe_mem mem[4];
+
+    /* What llama.cpp's loader said its buffers hold, and the GPUs. */
+    struct eng_buffer {
+        char kind[16]; /* weights, kv, compute, output */
+        char name[32]; /* the buffer type: CPU_Mapped, CUDA0, CUDA_Host */
+        uint64_t bytes;
+    } buffers[ENG_MAX_BUFFERS];
+    size_t n_buffers;
+    struct eng_gpu {
+        char name[32], description[96], pci[32];
+        uint64_t total, base, peak; /* base: the device's use at open */
+    } gpus[ENG_MAX_GPUS];
+    size_t n_gpus;
+
+    struct hfe_mem mem[3 + ENG_MAX_BUFFERS + ENG_MAX_GPUS];
+    struct hfe_kv stats[2];
+    char *stats_text[2];
+    size_t n_stats;
 };
 
 extern const struct hfe_host *eng_host;

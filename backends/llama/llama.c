@@ -13,7 +13,10 @@
  *   parallel=N       sequences decoded together (default 64)
  *   threads=N        threads for decoding (default: online CPUs)
  *   threads_batch=N  threads for prompt processing (default: threads)
- *   ngl=N            layers on the GPU (-1 all; default 0)
+ *   ngl=N            layers on the GPU (-1 all; default 0, and -1 in the
+ *                    GPU modules)
+ *   main_gpu=N       the GPU that holds the model with split_mode=none
+ *   split_mode=none|layer|row  how several GPUs share it (default layer)
  *   batch=N          tokens per llama_decode (default 512)
  *   ubatch=N         physical batch size (default 512)
  *   seed=N           default sampling seed (default 0)
@@ -27,8 +30,18 @@
  * such as the context of a multiple-choice item, is stored and computed
  * once.  Scoring is in score.c, generation in generate.c.
  *
+ * Memory.  measure() gives the weights and KV cache as llama.cpp sizes
+ * them, and the peak RSS.  llama.cpp's loader says what each of its
+ * buffers holds ("CUDA0 model buffer size = 812.50 MiB"); those lines are
+ * read while a model opens and become the stat "buffers" (bytes, to
+ * 0.005 MiB), and in the GPU modules the per-device rows weights_mib@CUDA0,
+ * kv_mib@CUDA0, compute_mib@CUDA0, with device_peak_mib@CUDA0 from the
+ * GPU's management library (gpumon.c).
+ *
  * Build: see CMakeLists.txt (hfeval_module(llama ...)); it links libllama
- * and compiles core/gguf_meta.c and core/util.c in, hidden.
+ * and compiles core/gguf_meta.c and core/util.c in, hidden.  The GPU
+ * modules compile the same files with HFE_LLAMA_GPU (and gpumon.c) against
+ * a static GPU llama.cpp, behind gpu.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -45,6 +58,8 @@
 
 #include "../../core/gguf_meta.h"
 #include "engine.h"
+#include "gpumon.h"
+#include "options.h"
 
 #ifndef HFE_LLAMA_BUILD /* CMake says which llama.cpp */
 #define HFE_LLAMA_BUILD "llama.cpp"
@@ -56,15 +71,74 @@
 
 const struct hfe_host *eng_host;
 
-static const char *const option_keys[] = {
-    "ctx",           "kv",     "threads",  "threads_batch", "ngl",
-    "batch",         "ubatch", "parallel", "seed",          "flash_attn",
-    "chat_template", "repack", NULL,
-};
+static const char *const option_keys[] = {HFE_LLAMA_OPTION_KEYS};
 
 /* ---- llama.cpp's log: keep the first error for messages ---------------- */
 
 static char last_error[512];
+static struct hfe_model *opening; /* whose buffers the loader reports */
+
+/* A name for the JSON of the record: no quote, backslash or control. */
+static void clean(char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            *s = '?';
+}
+
+/* "load_tensors:   CUDA0 model buffer size =   812.50 MiB": the buffer's
+ * name, what it holds and its size, added to the opening model's list. */
+static void read_buffer_line(const char *line)
+{
+    static const char *const kinds[][2] = {{"model", "weights"},
+                                           {"KV", "kv"},
+                                           {"RS", "kv"},
+                                           {"compute", "compute"},
+                                           {"output", "output"}};
+    const char *at = strstr(line, " buffer size = "), *p, *w;
+    char name[32], what[16];
+    struct eng_buffer *b;
+    size_t i, n;
+    double mib;
+
+    if (!opening || !at || !(p = strchr(line, ':')) || p > at)
+        return;
+    for (p++; *p == ' '; p++)
+        ;
+    for (w = p; w < at && *w != ' '; w++)
+        ;
+    n = (size_t)(w - p);
+    if (!n || n >= sizeof(name))
+        return;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    for (p = w; *p == ' '; p++)
+        ;
+    n = (size_t)(at - p);
+    if (!n || n >= sizeof(what))
+        return;
+    memcpy(what, p, n);
+    what[n] = '\0';
+    mib = strtod(at + strlen(" buffer size = "), NULL);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(what, kinds[i][0]))
+            break;
+    if (i == sizeof(kinds) / sizeof(kinds[0]) || !(mib >= 0))
+        return;
+    for (b = opening->buffers; b < opening->buffers + opening->n_buffers; b++)
+        if (!strcmp(b->kind, kinds[i][1]) && !strcmp(b->name, name))
+            break;
+    if (b == opening->buffers + ENG_MAX_BUFFERS)
+        return;
+    if (b == opening->buffers + opening->n_buffers) {
+        opening->n_buffers++;
+        snprintf(b->kind, sizeof(b->kind), "%s", kinds[i][1]);
+        snprintf(b->name, sizeof(b->name), "%s", name);
+        clean(b->name);
+        b->bytes = 0;
+    }
+    b->bytes += (uint64_t)(mib * 1048576.0 + 0.5);
+}
 
 static void on_log(enum ggml_log_level level, const char *text, void *ud)
 {
@@ -81,6 +155,8 @@ static void on_log(enum ggml_log_level level, const char *text, void *ud)
     /* the first error says why; the ones after it say what failed */
     if (level == GGML_LOG_LEVEL_ERROR && !last_error[0])
         memcpy(last_error, line, n + 1);
+    if (level == GGML_LOG_LEVEL_INFO)
+        read_buffer_line(line);
     if (eng_host) /* the engine's chatter is the host's debug output */
         eng_host->log(level == GGML_LOG_LEVEL_ERROR ? HFE_LOG_DEBUG
                                                     : HFE_LOG_DEBUG + 1,
@@ -195,6 +271,8 @@ static int parse_u(const char *key, const char *v, long min, long max,
 
 struct opts {
     long n_ctx, kv, threads, threads_batch, ngl, batch, ubatch, parallel, seed;
+    long main_gpu;
+    int split_mode; /* enum llama_split_mode */
     int flash_attn; /* enum llama_flash_attn_type */
     bool repack;
     const char *chat_template;
@@ -210,7 +288,12 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
     memset(op, 0, sizeof(*op));
     op->threads = ncpu > 0 ? ncpu : 1;
     op->threads_batch = -1;
+#ifdef HFE_LLAMA_GPU
+    op->ngl = -1; /* a GPU module is chosen to run there: all of it */
+#else
     op->ngl = 0;
+#endif
+    op->split_mode = LLAMA_SPLIT_MODE_LAYER;
     op->batch = 512;
     op->ubatch = 512;
     op->parallel = 64;
@@ -229,7 +312,23 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
             rc = parse_u(k, v, 1, 1024, &op->threads_batch, err, err_size);
         else if (!strcmp(k, "ngl"))
             rc = parse_u(k, v, -1, 100000, &op->ngl, err, err_size);
-        else if (!strcmp(k, "batch"))
+        else if (!strcmp(k, "main_gpu"))
+            rc = parse_u(k, v, 0, (long)llama_max_devices() - 1, &op->main_gpu,
+                         err, err_size);
+        else if (!strcmp(k, "split_mode")) {
+            if (!strcmp(v, "none"))
+                op->split_mode = LLAMA_SPLIT_MODE_NONE;
+            else if (!strcmp(v, "layer"))
+                op->split_mode = LLAMA_SPLIT_MODE_LAYER;
+            else if (!strcmp(v, "row"))
+                op->split_mode = LLAMA_SPLIT_MODE_ROW;
+            else {
+                snprintf(err, err_size,
+                         "option split_mode=%s: expected none, layer or row",
+                         v);
+                rc = -1;
+            }
+        } else if (!strcmp(k, "batch"))
             rc = parse_u(k, v, 1, 1 << 20, &op->batch, err, err_size);
         else if (!strcmp(k, "ubatch"))
             rc = parse_u(k, v, 1, 1 << 20, &op->ubatch, err, err_size);
@@ -277,18 +376,80 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
 
 /* ---- methods ------------------------------------------------------------ */
 
+#ifdef HFE_LLAMA_GPU
+#define WANT_DEVICE(t) ((t) == GGML_BACKEND_DEVICE_TYPE_GPU)
+#define NO_DEVICE      "llama.cpp found no GPU device"
+#else
+#define WANT_DEVICE(t) ((t) != GGML_BACKEND_DEVICE_TYPE_ACCEL)
+#define NO_DEVICE      "libllama found no compute device"
+#endif
+
 static int llm_probe(char *why, size_t why_size)
 {
     size_t i, n;
 
+#ifndef HFE_LLAMA_GPU /* a GPU engine has its backends linked in */
     ggml_backend_load_all();
+#endif
     n = ggml_backend_dev_count();
     for (i = 0; i < n; i++)
-        if (ggml_backend_dev_type(ggml_backend_dev_get(i)) !=
-            GGML_BACKEND_DEVICE_TYPE_ACCEL)
+        if (WANT_DEVICE(ggml_backend_dev_type(ggml_backend_dev_get(i))))
             return 0;
-    snprintf(why, why_size, "libllama found no compute device");
+    snprintf(why, why_size, NO_DEVICE);
     return -1;
+}
+
+/* The GPU devices llama.cpp sees, with what their memory holds now. */
+static void gpu_devices(struct hfe_model *m)
+{
+#ifdef HFE_LLAMA_GPU
+    size_t i, n = ggml_backend_dev_count();
+
+    eng_gpu_open();
+    for (i = 0; i < n && m->n_gpus < ENG_MAX_GPUS; i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        struct ggml_backend_dev_props pr;
+        struct eng_gpu *g = &m->gpus[m->n_gpus];
+
+        if (ggml_backend_dev_type(d) != GGML_BACKEND_DEVICE_TYPE_GPU)
+            continue;
+        ggml_backend_dev_get_props(d, &pr);
+        snprintf(g->name, sizeof(g->name), "%s", pr.name ? pr.name : "?");
+        snprintf(g->description, sizeof(g->description), "%s",
+                 pr.description ? pr.description : "");
+        snprintf(g->pci, sizeof(g->pci), "%s",
+                 pr.device_id ? pr.device_id : "");
+        clean(g->name);
+        clean(g->description);
+        clean(g->pci);
+        g->total = pr.memory_total;
+        g->peak = eng_gpu_used(g->pci[0] ? g->pci : NULL, &g->base);
+        m->n_gpus++;
+    }
+#else
+    (void)m;
+#endif
+}
+
+/* The peak of this process's memory on each GPU, as the driver counts it
+ * (or the device's growth since the model opened, where it cannot). */
+static void gpu_sample(struct hfe_model *m)
+{
+#ifdef HFE_LLAMA_GPU
+    size_t i;
+
+    for (i = 0; i < m->n_gpus; i++) {
+        struct eng_gpu *g = &m->gpus[i];
+        uint64_t dev, own = eng_gpu_used(g->pci[0] ? g->pci : NULL, &dev);
+
+        if (!own && dev > g->base)
+            own = dev - g->base;
+        if (own > g->peak)
+            g->peak = own;
+    }
+#else
+    (void)m;
+#endif
 }
 
 static void llm_close(struct hfe_model *m)
@@ -311,6 +472,8 @@ static void llm_close(struct hfe_model *m)
     free(m->path);
     free(m->name);
     free(m->chat_template);
+    free(m->stats_text[0]);
+    free(m->stats_text[1]);
     free(m);
 }
 
@@ -348,12 +511,17 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     }
 
     mp.n_gpu_layers = (int32_t)op.ngl;
+    mp.main_gpu = (int32_t)op.main_gpu;
+    mp.split_mode = (enum llama_split_mode)op.split_mode;
+    gpu_devices(m);
+    opening = m; /* the loader's "buffer size" lines, until the context */
     /* repacked weights take other kernels for one token than for many */
     mp.use_extra_bufts = op.repack;
     t0 = eng_now_ms();
     last_error[0] = '\0';
     m->model = llama_model_load_from_file(uri, mp);
     if (!m->model) {
+        opening = NULL;
         snprintf(err, err_size, "%s: the engine cannot load it: %s", uri,
                  last_error[0] ? last_error : "no reason given");
         rc = HFE_EMODEL;
@@ -398,6 +566,7 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     cp.kv_unified = true; /* tokens shared by several sequences */
     cp.no_perf = false;   /* the default is true: we want the timings */
     m->ctx = llama_init_from_model(m->model, cp);
+    opening = NULL;
     if (!m->ctx) {
         snprintf(err, err_size, "%s: cannot create a context of %u tokens: %s",
                  uri, cp.n_ctx, last_error[0] ? last_error : "no reason given");
@@ -405,6 +574,7 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
         goto fail;
     }
     m->load_ms = eng_now_ms() - t0;
+    gpu_sample(m);
     m->n_cells = llama_n_ctx(m->ctx);
     m->n_batch = llama_n_batch(m->ctx);
     m->n_seq = llama_n_seq_max(m->ctx) - 1;
@@ -428,6 +598,7 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     *out = m;
     return HFE_OK;
 fail:
+    opening = NULL;
     llm_close(m);
     return rc;
 }
@@ -618,6 +789,7 @@ static int llm_submit(struct hfe_model *m, const struct hfe_batch *b)
     }
     free(idx);
     free(t.answered);
+    gpu_sample(m);
     return rc;
 }
 
@@ -640,6 +812,46 @@ static uint64_t kv_bytes(const struct hfe_model *m)
     vl = hfe_gguf_int(m->meta, key, n_embd / n_head);
     return (uint64_t)m->n_cells * (uint64_t)llama_model_n_layer(m->model) *
            (uint64_t)((kl + vl) * n_kv) * 2u;
+}
+
+/* JSON for the run record: llama.cpp's buffers, and the GPUs. */
+static void stats_render(struct hfe_model *m)
+{
+    struct hfe_buf b = {0};
+    size_t i;
+
+    free(m->stats_text[0]);
+    free(m->stats_text[1]);
+    m->stats_text[0] = m->stats_text[1] = NULL;
+    hfe_buf_puts(&b, "[");
+    for (i = 0; i < m->n_buffers; i++)
+        hfe_buf_printf(&b,
+                       "%s{\"kind\":\"%s\",\"buffer\":\"%s\",\"bytes\":%llu}",
+                       i ? "," : "", m->buffers[i].kind, m->buffers[i].name,
+                       (unsigned long long)m->buffers[i].bytes);
+    hfe_buf_puts(&b, "]");
+    m->stats_text[0] = b.s;
+    m->stats[0] = (struct hfe_kv){"buffers", "json", m->stats_text[0]};
+    m->n_stats = 1;
+    if (!m->n_gpus)
+        return;
+    memset(&b, 0, sizeof(b));
+    hfe_buf_printf(&b, "{\"driver\":\"%s\",\"source\":\"%s\",\"devices\":[",
+                   eng_gpu_driver(), eng_gpu_source());
+    for (i = 0; i < m->n_gpus; i++) {
+        const struct eng_gpu *g = &m->gpus[i];
+
+        hfe_buf_printf(&b,
+                       "%s{\"name\":\"%s\",\"description\":\"%s\",\"pci\":"
+                       "\"%s\",\"memory_total\":%llu,\"peak\":%llu}",
+                       i ? "," : "", g->name, g->description, g->pci,
+                       (unsigned long long)g->total,
+                       (unsigned long long)g->peak);
+    }
+    hfe_buf_puts(&b, "]}");
+    m->stats_text[1] = b.s;
+    m->stats[1] = (struct hfe_kv){"gpu", "json", m->stats_text[1]};
+    m->n_stats = 2;
 }
 
 static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
@@ -672,7 +884,23 @@ static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
     m->mem[2] =
         (struct hfe_mem){"rss-peak", "host", (uint64_t)ru.ru_maxrss * 1024u};
     v.n_mem = 3;
+#ifdef HFE_LLAMA_GPU /* by device: the rows of the GPU tables */
+    {
+        size_t i;
+
+        for (i = 0; i < m->n_buffers; i++)
+            m->mem[v.n_mem++] = (struct hfe_mem){
+                m->buffers[i].kind, m->buffers[i].name, m->buffers[i].bytes};
+        gpu_sample(m);
+        for (i = 0; i < m->n_gpus; i++)
+            m->mem[v.n_mem++] = (struct hfe_mem){"device-peak", m->gpus[i].name,
+                                                 m->gpus[i].peak};
+    }
+#endif
     v.mem = m->mem;
+    stats_render(m);
+    v.n_stats = m->n_stats;
+    v.stats = m->stats;
     if (out->abi_major != HFE_ABI_MAJOR || size < 8)
         return HFE_EINVAL;
     if (size > sizeof(v))
@@ -689,10 +917,13 @@ static const struct hfe_backend backend = {
     .struct_size = sizeof(struct hfe_backend),
     .name = HFE_LLAMA_VARIANT,
     .version = HFEVAL_VERSION "+" HFE_LLAMA_BUILD,
+#ifdef HFE_LLAMA_GPU
+    .description = "llama.cpp engine, in-process, on the GPU (GGUF files)",
+    .caps = HFE_LLAMA_CAPS | HFE_CAP_GPU,
+#else
     .description = "llama.cpp engine, in-process (GGUF files)",
-    .caps = HFE_CAP_LOGLIK | HFE_CAP_ROLLING | HFE_CAP_TOPK | HFE_CAP_GENERATE |
-            HFE_CAP_CHAT | HFE_CAP_SAMPLING | HFE_CAP_TOKENIZE |
-            HFE_CAP_MEASURE | HFE_CAP_BATCH | HFE_CAP_DETERMINISTIC,
+    .caps = HFE_LLAMA_CAPS,
+#endif
     .handles = handles,
     .options = option_keys,
     .probe = llm_probe,
