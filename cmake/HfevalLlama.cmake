@@ -88,3 +88,22 @@ endif()
 find_file(HFEVAL_LLAMA_VOCAB ggml-vocab-llama-spm.gguf
     PATHS ${HFEVAL_LLAMA_SRC}/models NO_DEFAULT_PATH NO_CACHE)
 message(STATUS "llama.cpp: commit ${HFEVAL_LLAMA_COMMIT}, tools in '${HFEVAL_LLAMA_BIN}', vocab '${HFEVAL_LLAMA_VOCAB}'")
+
+# hfeval_llama_variant(cuda|rocm ARGS...): the static GPU build of the same
+# llama.cpp (its own cached prefix) into HFEVAL_LLAMA_<variant>_PREFIX.
+function(hfeval_llama_variant variant)
+    if(HFEVAL_LLAMA_DIR)
+        _hfeval_llama_script(--src ${HFEVAL_LLAMA_DIR} ${ARGN})
+    elseif(HFEVAL_LLAMA_FROM STREQUAL "system")
+        message(FATAL_ERROR "llama.cpp: the ${variant} module needs llama.cpp's source "
+            "(the pinned bundle, or -DHFEVAL_LLAMA_DIR); an installed llama.cpp "
+            "cannot be linked into it (-DHFEVAL_LLAMA_SYSTEM=OFF)")
+    else()
+        _hfeval_llama_script(${ARGN})
+    endif()
+    if(NOT EXISTS ${HFEVAL_LLAMA_PREFIX}/LINK)
+        message(FATAL_ERROR "llama.cpp: ${HFEVAL_LLAMA_PREFIX} has no LINK file "
+            "(built by an older scripts/llama.sh): remove it and reconfigure")
+    endif()
+    set(HFEVAL_LLAMA_${variant}_PREFIX ${HFEVAL_LLAMA_PREFIX} PARENT_SCOPE)
+endfunction()
