@@ -18,14 +18,30 @@
 #               single-stream (goal >= 3)
 # Wall times include loading the model, for both sides.  Data: HellaSwag
 # and GSM8K from ../shared/data (or $HFEVAL_DATA).  Takes a few minutes.
+#
+# GPU=cuda (or rocm) runs the llama-cuda module against llama-bench and
+# llama-perplexity of the same CUDA build of llama.cpp, every layer on the
+# GPU on both sides (-ngl 99; the module's default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${HFEVAL_BUILD:-build}
 . "$build/test-env.sh"
 data=${HFEVAL_DATA:-$HFEVAL_SRC/../shared/data}
 T=${THREADS:-$(nproc)}
-pp=$HFEVAL_LLAMA_BIN/llama-perplexity
-lb=$HFEVAL_LLAMA_BIN/llama-bench
+bin=$HFEVAL_LLAMA_BIN
+ngl=()
+if [ -n "${GPU:-}" ]; then
+    case "$GPU" in
+    cuda) bin=$HFEVAL_LLAMA_CUDA_BIN ;;
+    rocm) bin=$HFEVAL_LLAMA_ROCM_BIN ;;
+    *) echo "engine.sh: GPU=$GPU: expected cuda or rocm" >&2; exit 2 ;;
+    esac
+    [ -n "$bin" ] || { echo "engine.sh: this build has no $GPU module (cmake -DHFEVAL_${GPU^^}=ON)" >&2; exit 2; }
+    export HFE_MODULE=llama-$GPU
+    ngl=(-ngl 99)
+fi
+pp=$bin/llama-perplexity
+lb=$bin/llama-bench
 eng=$HFEVAL_TEST_BIN/test_engine
 export HFEVAL_PLUGIN_DIR
 tmp=$(mktemp -d)
@@ -55,7 +71,7 @@ for model in "$@"; do
     # 64 take longer and 8.6 and 17 GB (its logits buffers), -np 128 dies
     # of std::bad_alloc on a 24 GB machine
     timed peer_hs "$pp" -m "$model" -f "$tmp/hs.txt" --hellaswag --hellaswag-tasks 400 \
-        -np 16 -c 2048 -t "$T" -fa off --no-repack
+        -np 16 -c 2048 -t "$T" -fa off --no-repack "${ngl[@]}"
     HFE_OPTS="threads=$T" timed ours_hs "$eng" hellaswag "$model" "$tmp/hs.txt" 400
     read -r pw pm <"$tmp/peer_hs.time"
     read -r ow om <"$tmp/ours_hs.time"
@@ -63,13 +79,13 @@ for model in "$@"; do
     printf '%-12s %-11s %7d MiB %6d MiB %8s  (peak RSS)\n' "$name" "  memory" $((om / 1024)) $((pm / 1024)) "$(ratio "$om" "$pm")"
     score_rate=$(field "$tmp/ours_hs.out" eval_tok_s)
 
-    timed peer_ppl "$pp" -m "$model" -f "$tmp/text.txt" -c 512 -t "$T" -fa off --no-repack
+    timed peer_ppl "$pp" -m "$model" -f "$tmp/text.txt" -c 512 -t "$T" -fa off --no-repack "${ngl[@]}"
     HFE_OPTS="threads=$T" timed ours_ppl "$eng" ppl "$model" "$tmp/text.txt" 512
     read -r pw pm <"$tmp/peer_ppl.time"
     read -r ow om <"$tmp/ours_ppl.time"
     printf '%-12s %-11s %9.2fs %9.2fs %8s  <= 1.05\n' "$name" perplexity "$ow" "$pw" "$(ratio "$ow" "$pw")"
 
-    "$lb" -m "$model" -t "$T" -fa off -p 512 -n 128 -r 3 -o jsonl >"$tmp/bench.jsonl" 2>/dev/null
+    "$lb" -m "$model" -t "$T" -fa off -p 512 -n 128 -r 3 "${ngl[@]}" -o jsonl >"$tmp/bench.jsonl" 2>/dev/null
     pp512=$(perl -MJSON::PP -ne '$d = decode_json($_); print $d->{avg_ts} if $d->{n_prompt} == 512' "$tmp/bench.jsonl")
     tg128=$(perl -MJSON::PP -ne '$d = decode_json($_); print $d->{avg_ts} if $d->{n_gen} == 128' "$tmp/bench.jsonl")
     printf '%-12s %-11s %8.0f/s %8.0f/s %8s  >= 0.9 (vs pp512)\n' "$name" scoring "$score_rate" "$pp512" "$(ratio "$score_rate" "$pp512")"

@@ -525,9 +525,11 @@ int main(int argc, char **argv)
                         "tests/test_engine.c\n");
         return 2;
     }
-    path = hfe_xasprintf("%s/hfe-llama.so", dir ? dir : ".");
+    /* HFE_MODULE=llama-cuda: a GPU module instead (bench/engine.sh) */
+    path = hfe_xasprintf("%s/hfe-%s.so", dir ? dir : ".",
+                         getenv("HFE_MODULE") ? getenv("HFE_MODULE") : "llama");
     if (hfe_plug_load(path, &p) != 0)
-        die("cannot use the llama backend: %s", p.why);
+        die("cannot use the backend: %s", p.why);
     be = p.be;
     if (!strcmp(argv[1], "ppl") && argc == 5)
         rc = cmd_ppl(argv + 2);
