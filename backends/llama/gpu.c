@@ -10,13 +10,23 @@
  * module is listed as "not usable here" with the driver's own reason,
  * and `backend=auto` passes it by.
  *
+ * Nothing here starts CUDA or HIP in the host's process: the host forks a
+ * worker for each model (core/worker.c), and a GPU context does not
+ * survive fork().  So the driver is asked in a child process of its own,
+ * and the engine's probe, which would start llama.cpp's GPU backend, is
+ * left out of the table handed to the host; the engine meets the GPU
+ * first in the worker, when it opens a model.
+ *
  * Built with HFE_GPU_CUDA or HFE_GPU_ROCM defined.  HFE_GPU_RUNTIME is
  * the toolkit's version as the driver reports it (CUDA 13.0 is 13000).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../core/hfeval.h"
@@ -132,6 +142,54 @@ static int driver_ok(char *why, size_t size)
 }
 #endif
 
+/* driver_ok() in a child process: the answer, without CUDA in this one */
+static int driver_ok_apart(char *why, size_t size)
+{
+    size_t n = 0;
+    ssize_t r;
+    pid_t pid;
+    int fd[2], st;
+
+    why[0] = '\0';
+    if (pipe(fd) != 0) {
+        snprintf(why, size, "cannot ask the driver: pipe: %m");
+        return 0;
+    }
+    if ((pid = fork()) < 0) {
+        snprintf(why, size, "cannot ask the driver: fork: %m");
+        close(fd[0]);
+        close(fd[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        char w[512];
+        int ok = driver_ok(w, sizeof(w));
+
+        if (!ok && write(fd[1], w, strlen(w)) < 0)
+            _exit(2);
+        _exit(ok ? 0 : 1); /* _exit: no atexit handler of the host's */
+    }
+    close(fd[1]);
+    while (n + 1 < size && ((r = read(fd[0], why + n, size - 1 - n)) > 0 ||
+                            (r < 0 && errno == EINTR)))
+        n += r > 0 ? (size_t)r : 0;
+    why[n] = '\0';
+    close(fd[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 1;
+    if (!why[0]) {
+        if (WIFSIGNALED(st))
+            snprintf(why, size, "asking the driver killed the process (%s)",
+                     strsignal(WTERMSIG(st)));
+        else
+            snprintf(why, size, "asking the driver failed (status %d)",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    return 0;
+}
+
 /* ---- the table of a module that cannot run here -------------------------- */
 
 static int idle_probe(char *why, size_t why_size)
@@ -193,7 +251,9 @@ static const struct hfe_backend idle = {
 
 HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
+    static struct hfe_backend table; /* the engine's, less its probe */
     static const struct hfe_backend *engine;
+    const struct hfe_backend *e;
     hfe_plugin_entry_fn entry;
     char path[4096], *slash;
     Dl_info self;
@@ -201,7 +261,7 @@ HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 
     if (engine)
         return engine;
-    if (!driver_ok(why_not, sizeof(why_not)))
+    if (!driver_ok_apart(why_not, sizeof(why_not)))
         return &idle;
     if (!dladdr((void *)hfe_plugin_entry, &self) || !self.dli_fname) {
         snprintf(why_not, sizeof(why_not), "cannot tell where it lies");
@@ -224,6 +284,14 @@ HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
         return &idle;
     }
     memcpy(&entry, &p, sizeof(entry));
-    engine = entry(h);
+    if (!(e = entry(h)) || e->abi_major != HFE_ABI_MAJOR)
+        return e; /* the host says what is wrong with it */
+    memcpy(&table, e,
+           e->struct_size < sizeof(table) ? e->struct_size : sizeof(table));
+    table.struct_size =
+        (uint32_t)(e->struct_size < sizeof(table) ? e->struct_size
+                                                  : sizeof(table));
+    table.probe = NULL; /* it would start the GPU here: see the top */
+    engine = &table;
     return engine;
 }
