@@ -60,6 +60,10 @@ like "$err" "split.txt:1: model 'a': option split_mode=diagonal: expected none, 
 printf 'a  %s  main_gpu=9999\n' "$fx/base.gguf" >main.txt
 run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models main.txt --limit 2 --out main
 like "$err" "main_gpu=9999: expected an integer from 0 to [0-9]+" "main_gpu out of range too"
+printf 'a  %s  flash_attn=maybe\nb  %s  ngl=-2\n' "$fx/base.gguf" "$fx/base.gguf" >fa.txt
+run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models fa.txt --limit 2 --out fa
+like "$err" "fa.txt:1: model 'a': option flash_attn=maybe: expected on, off or auto" "flash_attn too"
+like "$err" "fa.txt:2: model 'b': option ngl=-2: expected an integer from -1 to" "and ngl"
 
 # ---- llama.cpp's buffers: what the GPU tables show by device ---------------
 printf 'a  %s\nq  %s\n' "$fx/base.gguf" "$fx/q8_0.gguf" >two.txt

@@ -269,12 +269,40 @@ static int parse_u(const char *key, const char *v, long min, long max,
     return 0;
 }
 
+/* key=WORD, one of a list: its value in *out */
+struct word {
+    const char *name;
+    int value;
+};
+static const struct word split_words[] = {{"none", LLAMA_SPLIT_MODE_NONE},
+                                          {"layer", LLAMA_SPLIT_MODE_LAYER},
+                                          {"row", LLAMA_SPLIT_MODE_ROW},
+                                          {NULL, 0}};
+static const struct word fa_words[] = {{"on", LLAMA_FLASH_ATTN_TYPE_ENABLED},
+                                       {"off", LLAMA_FLASH_ATTN_TYPE_DISABLED},
+                                       {"auto", LLAMA_FLASH_ATTN_TYPE_AUTO},
+                                       {NULL, 0}};
+static const struct word on_off[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
+
+static int parse_word(const char *key, const char *v, const struct word *w,
+                      const char *expected, int *out, char *err,
+                      size_t err_size)
+{
+    for (; w->name; w++)
+        if (!strcmp(v, w->name)) {
+            *out = w->value;
+            return 0;
+        }
+    snprintf(err, err_size, "option %s=%s: expected %s", key, v, expected);
+    return -1;
+}
+
 struct opts {
     long n_ctx, kv, threads, threads_batch, ngl, batch, ubatch, parallel, seed;
     long main_gpu;
     int split_mode; /* enum llama_split_mode */
     int flash_attn; /* enum llama_flash_attn_type */
-    bool repack;
+    int repack;
     const char *chat_template;
 };
 
@@ -315,20 +343,10 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
         else if (!strcmp(k, "main_gpu"))
             rc = parse_u(k, v, 0, (long)llama_max_devices() - 1, &op->main_gpu,
                          err, err_size);
-        else if (!strcmp(k, "split_mode")) {
-            if (!strcmp(v, "none"))
-                op->split_mode = LLAMA_SPLIT_MODE_NONE;
-            else if (!strcmp(v, "layer"))
-                op->split_mode = LLAMA_SPLIT_MODE_LAYER;
-            else if (!strcmp(v, "row"))
-                op->split_mode = LLAMA_SPLIT_MODE_ROW;
-            else {
-                snprintf(err, err_size,
-                         "option split_mode=%s: expected none, layer or row",
-                         v);
-                rc = -1;
-            }
-        } else if (!strcmp(k, "batch"))
+        else if (!strcmp(k, "split_mode"))
+            rc = parse_word(k, v, split_words, "none, layer or row",
+                            &op->split_mode, err, err_size);
+        else if (!strcmp(k, "batch"))
             rc = parse_u(k, v, 1, 1 << 20, &op->batch, err, err_size);
         else if (!strcmp(k, "ubatch"))
             rc = parse_u(k, v, 1, 1 << 20, &op->ubatch, err, err_size);
@@ -338,27 +356,13 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
                          &op->parallel, err, err_size);
         else if (!strcmp(k, "seed"))
             rc = parse_u(k, v, 0, 0x7fffffffL, &op->seed, err, err_size);
-        else if (!strcmp(k, "flash_attn")) {
-            if (!strcmp(v, "on"))
-                op->flash_attn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-            else if (!strcmp(v, "off"))
-                op->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-            else if (!strcmp(v, "auto"))
-                op->flash_attn = LLAMA_FLASH_ATTN_TYPE_AUTO;
-            else {
-                snprintf(err, err_size,
-                         "option flash_attn=%s: expected on, off or auto", v);
-                rc = -1;
-            }
-        } else if (!strcmp(k, "repack")) {
-            if (!strcmp(v, "on") || !strcmp(v, "off"))
-                op->repack = !strcmp(v, "on");
-            else {
-                snprintf(err, err_size, "option repack=%s: expected on or off",
-                         v);
-                rc = -1;
-            }
-        } else if (!strcmp(k, "chat_template"))
+        else if (!strcmp(k, "flash_attn"))
+            rc = parse_word(k, v, fa_words, "on, off or auto", &op->flash_attn,
+                            err, err_size);
+        else if (!strcmp(k, "repack"))
+            rc = parse_word(k, v, on_off, "on or off", &op->repack, err,
+                            err_size);
+        else if (!strcmp(k, "chat_template"))
             op->chat_template = v;
         else if (!strcmp(k, "base") || !strcmp(k, "backend") ||
                  !strcmp(k, "card") || !strcmp(k, "hub") ||
