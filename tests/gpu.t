@@ -86,6 +86,36 @@ for m in a q; do
 done
 unlike "$out" "@" "the CPU engine's table has no rows by device"
 
+# ---- a CUDA engine and no driver: the toolkit's stub libcuda.so.1 ----------
+# The engine loads in the same process as hfe-llama, llama.cpp twice, each
+# with its own symbols: its probe starts its CUDA backend, which finds no
+# device; the CPU engine beside it is untouched.  The front, given the
+# stub, says what it is.
+engine=$HFEVAL_PLUGIN_DIR/engine/llama-cuda.so
+stub=
+for d in /usr/local/cuda/lib64/stubs /usr/local/cuda/lib/stubs; do
+    [ -f "$d/libcuda.so" ] && stub=$d/libcuda.so && break
+done
+if [ ! -f "$engine" ]; then
+    skip 3 "no llama-cuda engine in this build"
+elif [ -z "$stub" ]; then
+    skip 3 "no stub libcuda.so in the CUDA toolkit"
+elif nvidia-smi -L >/dev/null 2>&1; then
+    skip 3 "an NVIDIA driver is here: the GPU tests below run instead"
+else
+    mkdir -p stub eng
+    ln -s "$stub" stub/libcuda.so.1
+    ln -s "$engine" eng/hfe-llama-cuda.so
+    run env LD_LIBRARY_PATH="$PWD/stub" HFEVAL_PLUGIN_PATH="$PWD/eng" "$HFEVAL_BIN" plugins
+    why=$(printf '%s\n' "$out" | awk '/^llama-cuda .* not usable / { l = NR + 2 } NR == l { sub(/^ +/, ""); print }')
+    is "$why" "llama.cpp found no GPU device" \
+        "the engine, loaded alone: llama.cpp's CUDA backend finds no device"
+    like "$out" "^llama +[^ ]+ +1\.[0-9]+ +usable " "and hfe-llama, in the same process, is usable"
+    run env LD_LIBRARY_PATH="$PWD/stub" "$HFEVAL_BIN" plugins
+    like "$out" "libcuda\.so\.1 is the CUDA toolkit's stub, not a driver" \
+        "the front, given the stub, says what it is"
+fi
+
 # ---- on a GPU ------------------------------------------------------------
 "$HFEVAL_BIN" plugins >plugins.txt
 gpu=$(awk '$1 ~ /^llama-(cuda|rocm)$/ && $4 == "usable" { print $1; exit }' plugins.txt)

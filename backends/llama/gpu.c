@@ -81,7 +81,18 @@ static int driver_ok(char *why, size_t size)
         snprintf(why, size, "libcuda.so.1 lacks the driver API");
         return 0;
     }
-    if ((rc = version(&v)) != 0 || v / 1000 < HFE_GPU_RUNTIME / 1000) {
+    if ((rc = version(&v)) == 34) { /* CUDA_ERROR_STUB_LIBRARY */
+        snprintf(why, size,
+                 "libcuda.so.1 is the CUDA toolkit's stub, not a driver");
+        return 0;
+    }
+    if (rc != 0) {
+        snprintf(why, size,
+                 "the NVIDIA driver does not answer (cuDriverGetVersion: %d)",
+                 rc);
+        return 0;
+    }
+    if (v / 1000 < HFE_GPU_RUNTIME / 1000) {
         snprintf(why, size,
                  "the NVIDIA driver supports CUDA %d.%d; this module was "
                  "built with CUDA %d.%d (a newer driver is needed)",
