@@ -399,7 +399,8 @@ static int llm_probe(char *why, size_t why_size)
     for (i = 0; i < n; i++)
         if (WANT_DEVICE(ggml_backend_dev_type(ggml_backend_dev_get(i))))
             return 0;
-    snprintf(why, why_size, NO_DEVICE);
+    snprintf(why, why_size, "%s%s%s%s", NO_DEVICE, last_error[0] ? " (" : "",
+             last_error, last_error[0] ? ")" : "");
     return -1;
 }
 
