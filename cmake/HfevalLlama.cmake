@@ -23,7 +23,13 @@ endif()
 function(_hfeval_llama_script)
     set(args --native ${_native} ${ARGN})
     string(REPLACE ";" " " _shown "${args}")
-    message(STATUS "llama.cpp: scripts/llama.sh ${_shown} (first build: about 5 minutes on 2 cores; cached afterwards)")
+    set(_first "about 5 minutes on 2 cores")
+    if(_shown MATCHES "--variant (cuda|rocm)")
+        # 143 CUDA files for one architecture took 91 minutes on 2 cores,
+        # shared with other work
+        set(_first "an hour or more on 2 cores, for each GPU architecture")
+    endif()
+    message(STATUS "llama.cpp: scripts/llama.sh ${_shown} (first build: ${_first}; cached afterwards)")
     execute_process(
         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/llama.sh ${args}
         OUTPUT_VARIABLE out

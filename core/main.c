@@ -90,8 +90,8 @@ static int cmd_plugins(int argc, char **argv)
     struct hfe_plug_set set;
     struct hfe_buf b = {0};
     char caps[256];
-    int json = 0, i;
-    size_t k;
+    int json = 0, i, ind;
+    size_t k, nw = 4, vw = 7;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
@@ -100,11 +100,21 @@ static int cmd_plugins(int argc, char **argv)
             return usage("plugins: unknown option '%s'", argv[i]);
     }
     hfe_plug_scan(&set);
+    for (k = 0; k < set.n; k++) /* columns as wide as what they hold */
+        if (set.v[k].be) {
+            nw =
+                strlen(set.v[k].be->name) > nw ? strlen(set.v[k].be->name) : nw;
+            vw = strlen(set.v[k].be->version) > vw
+                     ? strlen(set.v[k].be->version)
+                     : vw;
+        }
+    ind = (int)(nw + vw) + 20;
     if (json)
         hfe_buf_puts(&b, "[");
     else
-        hfe_buf_printf(&b, "%-10s %-28s %-5s %-11s %s\n", "NAME", "VERSION",
-                       "ABI", "STATUS", "CAPABILITIES / PATH");
+        hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s %s\n", (int)nw, "NAME",
+                       (int)vw, "VERSION", "ABI", "STATUS",
+                       "CAPABILITIES / PATH");
     for (k = 0; k < set.n; k++) {
         const struct hfe_plugin *p = &set.v[k];
         const struct hfe_backend *be = p->be;
@@ -137,15 +147,15 @@ static int cmd_plugins(int argc, char **argv)
             continue;
         }
         if (be)
-            hfe_buf_printf(&b, "%-10s %-28s %u.%-3u %-11s %s\n", be->name,
-                           be->version, be->abi_major, be->abi_minor,
-                           state_name(p->state), caps);
+            hfe_buf_printf(&b, "%-*s %-*s %u.%-3u %-11s %s\n", (int)nw,
+                           be->name, (int)vw, be->version, be->abi_major,
+                           be->abi_minor, state_name(p->state), caps);
         else
-            hfe_buf_printf(&b, "%-10s %-28s %-5s %-11s\n", "?", "?", "?",
-                           state_name(p->state));
-        hfe_buf_printf(&b, "%58s%s\n", "", p->path);
+            hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s\n", (int)nw, "?", (int)vw,
+                           "?", "?", state_name(p->state));
+        hfe_buf_printf(&b, "%*s%s\n", ind, "", p->path);
         if (p->state != HFE_PLUG_USABLE)
-            hfe_buf_printf(&b, "%58s%s\n", "", p->why);
+            hfe_buf_printf(&b, "%*s%s\n", ind, "", p->why);
     }
     if (json)
         hfe_buf_puts(&b, "\n]\n");
