@@ -150,7 +150,7 @@ else
     run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/fidelity.lua" --models kld.txt --set ctx=128 --out gpu-kld
     is "$rc" 0 "fidelity.lua: each GPU run against the CPU run of its file"
     for q in base q8_0; do
-        kld=$(printf '%s\n' "$out" | awk -v m=gpu-$q '$1 == m && $3 == "kld_mean" { print $4 }')
+        kld=$(printf '%s\n' "$out" | awk -v m=gpu-$q '$1 == m && $3 == "kld" { print $4 }')
         perl -e 'exit !(length $ARGV[0] && $ARGV[0] < 1e-3)' "$kld"
         ok $? "$q: mean KLD GPU against CPU $kld < 1e-3"
     done
@@ -158,7 +158,7 @@ else
     printf 'cpu %s/q8_0.gguf threads=2\ngpu %s/q8_0.gguf backend=%s\n' "$fx" "$fx" "$gpu" >hs.txt
     run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models hs.txt --out gpu-picks
     is "$rc" 0 "arith.lua on the CPU and the GPU"
-    n=$(perl -MJSON::PP -ne '$j = decode_json($_); $p{$j->{doc_id}}{$j->{model}} = $j->{pred} // $j->{metrics}{acc};
+    n=$(perl -MJSON::PP -ne '$j = decode_json($_); $p{$j->{doc_id}}{$j->{model}} = $j->{pick};
         END { $d = grep { $p{$_}{cpu} ne $p{$_}{gpu} } keys %p; print "$d of ", scalar(keys %p), "\n" }' gpu-picks/samples.jsonl)
     echo "# multiple-choice picks that differ between CPU and GPU: $n"
 fi
