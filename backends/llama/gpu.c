@@ -55,12 +55,6 @@ typedef int (*fn_pint)(int *);
 
 static char why_not[512];
 
-/* dlsym into a function pointer, as POSIX allows */
-static void *sym(void *dl, const char *name)
-{
-    return dlsym(dl, name);
-}
-
 #if defined(HFE_GPU_CUDA)
 /* The driver API needs no header: every call used here takes ints. */
 static int driver_ok(char *why, size_t size)
@@ -74,9 +68,9 @@ static int driver_ok(char *why, size_t size)
         snprintf(why, size, "no NVIDIA driver (%s)", dlerror());
         return 0;
     }
-    init = (fn_int)sym(dl, "cuInit");
-    version = (fn_pint)sym(dl, "cuDriverGetVersion");
-    count = (fn_pint)sym(dl, "cuDeviceGetCount");
+    init = (fn_int)dlsym(dl, "cuInit");
+    version = (fn_pint)dlsym(dl, "cuDriverGetVersion");
+    count = (fn_pint)dlsym(dl, "cuDeviceGetCount");
     if (!init || !version || !count) {
         snprintf(why, size, "libcuda.so.1 lacks the driver API");
         return 0;
@@ -139,8 +133,8 @@ static int driver_ok(char *why, size_t size)
         snprintf(why, size, "no HIP runtime (libamdhip64.so: %s)", dlerror());
         return 0;
     }
-    init = (fn_int)sym(dl, "hipInit");
-    count = (fn_pint)sym(dl, "hipGetDeviceCount");
+    init = (fn_int)dlsym(dl, "hipInit");
+    count = (fn_pint)dlsym(dl, "hipGetDeviceCount");
     if (!init || !count) {
         snprintf(why, size, "libamdhip64 lacks hipInit or hipGetDeviceCount");
         return 0;
