@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../core/hfeval.h"
+#include "hfeval.h"
 #include "hfeval-plugin.h"
 #include "options.h"
 

@@ -56,7 +56,7 @@
 #include <ggml-backend.h>
 #include <llama.h>
 
-#include "../../core/gguf_meta.h"
+#include "gguf_meta.h"
 #include "engine.h"
 #include "gpumon.h"
 #include "options.h"

@@ -16,17 +16,18 @@ prefix=$(sed -n 's/^HFEVAL_LLAMA_PREFIX=//p' "${HFEVAL_BUILD:-build}/test-env.sh
 ggml="-I$prefix/include -L$prefix/lib -Wl,-rpath,$prefix/lib -lggml-base"
 lua="$(pkg-config --cflags --libs lua5.4 libpcre2-8 zlib) -lbz2"
 case "$target" in
-models) srcs="core/models.c core/util.c" libs="" ;;
-gguf) srcs="core/gguf_meta.c core/util.c" libs="$ggml" ;;
-journal) srcs="core/journal.c core/gguf_meta.c core/sha256.c core/util.c" libs="$ggml -lcjson" ;;
-jsonl) srcs="core/lua_rt.c core/lua_hfe.c core/util.c" libs="$lua -lcjson -lm" ;;
+models) srcs="core/input/models.c common/util.c" libs="" ;;
+gguf) srcs="common/gguf_meta.c common/util.c" libs="$ggml" ;;
+journal) srcs="core/run/journal.c common/gguf_meta.c common/sha256.c common/util.c" libs="$ggml -lcjson" ;;
+jsonl) srcs="core/suite/lua_rt.c core/suite/lua_hfe.c common/util.c" libs="$lua -lcjson -lm" ;;
 http) srcs="backends/http/http.c backends/http/sse.c -DHFE_HTTP_FUZZ" libs="-lcurl -lcjson -lm" ;;
 *) echo "run.sh: unknown target '$target' (expected: models gguf journal jsonl http)" >&2; exit 2 ;;
 esac
 max_len=4096
 [ "$target" = gguf ] && max_len=65536
 # shellcheck disable=SC2086
-clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore -Iplugins \
+clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iplugins \
+    $(printf -- '-I%s ' core/*/) \
     tests/fuzz/fuzz_$target.c $srcs $libs -o "$out"
 mkdir -p "tests/fuzz/corpus/$target"
 "$out" -max_total_time="$secs" -max_len=$max_len -print_final_stats=1 \

@@ -17,7 +17,7 @@
 #ifndef HFEVAL_SCORE_H
 #define HFEVAL_SCORE_H
 
-#include "../plugins/hfeval-plugin.h"
+#include "hfeval-plugin.h"
 #include "compliance.h"
 #include "fidelity.h"
 #include "gguf_meta.h"

@@ -13,7 +13,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../plugins/hfeval-plugin.h"
+#include "hfeval-plugin.h"
 #include "lua_rt.h"
 
 #define RUNTIME_KEY "hfe.runtime"

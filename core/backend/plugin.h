@@ -14,7 +14,7 @@
 #ifndef HFEVAL_PLUGIN_LOADER_H
 #define HFEVAL_PLUGIN_LOADER_H
 
-#include "../plugins/hfeval-plugin.h"
+#include "hfeval-plugin.h"
 #include "hfeval.h"
 
 enum hfe_plug_state {

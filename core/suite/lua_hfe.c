@@ -42,7 +42,7 @@
 #include <bzlib.h>
 #include <zlib.h>
 
-#include "../plugins/hfeval-plugin.h"
+#include "hfeval-plugin.h"
 #include "lua_rt.h"
 
 #define REGEX_MATCH_LIMIT 1000000u
