@@ -1,627 +1,135 @@
 /*
- * main.c - the hfeval command line.
- *
- *   hfeval plugins [--json]
- *   hfeval inspect [--json] [--full] FILE.gguf ...
- *   hfeval inspect [--json] --models LIST
- *   hfeval version
- *
- * Exit statuses are in hfeval.h: each kind of bad input has its own.
+ * main.c - the hfeval command: a table of commands, each with its usage,
+ * from which `hfeval --help` is printed and argv[1] is dispatched.  The
+ * commands are in cli/cmd_*.c; exit statuses are in hfeval.h (each kind
+ * of bad input has its own).
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf_meta.h"
-#include "hfeval.h"
-#include "models.h"
-#include "plugin.h"
-#include "compare.h"
-#include "compliance.h"
-#include "history.h"
-#include "report.h"
-#include "run.h"
+#include "cli.h"
+#include "hfeval-plugin.h"
 
-static const char usage_text[] =
-    "usage: hfeval COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  run SUITE.lua ... --models LIST [--set k=v ...] [--limit N] [--out "
-    "DIR]\n"
-    "      [--shard K/N] [--db PATH] [--watchdog S] [--skip-bad-lines]\n"
-    "                                   run suites over every model of a list\n"
-    "  run --resume DIR                 continue a killed or interrupted run\n"
-    "  compare BASELINE CANDIDATE [--max-drop METRIC=V ...] [--max-kld X]\n"
-    "          [--alpha A] [--baseline-model M] [--candidate-model M]\n"
-    "          [--format tap|md]       the CI gate: exit 1 on a regression\n"
-    "  report RUN... [--format md|csv|json]\n"
-    "                                   lineage tables: each model with its\n"
-    "                                   95% CI and its change from the\n"
-    "                                   lineage's root and its parent\n"
-    "  models [--json] LIST             the lineage as a tree: base (from\n"
-    "                                   base= or the GGUF), arch, quant,\n"
-    "                                   parameters, context, size, license\n"
-    "  merge --out DIR RUN...           join shard runs (run --shard K/N)\n"
-    "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
-    "                                   every run's results over time, and\n"
-    "                                   where comparability breaks\n"
-    "  plugins [--json]                 list backend modules and whether\n"
-    "                                   they are usable here\n"
-    "  inspect [--json] [--full] FILE.gguf ...\n"
-    "                                   every metadata key, arrays included\n"
-    "  inspect [--json] --models LIST   one line per model of a model list,\n"
-    "                                   lineage shown by indentation\n"
-    "  inspect --compliance [--json] [--profile P] (FILE.gguf [--card "
-    "README.md]\n"
-    "          [--hub INFO.json] | --models LIST)\n"
-    "                                   provenance, license and transparency\n"
-    "                                   checks; P: provenance, transparency,\n"
-    "                                   open-source-ai\n"
-    "  version                          print the version\n"
-    "\n"
+static int cmd_version(int argc, char **argv);
+
+/* The commands, in the order --help lists them; usage is their lines of
+ * it.  A NULL fn is a usage line for the command above (run --resume). */
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"run", hfe_cmd_run,
+     "  run SUITE.lua ... --models LIST [--set k=v ...] [--limit N] [--out "
+     "DIR]\n"
+     "      [--shard K/N] [--db PATH] [--watchdog S] [--skip-bad-lines]\n"
+     "                                   run suites over every model of a "
+     "list\n"
+     "  run --resume DIR                 continue a killed or interrupted "
+     "run\n"},
+    {"compare", hfe_cmd_compare,
+     "  compare BASELINE CANDIDATE [--max-drop METRIC=V ...] [--max-kld X]\n"
+     "          [--alpha A] [--baseline-model M] [--candidate-model M]\n"
+     "          [--format tap|md]       the CI gate: exit 1 on a "
+     "regression\n"},
+    {"report", hfe_cmd_report,
+     "  report RUN... [--format md|csv|json]\n"
+     "                                   lineage tables: each model with its\n"
+     "                                   95% CI and its change from the\n"
+     "                                   lineage's root and its parent\n"},
+    {"models", hfe_cmd_models,
+     "  models [--json] LIST             the lineage as a tree: base (from\n"
+     "                                   base= or the GGUF), arch, quant,\n"
+     "                                   parameters, context, size, "
+     "license\n"},
+    {"merge", hfe_cmd_merge,
+     "  merge --out DIR RUN...           join shard runs (run --shard "
+     "K/N)\n"},
+    {"history", hfe_cmd_history,
+     "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
+     "                                   every run's results over time, and\n"
+     "                                   where comparability breaks\n"},
+    {"plugins", hfe_cmd_plugins,
+     "  plugins [--json]                 list backend modules and whether\n"
+     "                                   they are usable here\n"},
+    {"inspect", hfe_cmd_inspect,
+     "  inspect [--json] [--full] FILE.gguf ...\n"
+     "                                   every metadata key, arrays "
+     "included\n"
+     "  inspect [--json] --models LIST   one line per model of a model "
+     "list,\n"
+     "                                   lineage shown by indentation\n"
+     "  inspect --compliance [--json] [--profile P] (FILE.gguf [--card "
+     "README.md]\n"
+     "          [--hub INFO.json] | --models LIST)\n"
+     "                                   provenance, license and "
+     "transparency\n"
+     "                                   checks; P: provenance, "
+     "transparency,\n"
+     "                                   open-source-ai\n"},
+    {"version", cmd_version,
+     "  version                          print the version\n"},
+};
+
+static const char environment[] =
     "environment:\n"
     "  HFEVAL_PLUGIN_PATH  more directories to load backends from (a:b)\n"
     "  HFEVAL_LOG          0 errors .. 3 debug, 4 the engine's own log\n"
     "                      (default 1)\n";
 
-static int usage(const char *fmt, const char *arg)
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_usage(FILE *f)
+{
+    size_t i;
+
+    fputs("usage: hfeval COMMAND [ARGS]\n\ncommands:\n", f);
+    for (i = 0; i < N_COMMANDS; i++)
+        fputs(commands[i].usage, f);
+    fputs("\n", f);
+    fputs(environment, f);
+}
+
+int hfe_cli_usage(const char *fmt, const char *arg)
 {
     if (fmt) {
         fprintf(stderr, "hfeval: ");
         fprintf(stderr, fmt, arg);
         fprintf(stderr, "\n\n");
     }
-    fputs(usage_text, stderr);
+    print_usage(stderr);
     return HFE_EXIT_USAGE;
 }
 
-/* ---- plugins ----------------------------------------------------------- */
-
-static const char *state_name(enum hfe_plug_state s)
+static int cmd_version(int argc, char **argv)
 {
-    return s == HFE_PLUG_USABLE     ? "usable"
-           : s == HFE_PLUG_UNUSABLE ? "not usable"
-                                    : "broken";
-}
-
-static int cmd_plugins(int argc, char **argv)
-{
-    struct hfe_plug_set set;
-    struct hfe_buf b = {0};
-    char caps[256];
-    int json = 0, i, ind;
-    size_t k, nw = 4, vw = 7;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else
-            return usage("plugins: unknown option '%s'", argv[i]);
-    }
-    hfe_plug_scan(&set);
-    for (k = 0; k < set.n; k++) /* columns as wide as what they hold */
-        if (set.v[k].be) {
-            nw =
-                strlen(set.v[k].be->name) > nw ? strlen(set.v[k].be->name) : nw;
-            vw = strlen(set.v[k].be->version) > vw
-                     ? strlen(set.v[k].be->version)
-                     : vw;
-        }
-    ind = (int)(nw + vw) + 20;
-    if (json)
-        hfe_buf_puts(&b, "[");
-    else
-        hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s %s\n", (int)nw, "NAME",
-                       (int)vw, "VERSION", "ABI", "STATUS",
-                       "CAPABILITIES / PATH");
-    for (k = 0; k < set.n; k++) {
-        const struct hfe_plugin *p = &set.v[k];
-        const struct hfe_backend *be = p->be;
-
-        if (be)
-            hfe_plug_caps_str(be->caps, caps, sizeof(caps));
-        if (json) {
-            hfe_buf_puts(&b, k ? ",\n {" : "\n {");
-            hfe_buf_puts(&b, "\"name\":");
-            if (be)
-                hfe_json_str(&b, be->name, strlen(be->name));
-            else
-                hfe_buf_puts(&b, "null");
-            if (be) {
-                hfe_buf_puts(&b, ",\"version\":");
-                hfe_json_str(&b, be->version, strlen(be->version));
-                hfe_buf_printf(&b,
-                               ",\"abi\":\"%u.%u\",\"caps\":", be->abi_major,
-                               be->abi_minor);
-                hfe_json_str(&b, caps, strlen(caps));
-                hfe_buf_puts(&b, ",\"description\":");
-                hfe_json_str(&b, be->description, strlen(be->description));
-            }
-            hfe_buf_printf(
-                &b, ",\"status\":\"%s\",\"reason\":", state_name(p->state));
-            hfe_json_str(&b, p->why, strlen(p->why));
-            hfe_buf_puts(&b, ",\"path\":");
-            hfe_json_str(&b, p->path, strlen(p->path));
-            hfe_buf_puts(&b, "}");
-            continue;
-        }
-        if (be)
-            hfe_buf_printf(&b, "%-*s %-*s %u.%-3u %-11s %s\n", (int)nw,
-                           be->name, (int)vw, be->version, be->abi_major,
-                           be->abi_minor, state_name(p->state), caps);
-        else
-            hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s\n", (int)nw, "?", (int)vw,
-                           "?", "?", state_name(p->state));
-        hfe_buf_printf(&b, "%*s%s\n", ind, "", p->path);
-        if (p->state != HFE_PLUG_USABLE)
-            hfe_buf_printf(&b, "%*s%s\n", ind, "", p->why);
-    }
-    if (json)
-        hfe_buf_puts(&b, "\n]\n");
-    else if (!set.n)
-        hfe_buf_printf(&b, "no backend modules in %s or HFEVAL_PLUGIN_PATH\n",
-                       hfe_plug_default_dir());
-    fputs(b.s, stdout);
-    hfe_buf_free(&b);
-    hfe_plug_set_free(&set);
+    (void)argc;
+    (void)argv;
+    printf("hfeval %s (plugin ABI %d.%d)\n", HFEVAL_VERSION, HFE_ABI_MAJOR,
+           HFE_ABI_MINOR);
     return HFE_EXIT_OK;
-}
-
-/* ---- inspect ----------------------------------------------------------- */
-
-static const char *fmt_params(uint64_t n, char *buf, size_t size)
-{
-    if (n >= 1000000000ull)
-        snprintf(buf, size, "%.2fB", n / 1e9);
-    else if (n >= 1000000ull)
-        snprintf(buf, size, "%.1fM", n / 1e6);
-    else if (n >= 1000ull)
-        snprintf(buf, size, "%.1fK", n / 1e3);
-    else
-        snprintf(buf, size, "%" PRIu64, n);
-    return buf;
-}
-
-static void inspect_json(const struct hfe_gguf *g, struct hfe_buf *b)
-{
-    char type[32];
-    int64_t i;
-
-    hfe_buf_puts(b, "{\"file\":");
-    hfe_json_str(b, g->path, strlen(g->path));
-    hfe_buf_printf(b,
-                   ",\"gguf_version\":%" PRIu32 ",\"file_size\":%" PRIu64
-                   ",\"n_tensors\":%" PRId64 ",\"n_params\":%" PRIu64
-                   ",\"quantization\":",
-                   g->version, g->file_size, g->n_tensors, g->n_params);
-    hfe_json_str(b, g->quant, strlen(g->quant));
-    hfe_buf_puts(b, ",\"metadata\":{");
-    for (i = 0; i < g->n_kv; i++) {
-        const char *k = hfe_gguf_key(g, i);
-
-        if (i)
-            hfe_buf_puts(b, ",");
-        hfe_json_str(b, k, strlen(k));
-        hfe_buf_puts(b, ":");
-        hfe_gguf_value_json(g, i, 0, b);
-    }
-    hfe_buf_puts(b, "},\"types\":{");
-    for (i = 0; i < g->n_kv; i++) {
-        const char *k = hfe_gguf_key(g, i);
-
-        if (i)
-            hfe_buf_puts(b, ",");
-        hfe_json_str(b, k, strlen(k));
-        hfe_buf_printf(b, ":\"%s\"", hfe_gguf_type(g, i, type, sizeof(type)));
-    }
-    hfe_buf_puts(b, "}}\n");
-}
-
-/* Long values are cut in text output unless --full. */
-#define TEXT_MAX_ITEMS 16
-#define TEXT_MAX_CHARS 160
-
-static void inspect_text(const struct hfe_gguf *g, int full, struct hfe_buf *b)
-{
-    char size[32], params[32], type[32];
-    size_t width = 0;
-    int64_t i;
-
-    for (i = 0; i < g->n_kv; i++) {
-        size_t n = strlen(hfe_gguf_key(g, i));
-
-        if (n > width)
-            width = n;
-    }
-    hfe_buf_printf(
-        b,
-        "%s: GGUF v%" PRIu32 ", %s, %" PRId64 " tensors, %s "
-        "parameters, %s, %" PRId64 " keys\n",
-        g->path, g->version, hfe_fmt_bytes(g->file_size, size, sizeof(size)),
-        g->n_tensors, fmt_params(g->n_params, params, sizeof(params)),
-        g->quant[0] ? g->quant : "no tensors", g->n_kv);
-    for (i = 0; i < g->n_kv; i++) {
-        struct hfe_buf v = {0};
-        uint64_t n = hfe_gguf_arr_n(g, i);
-        int cut = !full && n > TEXT_MAX_ITEMS;
-
-        hfe_gguf_value_json(g, i, full ? 0 : TEXT_MAX_ITEMS, &v);
-        if (!full && v.len > TEXT_MAX_CHARS) {
-            v.len = TEXT_MAX_CHARS;
-            /* do not cut a UTF-8 sequence in half */
-            while (v.len && ((unsigned char)v.s[v.len] & 0xc0) == 0x80)
-                v.len--;
-            v.s[v.len] = '\0';
-            cut = 1;
-        }
-        hfe_buf_printf(b, "  %-*s  %-9s  %s%s", (int)width, hfe_gguf_key(g, i),
-                       hfe_gguf_type(g, i, type, sizeof(type)), v.s,
-                       cut ? "..." : "");
-        if (cut && n)
-            hfe_buf_printf(b, " (%" PRIu64 " items)", n);
-        hfe_buf_puts(b, "\n");
-        hfe_buf_free(&v);
-    }
-}
-
-static int inspect_files(int json, int full, int n, char **files)
-{
-    int rc = HFE_EXIT_OK, i;
-
-    for (i = 0; i < n; i++) {
-        struct hfe_buf b = {0};
-        struct hfe_gguf *g;
-        struct hfe_err err;
-
-        if (hfe_gguf_open(files[i], 0, &g, &err) != 0) {
-            fprintf(stderr, "hfeval: %s\n", err.msg);
-            rc = HFE_EXIT_MODEL;
-            continue;
-        }
-        hfe_buf_add(&b, "", 0);
-        if (json)
-            inspect_json(g, &b);
-        else
-            inspect_text(g, full, &b);
-        if (!json && i + 1 < n)
-            hfe_buf_puts(&b, "\n");
-        fputs(b.s, stdout);
-        hfe_buf_free(&b);
-        hfe_gguf_close(g);
-    }
-    return rc;
-}
-
-static int is_gguf_uri(const char *uri)
-{
-    size_t n = strlen(uri);
-
-    return n > 5 && strcmp(uri + n - 5, ".gguf") == 0 &&
-           strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0;
-}
-
-static int inspect_models(int json, const char *list_file)
-{
-    struct hfe_model_list *l;
-    struct hfe_err err;
-    struct hfe_plug_set plugins;
-    struct hfe_buf b = {0};
-    int rc = HFE_EXIT_OK;
-    size_t i;
-
-    rc = hfe_models_load(list_file, &l, &err);
-    if (rc) {
-        fprintf(stderr, "hfeval: %s\n", err.msg);
-        return rc;
-    }
-    hfe_plug_scan(&plugins);
-    rc = hfe_models_bind(l, &plugins, NULL, &err);
-    if (rc) {
-        fprintf(stderr, "hfeval: %s\n", err.msg);
-        goto out;
-    }
-    hfe_buf_add(&b, "", 0);
-    if (!json)
-        hfe_buf_printf(&b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n",
-                       "MODEL", "BASE", "ARCH", "QUANT", "PARAMS", "CTX",
-                       "SIZE", "LICENSE", "URI");
-    for (i = 0; i < l->n; i++) {
-        const struct hfe_model_ent *e = &l->v[i];
-        char size[32], params[32], name[64], ctx[24] = "-", base[96] = "-";
-        struct hfe_gguf *g = NULL;
-        const char *lic = NULL, *arch = NULL;
-        char *shown;
-
-        if (e->base >= 0) /* "(gguf)": read from general.base_model.* */
-            snprintf(base, sizeof(base), "%s%s", l->v[e->base].name,
-                     e->base_inferred ? " (gguf)" : "");
-
-        if (is_gguf_uri(e->resolved)) {
-            if (hfe_gguf_open(e->resolved, 0, &g, &err) != 0) {
-                fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file,
-                        e->line, e->name, err.msg);
-                rc = HFE_EXIT_MODEL;
-            } else {
-                lic = hfe_gguf_str(g, "general.license");
-                arch = hfe_gguf_str(g, "general.architecture");
-            }
-        }
-        shown = hfe_uri_shown(e->uri);
-        if (json) {
-            hfe_buf_puts(&b, "{\"model\":");
-            hfe_json_str(&b, e->name, strlen(e->name));
-            hfe_buf_puts(&b, ",\"base\":");
-            if (e->base >= 0)
-                hfe_json_str(&b, l->v[e->base].name,
-                             strlen(l->v[e->base].name));
-            else
-                hfe_buf_puts(&b, "null");
-            hfe_buf_printf(&b, ",\"base_from\":\"%s\"",
-                           e->base < 0        ? "none"
-                           : e->base_inferred ? "gguf"
-                                              : "list");
-            hfe_buf_puts(&b, ",\"uri\":");
-            hfe_json_str(&b, shown, strlen(shown));
-            if (g) {
-                hfe_buf_printf(&b,
-                               ",\"file_size\":%" PRIu64
-                               ",\"n_params\":%" PRIu64 ",\"quantization\":",
-                               g->file_size, g->n_params);
-                hfe_json_str(&b, g->quant, strlen(g->quant));
-                hfe_buf_puts(&b, ",\"architecture\":");
-                if (arch)
-                    hfe_json_str(&b, arch, strlen(arch));
-                else
-                    hfe_buf_puts(&b, "null");
-                hfe_buf_puts(&b, ",\"license\":");
-                if (lic)
-                    hfe_json_str(&b, lic, strlen(lic));
-                else
-                    hfe_buf_puts(&b, "null");
-            } else if (is_gguf_uri(e->resolved)) {
-                hfe_buf_puts(&b, ",\"error\":");
-                hfe_json_str(&b, err.msg, strlen(err.msg));
-            }
-            hfe_buf_puts(&b, "}\n");
-        } else {
-            snprintf(name, sizeof(name), "%*s%s", 2 * hfe_models_depth(l, i),
-                     "", e->name);
-            if (g && arch) {
-                char k[96];
-
-                snprintf(k, sizeof(k), "%s.context_length", arch);
-                if (hfe_gguf_int(g, k, 0) > 0)
-                    snprintf(ctx, sizeof(ctx), "%lld",
-                             (long long)hfe_gguf_int(g, k, 0));
-            }
-            hfe_buf_printf(
-                &b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n", name,
-                base, arch ? arch : "-", g ? g->quant : "-",
-                g ? fmt_params(g->n_params, params, sizeof(params)) : "-", ctx,
-                g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
-                g ? (lic ? lic : "(none)") : "-", shown);
-        }
-        free(shown);
-        hfe_gguf_close(g);
-    }
-    fputs(b.s, stdout);
-out:
-    hfe_buf_free(&b);
-    hfe_plug_set_free(&plugins);
-    hfe_models_free(l);
-    return rc;
-}
-
-/* ---- inspect --compliance ------------------------------------------------ */
-
-/* Checks models[i] for each i, parents first; prints and returns 0, or 1
- * when a check of severity error fails (4 when a model cannot be read). */
-static int compliance(int json, int profile, struct hfe_cc_model *ms,
-                      const long *base, size_t n)
-{
-    struct hfe_cc_report *r = hfe_xcalloc(n + 1, sizeof(*r));
-    char *done = hfe_xcalloc(n + 1, 1);
-    struct hfe_buf b = {0};
-    size_t i, k, left = n;
-    int rc = 0;
-
-    hfe_buf_add(&b, "", 0);
-    while (left) { /* parents before children */
-        size_t before = left;
-
-        for (i = 0; i < n; i++) {
-            long p = base ? base[i] : -1;
-
-            if (done[i] || (p >= 0 && !done[p]))
-                continue;
-            hfe_cc_run(&ms[i], p >= 0 ? &ms[p] : NULL, p >= 0 ? &r[p] : NULL,
-                       &r[i]);
-            done[i] = 1;
-            left--;
-        }
-        if (left == before)
-            break;
-    }
-    for (i = 0; i < n; i++) {
-        long p = base ? base[i] : -1;
-
-        if (json) {
-            hfe_cc_json(&ms[i], p >= 0 ? ms[p].name : NULL, &r[i], &b);
-            hfe_buf_puts(&b, "\n");
-        } else {
-            hfe_cc_text(&ms[i], p >= 0 ? ms[p].name : NULL, &r[i], profile, &b);
-        }
-        for (k = 0; k < r[i].n; k++)
-            if (r[i].v[k].sev == HFE_CC_ERROR &&
-                r[i].v[k].result == HFE_CC_FAIL &&
-                (profile < 0 || hfe_cc_in_profile(r[i].v[k].id, profile)))
-                rc = HFE_EXIT_FAIL;
-    }
-    fputs(b.s, stdout);
-    hfe_buf_free(&b);
-    free(r);
-    free(done);
-    return rc;
-}
-
-static int inspect_compliance(int json, const char *prof, const char *card,
-                              const char *hub, const char *list_file, int n,
-                              char **files)
-{
-    struct hfe_model_list *l = NULL;
-    struct hfe_cc_model *ms;
-    struct hfe_err err;
-    long *base = NULL;
-    int profile = -1, rc = 0, i;
-    size_t count;
-
-    for (i = 0; prof && i < 3; i++)
-        if (!strcmp(prof, hfe_cc_profiles[i]))
-            profile = i;
-    if (prof && profile < 0)
-        return usage("inspect: --profile: expected provenance, transparency "
-                     "or open-source-ai, got '%s'",
-                     prof);
-    if ((card || hub) && (list_file || n != 1))
-        return usage("inspect: --card and --hub go with one file; in a model "
-                     "list, use card= and hub=",
-                     NULL);
-    if (list_file && (rc = hfe_models_load(list_file, &l, &err)) != 0) {
-        fprintf(stderr, "hfeval: %s\n", err.msg);
-        return rc;
-    }
-    count = l ? l->n : (size_t)n;
-    ms = hfe_xcalloc(count + 1, sizeof(*ms));
-    if (l)
-        base = hfe_xcalloc(count + 1, sizeof(*base));
-    for (i = 0; i < (int)count && rc == 0; i++) {
-        const char *uri = l ? l->v[i].resolved : files[i];
-
-        if (l)
-            base[i] = l->v[i].base;
-        {
-            char *c = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "card"))
-                        : NULL,
-                 *h = l ? hfe_models_path(l, hfe_models_opt(&l->v[i], "hub"))
-                        : NULL;
-
-            /* an HTTP or replay model: its card and hub info, if any */
-            rc = hfe_cc_model_load(&ms[i], l ? l->v[i].name : files[i],
-                                   is_gguf_uri(uri) ? uri : NULL, l ? c : card,
-                                   l ? h : hub, &err);
-            free(c);
-            free(h);
-        }
-        if (rc) {
-            if (l)
-                fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file,
-                        l->v[i].line, l->v[i].name, err.msg);
-            else
-                fprintf(stderr, "hfeval: %s\n", err.msg);
-        }
-    }
-    if (rc == 0)
-        rc = compliance(json, profile, ms, base, count);
-    for (i = 0; i < (int)count; i++)
-        hfe_cc_model_free(&ms[i]);
-    free(ms);
-    free(base);
-    hfe_models_free(l);
-    return rc;
-}
-
-static int cmd_inspect(int argc, char **argv)
-{
-    const char *list = NULL, *prof = NULL, *card = NULL, *hub = NULL;
-    int json = 0, full = 0, i, nfiles = 0, cc = 0;
-    char **files = hfe_xcalloc((size_t)argc, sizeof(*files));
-    int rc;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--full") == 0) {
-            full = 1;
-        } else if (strcmp(argv[i], "--compliance") == 0) {
-            cc = 1;
-        } else if (!strcmp(argv[i], "--profile") ||
-                   !strcmp(argv[i], "--card") || !strcmp(argv[i], "--hub")) {
-            if (++i == argc) {
-                free(files);
-                return usage("inspect: %s needs a value", argv[i - 1]);
-            }
-            *(!strcmp(argv[i - 1], "--profile") ? &prof
-              : !strcmp(argv[i - 1], "--card")  ? &card
-                                                : &hub) = argv[i];
-        } else if (strcmp(argv[i], "--models") == 0) {
-            if (++i == argc) {
-                free(files);
-                return usage("inspect: --models needs a file", NULL);
-            }
-            list = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return usage("inspect: unknown option '%s'", argv[i]);
-        } else {
-            files[nfiles++] = argv[i];
-        }
-    }
-    if (!list && !nfiles)
-        rc = usage("inspect: name a .gguf file or --models LIST", NULL);
-    else if (list && nfiles)
-        rc = usage("inspect: give files or --models, not both", NULL);
-    else if (cc)
-        rc = inspect_compliance(json, prof, card, hub, list, nfiles, files);
-    else if (prof || card || hub)
-        rc = usage("inspect: --profile, --card and --hub go with --compliance",
-                   NULL);
-    else if (list)
-        rc = inspect_models(json, list);
-    else
-        rc = inspect_files(json, full, nfiles, files);
-    free(files);
-    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    const char *lvl = getenv("HFEVAL_LOG");
+    const char *lvl = getenv("HFEVAL_LOG"), *name;
+    size_t i;
 
     if (lvl && *lvl >= '0' && *lvl <= '4')
         hfe_log_level = *lvl - '0';
     if (argc < 2)
-        return usage(NULL, NULL);
-    if (strcmp(argv[1], "plugins") == 0)
-        return cmd_plugins(argc - 1, argv + 1);
-    if (strcmp(argv[1], "models") == 0) { /* the lineage of a list */
-        if (argc == 3)
-            return inspect_models(0, argv[2]);
-        if (argc == 4 && !strcmp(argv[2], "--json"))
-            return inspect_models(1, argv[3]);
-        return usage("models: expected [--json] LIST", NULL);
-    }
-    if (strcmp(argv[1], "merge") == 0)
-        return hfe_merge_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "history") == 0)
-        return hfe_history_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "report") == 0)
-        return hfe_report_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "compare") == 0)
-        return hfe_compare_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "inspect") == 0)
-        return cmd_inspect(argc - 1, argv + 1);
-    if (strcmp(argv[1], "run") == 0)
-        return hfe_run_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("hfeval %s (plugin ABI %d.%d)\n", HFEVAL_VERSION, HFE_ABI_MAJOR,
-               HFE_ABI_MINOR);
+        return hfe_cli_usage(NULL, NULL);
+    name = argv[1];
+    if (!strcmp(name, "--version"))
+        name = "version";
+    if (!strcmp(name, "help") || !strcmp(name, "--help") ||
+        !strcmp(name, "-h")) {
+        print_usage(stdout);
         return HFE_EXIT_OK;
     }
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, stdout);
-        return HFE_EXIT_OK;
-    }
-    return usage("unknown command '%s'", argv[1]);
+    for (i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    return hfe_cli_usage("unknown command '%s'", argv[1]);
 }

@@ -55,8 +55,4 @@ int64_t hfe_gguf_int(const struct hfe_gguf *g, const char *key, int64_t def);
 /* Name of a llama_ftype value ("Q4_K_M"), or NULL. */
 const char *hfe_gguf_ftype_name(int64_t ftype);
 
-/* JSON string literal of s (n bytes) appended to b; a byte that is not
- * part of well-formed UTF-8 becomes U+FFFD, so the output is valid JSON. */
-void hfe_json_str(struct hfe_buf *b, const char *s, size_t n);
-
 #endif /* HFEVAL_GGUF_META_H */

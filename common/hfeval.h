@@ -73,6 +73,14 @@ void hfe_buf_free(struct hfe_buf *b);
 int hfe_read_file(const char *path, char **out, size_t *len,
                   struct hfe_err *err);
 
+/* Writes len bytes to path, replacing it; the file is closed on every
+ * path.  Returns 0, or -1 with errno set. */
+int hfe_write_file(const char *path, const void *data, size_t len);
+
+/* mkdir -p: path and its missing parents.  Returns 0, or -1 with errno
+ * set. */
+int hfe_mkdirs(const char *path);
+
 /* Edit distance, for "did you mean" hints; stops counting at `cap`. */
 size_t hfe_edit_distance(const char *a, const char *b, size_t cap);
 

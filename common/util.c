@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hfeval.h"
@@ -176,6 +177,40 @@ int hfe_read_file(const char *path, char **out, size_t *len,
     if (len)
         *len = b.len;
     return 0;
+}
+
+int hfe_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "w");
+    int rc, saved;
+
+    if (!f)
+        return -1;
+    rc = fwrite(data, 1, len, f) == len ? 0 : -1;
+    saved = errno;
+    if (fclose(f) != 0 && rc == 0)
+        return -1;
+    errno = rc ? saved : errno;
+    return rc;
+}
+
+int hfe_mkdirs(const char *path)
+{
+    char *p = hfe_xstrdup(path), *q;
+    int rc = 0;
+
+    for (q = p + 1; *q && !rc; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            rc = -1;
+        *q = '/';
+    }
+    if (!rc && mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = -1;
+    free(p);
+    return rc;
 }
 
 size_t hfe_edit_distance(const char *a, const char *b, size_t cap)

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "gguf_meta.h"
+#include "json.h"
 #include "plugin.h"
 #include "tap.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gguf_meta.h"
+#include "json.h"
 #include "hfeval.h"
 #include "models.h"
 #include "tap.h"

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "card.h"
+#include "json.h"
 #include "compliance.h"
 
 const char *const hfe_cc_sev_names[3] = {"error", "warning", "info"};

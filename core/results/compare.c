@@ -11,6 +11,8 @@
 
 #include "compare.h"
 #include "hfeval.h"
+#include "json.h"
+#include "record.h"
 
 /* One side: the run's record, and each sample's metrics by item. */
 /* One sample record, indexed. */
@@ -30,14 +32,6 @@ struct hfe_cmp_side {
     size_t n_idx;
 };
 
-/* A string member, or NULL: records may be hand-edited or older. */
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int samp_cmp(const void *a, const void *b)
 {
     const struct samp *x = a, *y = b;
@@ -47,11 +41,6 @@ static int samp_cmp(const void *a, const void *b)
         c = strcmp(x->task, y->task);
     return c ? c : (x->doc > y->doc) - (x->doc < y->doc);
 }
-
-struct tol {
-    const char *metric;
-    double drop;
-};
 
 /* Measurements, not quality: compared only when named. */
 static int measurement(const char *m)
@@ -69,16 +58,6 @@ static int measurement(const char *m)
         return 1;
     for (p = v; *p; p++)
         if (!strcmp(*p, m))
-            return 1;
-    return 0;
-}
-
-static int named_in(const struct tol *t, size_t n, const char *metric)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (!strcmp(t[i].metric, metric))
             return 1;
     return 0;
 }
@@ -109,103 +88,91 @@ double hfe_mcnemar_p(unsigned b, unsigned c)
     return p > 1 ? 1 : p;
 }
 
-static char *slurp(const char *path, struct hfe_err *err, int *rc)
+/* A sample record of the side's model, into its list; anything else is
+ * not paired. */
+static void take(void *ud, cJSON *r)
 {
-    char *text;
-    size_t len;
+    struct hfe_cmp_side *s = ud;
+    const char *model = hfe_json_get_str(r, "model");
 
-    *rc = hfe_read_file(path, &text, &len, err) ? HFE_EXIT_IO : 0;
-    return *rc ? NULL : text;
+    if (!model || strcmp(model, s->model) || !hfe_json_get_str(r, "suite") ||
+        !hfe_json_get_str(r, "task") ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "doc_id")) ||
+        !cJSON_IsObject(cJSON_GetObjectItem(r, "metrics"))) {
+        cJSON_Delete(r);
+        return;
+    }
+    if (!(s->n & (s->n - 1))) /* a power of two: double */
+        s->samples =
+            hfe_xrealloc(s->samples, (s->n ? 2 * s->n : 1) * sizeof(cJSON *));
+    s->samples[s->n++] = r;
+}
+
+/* The model of a run: the one named, or the run's only one. */
+static const cJSON *pick_model(const struct hfe_record *rec, const char *model,
+                               struct hfe_err *err, int *rc)
+{
+    const cJSON *models = cJSON_GetObjectItem(rec->json, "models"), *e,
+                *m = NULL;
+
+    *rc = HFE_EXIT_USAGE;
+    if (model) {
+        cJSON_ArrayForEach(e, models)
+        {
+            if (hfe_json_get_str(e, "name") &&
+                !strcmp(hfe_json_get_str(e, "name"), model))
+                m = e;
+        }
+        if (!m)
+            hfe_err_set(err, "%s: no model '%s' in this run", rec->dir, model);
+        return m;
+    }
+    if (cJSON_GetArraySize(models) != 1) {
+        hfe_err_set(err,
+                    "%s: %d models in this run: name one with "
+                    "--baseline-model / --candidate-model",
+                    rec->dir, cJSON_GetArraySize(models));
+        return NULL;
+    }
+    if (!hfe_json_get_str(m = cJSON_GetArrayItem(models, 0), "name")) {
+        hfe_err_set(err, "%s/run.json: a model without a name", rec->dir);
+        *rc = HFE_EXIT_DATA;
+        return NULL;
+    }
+    return m;
 }
 
 /* Loads a run (a directory or its run.json) and picks the model. */
 static int load_side(struct hfe_cmp_side *s, const char *arg, const char *model,
                      struct hfe_err *err)
 {
-    size_t n = strlen(arg);
-    char *path, *text, *line, *next;
-    const cJSON *models, *m = NULL;
+    struct hfe_record rec;
+    const cJSON *m;
     int rc;
 
-    s->dir = n > 9 && !strcmp(arg + n - 9, "/run.json")
-                 ? hfe_xstrndup(arg, n - 9)
-                 : hfe_xstrdup(arg);
-    path = hfe_xasprintf("%s/run.json", s->dir);
-    text = slurp(path, err, &rc);
-    if (!text) {
-        free(path);
+    if ((rc = hfe_record_load(arg, &rec, err)) != 0)
+        return rc;
+    s->dir = hfe_xstrdup(rec.dir);
+    if (!(m = pick_model(&rec, model, err, &rc))) {
+        hfe_record_free(&rec);
         return rc;
     }
-    s->run = cJSON_Parse(text);
-    free(text);
-    if (!s->run || !str(s->run, "schema") ||
-        strcmp(str(s->run, "schema"), "hfeval.run/1")) {
-        hfe_err_set(err, "%s: expected a run record (schema hfeval.run/1)",
-                    path);
-        free(path);
-        return HFE_EXIT_DATA;
-    }
-    free(path);
-    models = cJSON_GetObjectItem(s->run, "models");
-    if (model) {
-        const cJSON *e;
-
-        cJSON_ArrayForEach(e, models)
-        {
-            if (str(e, "name") && !strcmp(str(e, "name"), model))
-                m = e;
-        }
-        if (!m) {
-            hfe_err_set(err, "%s: no model '%s' in this run", s->dir, model);
-            return HFE_EXIT_USAGE;
-        }
-    } else if (cJSON_GetArraySize(models) != 1) {
-        hfe_err_set(err,
-                    "%s: %d models in this run: name one with "
-                    "--baseline-model / --candidate-model",
-                    s->dir, cJSON_GetArraySize(models));
-        return HFE_EXIT_USAGE;
-    } else if (!str(m = cJSON_GetArrayItem(models, 0), "name")) {
-        hfe_err_set(err, "%s/run.json: a model without a name", s->dir);
-        return HFE_EXIT_DATA;
-    }
-    s->model = hfe_xstrdup(str(m, "name"));
-    path = hfe_xasprintf("%s/samples.jsonl", s->dir);
-    text = slurp(path, err, &rc);
-    free(path);
-    if (!text)
+    s->model = hfe_xstrdup(hfe_json_get_str(m, "name"));
+    s->run = rec.json; /* the side keeps the parsed record */
+    rec.json = NULL;
+    rc = hfe_record_samples(&rec, take, s, err);
+    hfe_record_free(&rec);
+    if (rc)
         return rc;
-    for (line = text; line && *line; line = next) {
-        cJSON *r;
-
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (!*line)
-            continue;
-        r = cJSON_Parse(line);
-        /* the model's sample records; anything else is not paired */
-        if (!str(r, "model") || strcmp(str(r, "model"), s->model) ||
-            !str(r, "suite") || !str(r, "task") ||
-            !cJSON_IsNumber(cJSON_GetObjectItem(r, "doc_id")) ||
-            !cJSON_IsObject(cJSON_GetObjectItem(r, "metrics"))) {
-            cJSON_Delete(r);
-            continue;
-        }
-        if (!(s->n & (s->n - 1))) /* a power of two: double */
-            s->samples = hfe_xrealloc(s->samples,
-                                      (s->n ? 2 * s->n : 1) * sizeof(cJSON *));
-        s->samples[s->n++] = r;
-    }
-    free(text);
     s->idx = hfe_xcalloc(s->n + 1, sizeof(*s->idx));
     for (s->n_idx = 0; s->n_idx < s->n; s->n_idx++) {
         const cJSON *r = s->samples[s->n_idx];
 
-        s->idx[s->n_idx] =
-            (struct samp){str(r, "suite"), str(r, "task"), str(r, "item_id"),
-                          cJSON_GetObjectItem(r, "doc_id")->valuedouble,
-                          cJSON_GetObjectItem(r, "metrics")};
+        s->idx[s->n_idx] = (struct samp){
+            hfe_json_get_str(r, "suite"), hfe_json_get_str(r, "task"),
+            hfe_json_get_str(r, "item_id"),
+            cJSON_GetObjectItem(r, "doc_id")->valuedouble,
+            cJSON_GetObjectItem(r, "metrics")};
     }
     qsort(s->idx, s->n_idx, sizeof(*s->idx), samp_cmp);
     return 0;
@@ -231,8 +198,10 @@ static const cJSON *result(const struct hfe_cmp_side *s, const char *suite,
 
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(s->run, "results"))
     {
-        const char *mo = str(r, "model"), *su = str(r, "suite"),
-                   *ta = str(r, "task"), *me = str(r, "metric");
+        const char *mo = hfe_json_get_str(r, "model"),
+                   *su = hfe_json_get_str(r, "suite"),
+                   *ta = hfe_json_get_str(r, "task"),
+                   *me = hfe_json_get_str(r, "metric");
 
         if (mo && su && ta && me && !strcmp(mo, s->model) &&
             !strcmp(su, suite) && !strcmp(ta, task) && !strcmp(me, metric))
@@ -390,237 +359,225 @@ int hfe_cmp_paired(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
     return pr.n ? 0 : -1;
 }
 
-static int usage(const char *msg, const char *arg)
+/* ---- the gate ----------------------------------------------------------- */
+
+/* A comparison under way. */
+struct gate {
+    const struct hfe_compare_opts *o;
+    struct hfe_cmp_side s[2]; /* baseline, candidate */
+    struct hfe_buf *out;
+    size_t n; /* tests so far */
+    int failed;
+};
+
+/* The tolerance named for metric, or NULL. */
+static const struct hfe_tol *tolerance(const struct hfe_compare_opts *o,
+                                       const char *metric)
 {
-    fprintf(stderr, "hfeval compare: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr,
-            "\nusage: hfeval compare BASELINE CANDIDATE [--baseline-model "
-            "NAME] [--candidate-model NAME] [--max-drop METRIC=VALUE ...] "
-            "[--max-kld X] [--alpha A] [--format tap|md]\n");
-    return HFE_EXIT_USAGE;
+    const struct hfe_tol *t = NULL;
+    size_t i;
+
+    for (i = 0; i < o->n_tol; i++)
+        if (!strcmp(o->tol[i].metric, metric))
+            t = &o->tol[i]; /* the last one named wins */
+    return t;
 }
 
-int hfe_compare_main(int argc, char **argv)
+/* A candidate row with no value: the task failed, or the value is NaN. */
+static void row_failed(struct gate *g, const cJSON *r, const char *suite,
+                       const char *task, const char *metric)
 {
-    const char *args[2] = {0}, *mname[2] = {0}, *format = "tap";
-    struct tol *tol = hfe_xcalloc((size_t)argc + 1, sizeof(*tol));
-    struct hfe_cmp_side s[2];
-    struct hfe_buf out = {0};
-    struct hfe_err err;
-    double alpha = 0, max_kld = -1;
-    size_t n_tol = 0, n = 0, t;
-    int i, na = 0, rc = 0, failed = 0;
+    const char *why = hfe_json_get_str(r, "error");
+
+    g->failed = 1;
+    g->n++;
+    if (!g->o->md)
+        hfe_buf_printf(g->out, "not ok %zu - %s/%s %s: %s\n", g->n, suite, task,
+                       metric ? metric : "(the task)",
+                       metric ? "no value (NaN)"
+                       : why  ? why
+                              : "failed");
+    else
+        hfe_buf_printf(g->out,
+                       "| %s/%s | %s | | failed | | | **regressed** |\n", suite,
+                       task, metric ? metric : "-");
+}
+
+/* A candidate's KLD against --max-kld. */
+static void row_kld(struct gate *g, const char *suite, const char *task,
+                    double kld)
+{
+    int bad = kld > g->o->max_kld;
+
+    g->failed |= bad;
+    g->n++;
+    if (!g->o->md)
+        hfe_buf_printf(g->out, "%sok %zu - %s/%s kld: %.6g %s %.6g\n",
+                       bad ? "not " : "", g->n, suite, task, kld,
+                       bad ? ">" : "<=", g->o->max_kld);
+    else
+        hfe_buf_printf(g->out, "| %s/%s | kld | | %.6g | | | %s |\n", suite,
+                       task, kld, bad ? "**fails --max-kld**" : "ok");
+}
+
+/* The paired test of a metric, described in test; its p (-1: none) and
+ * the right->wrong flips. */
+static double paired_test(const struct pairs *pr, char *test, size_t n,
+                          size_t *flips)
+{
+    unsigned bw = 0, wb = 0;
+    int binary = 1;
+    size_t k;
+    double p;
+
+    for (k = 0; k < pr->n; k++)
+        binary &= (pr->a[k] == 0 || pr->a[k] == 1) &&
+                  (pr->b[k] == 0 || pr->b[k] == 1);
+    if (!pr->n)
+        return -1;
+    if (!binary) {
+        p = bootstrap_p(pr);
+        snprintf(test, n, "paired bootstrap p=%.3g, %zu paired", p, pr->n);
+        return p;
+    }
+    for (k = 0; k < pr->n; k++) {
+        bw += pr->a[k] == 1 && pr->b[k] == 0;
+        wb += pr->a[k] == 0 && pr->b[k] == 1;
+    }
+    p = hfe_mcnemar_p(bw, wb);
+    *flips = bw;
+    snprintf(test, n,
+             "McNemar p=%.4g, %u right->wrong, %u wrong->right, %zu paired", p,
+             bw, wb, pr->n);
+    return p;
+}
+
+/* A metric both runs have: its drop against its tolerance, and with
+ * --alpha only a significant one fails. */
+static void row_metric(struct gate *g, const char *suite, const char *task,
+                       const char *metric, double a, double b, double limit)
+{
+    const struct hfe_compare_opts *o = g->o;
+    double drop = lower_better(metric) ? b - a : a - b, p;
+    char test[160] = "";
+    size_t k, flips = 0;
+    struct pairs pr;
+    int bad;
+
+    pair_up(&g->s[0], &g->s[1], suite, task, metric, &pr);
+    p = paired_test(&pr, test, sizeof(test), &flips);
+    /* with no paired test (corpus metrics), the tolerance decides */
+    bad = drop > limit + 1e-12 && (o->alpha <= 0 || p < 0 || p < o->alpha);
+    g->failed |= bad;
+    g->n++;
+    if (!o->md) {
+        hfe_buf_printf(
+            g->out, "%sok %zu - %s/%s %s: %.4f -> %.4f (%s %.4f %s %g%s%s)\n",
+            bad ? "not " : "", g->n, suite, task, metric, a, b,
+            drop > 0   ? "drop"
+            : drop < 0 ? "gain"
+                       : "change",
+            fabs(drop), drop > limit ? ">" : "<=", limit, test[0] ? "; " : "",
+            test);
+        for (k = 0; bad && flips && k < pr.n; k++)
+            if (pr.a[k] == 1 && pr.b[k] == 0)
+                hfe_buf_printf(g->out, "#   right -> wrong: %s\n", pr.id[k]);
+    } else {
+        char pv[32] = "-";
+
+        if (p >= 0)
+            snprintf(pv, sizeof(pv), "%.3g", p);
+        hfe_buf_printf(
+            g->out, "| %s/%s | %s | %.4f | %.4f | %+.4f | %s | %s |\n", suite,
+            task, metric, a, b, b - a, pv, bad ? "**regressed**" : "ok");
+    }
+    free_pairs(&pr);
+}
+
+/* One result row of the candidate's model. */
+static void candidate_row(struct gate *g, const cJSON *r)
+{
+    const char *mo = hfe_json_get_str(r, "model"),
+               *metric = hfe_json_get_str(r, "metric"),
+               *suite = hfe_json_get_str(r, "suite"),
+               *task = hfe_json_get_str(r, "task");
+    const cJSON *va = cJSON_GetObjectItem(r, "value"), *base;
+    const struct hfe_tol *t;
+
+    if (!mo || !suite || !task || strcmp(mo, g->s[1].model))
+        return;
+    if (!metric || !cJSON_IsNumber(va)) {
+        if (!(metric && !tolerance(g->o, metric) && measurement(metric)))
+            row_failed(g, r, suite, task, metric);
+        return;
+    }
+    if (g->o->max_kld >= 0 && !strcmp(metric, "kld")) {
+        row_kld(g, suite, task, va->valuedouble);
+        return;
+    }
+    t = tolerance(g->o, metric);
+    if (!t && measurement(metric))
+        return;
+    base = result(&g->s[0], suite, task, metric);
+    if (base && cJSON_IsNumber(cJSON_GetObjectItem(base, "value")))
+        row_metric(g, suite, task, metric,
+                   cJSON_GetObjectItem(base, "value")->valuedouble,
+                   va->valuedouble, t ? t->drop : 0);
+}
+
+/* A baseline row the candidate lacks is a regression. */
+static void baseline_row(struct gate *g, const cJSON *r)
+{
+    const char *mo = hfe_json_get_str(r, "model"),
+               *metric = hfe_json_get_str(r, "metric"),
+               *suite = hfe_json_get_str(r, "suite"),
+               *task = hfe_json_get_str(r, "task");
+
+    if (!mo || !metric || !suite || !task || strcmp(mo, g->s[0].model) ||
+        (!tolerance(g->o, metric) && measurement(metric)) ||
+        !strncmp(metric, "kld", 3) || result(&g->s[1], suite, task, metric))
+        return;
+    g->failed = 1;
+    g->n++;
+    if (!g->o->md)
+        hfe_buf_printf(g->out,
+                       "not ok %zu - %s/%s %s: in the baseline, missing "
+                       "from the candidate\n",
+                       g->n, suite, task, metric);
+    else
+        hfe_buf_printf(g->out,
+                       "| %s/%s | %s | | missing | | | **regressed** |\n",
+                       suite, task, metric);
+}
+
+int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
+                size_t *n_tests, struct hfe_err *err)
+{
+    struct gate g = {.o = o, .out = out};
     const cJSON *r;
+    int i, rc = 0;
 
-    memset(s, 0, sizeof(s));
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char *end;
-
-        if (i + 1 < argc && (!strcmp(a, "--baseline-model") ||
-                             !strcmp(a, "--candidate-model"))) {
-            mname[a[2] == 'c'] = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--max-drop")) {
-            char *eq = strchr(argv[++i], '=');
-
-            if (!eq || eq == argv[i] ||
-                (tol[n_tol].drop = strtod(eq + 1, &end),
-                 *end || end == eq + 1)) {
-                rc = usage("--max-drop needs METRIC=VALUE, got '%s'", argv[i]);
-                goto out;
-            }
-            *eq = '\0';
-            tol[n_tol++].metric = argv[i];
-        } else if (i + 1 < argc && !strcmp(a, "--max-kld")) {
-            max_kld = strtod(argv[++i], &end);
-            if (*end || max_kld < 0) {
-                rc = usage("--max-kld needs a number, got '%s'", argv[i]);
-                goto out;
-            }
-        } else if (i + 1 < argc && !strcmp(a, "--alpha")) {
-            alpha = strtod(argv[++i], &end);
-            if (*end || alpha <= 0 || alpha >= 1) {
-                rc = usage("--alpha needs a level between 0 and 1, got '%s'",
-                           argv[i]);
-                goto out;
-            }
-        } else if (i + 1 < argc && !strcmp(a, "--format")) {
-            format = argv[++i];
-            if (strcmp(format, "tap") && strcmp(format, "md")) {
-                rc = usage("--format is tap or md, got '%s'", format);
-                goto out;
-            }
-        } else if (a[0] == '-') {
-            rc = usage("unknown option '%s' (or it needs a value)", a);
-            goto out;
-        } else if (na < 2) {
-            args[na++] = a;
-        } else {
-            rc = usage("one baseline and one candidate, got a third: '%s'", a);
-            goto out;
-        }
-    }
-    if (na != 2) {
-        rc = usage("%s", "name a BASELINE and a CANDIDATE run");
+    hfe_buf_add(out, "", 0);
+    for (i = 0; i < 2 && !rc; i++)
+        rc = load_side(&g.s[i], o->runs[i], o->models[i], err);
+    if (rc)
         goto out;
-    }
-    for (i = 0; i < 2; i++)
-        if ((rc = load_side(&s[i], args[i], mname[i], &err)) != 0) {
-            fprintf(stderr, "hfeval: %s\n", err.msg);
-            goto out;
-        }
-
-    hfe_buf_add(&out, "", 0);
-    if (!strcmp(format, "md"))
-        hfe_buf_printf(&out,
+    if (o->md)
+        hfe_buf_printf(out,
                        "| suite/task | metric | %s | %s | change | p | |\n"
                        "| --- | --- | ---: | ---: | ---: | ---: | --- |\n",
-                       s[0].model, s[1].model);
+                       g.s[0].model, g.s[1].model);
     /* each candidate row; then each baseline row it lacks */
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(s[1].run, "results"))
-    {
-        const char *mo = str(r, "model"), *metric = str(r, "metric"),
-                   *suite = str(r, "suite"), *task = str(r, "task");
-        const cJSON *va = cJSON_GetObjectItem(r, "value"), *base;
-        double a, b, drop, p = -1, limit = 0;
-        struct pairs pr;
-        int named = 0, binary = 1, bad;
-        size_t k, flips = 0;
-        char test[160] = "";
-
-        if (!mo || !suite || !task || strcmp(mo, s[1].model))
-            continue;
-        if (!metric || !cJSON_IsNumber(va)) { /* failed, or NaN */
-            if (metric && !named_in(tol, n_tol, metric) && measurement(metric))
-                continue;
-            failed = 1;
-            n++;
-            if (!strcmp(format, "tap"))
-                hfe_buf_printf(&out, "not ok %zu - %s/%s %s: %s\n", n, suite,
-                               task, metric ? metric : "(the task)",
-                               metric            ? "no value (NaN)"
-                               : str(r, "error") ? str(r, "error")
-                                                 : "failed");
-            else
-                hfe_buf_printf(&out,
-                               "| %s/%s | %s | | failed | | | "
-                               "**regressed** |\n",
-                               suite, task, metric ? metric : "-");
-            continue;
-        }
-        if (max_kld >= 0 && !strcmp(metric, "kld")) {
-            bad = va->valuedouble > max_kld;
-            failed |= bad;
-            n++;
-            if (!strcmp(format, "tap"))
-                hfe_buf_printf(&out, "%sok %zu - %s/%s kld: %.6g %s %.6g\n",
-                               bad ? "not " : "", n, suite, task,
-                               va->valuedouble, bad ? ">" : "<=", max_kld);
-            else
-                hfe_buf_printf(&out, "| %s/%s | kld | | %.6g | | | %s |\n",
-                               suite, task, va->valuedouble,
-                               bad ? "**fails --max-kld**" : "ok");
-            continue;
-        }
-        for (t = 0; t < n_tol; t++)
-            if (!strcmp(tol[t].metric, metric)) {
-                named = 1;
-                limit = tol[t].drop;
-            }
-        if (!named && measurement(metric))
-            continue;
-        if (!(base = result(&s[0], suite, task, metric)) ||
-            !cJSON_IsNumber(cJSON_GetObjectItem(base, "value")))
-            continue;
-        a = cJSON_GetObjectItem(base, "value")->valuedouble;
-        b = va->valuedouble;
-        drop = lower_better(metric) ? b - a : a - b;
-        pair_up(&s[0], &s[1], suite, task, metric, &pr);
-        for (k = 0; k < pr.n; k++)
-            binary &= (pr.a[k] == 0 || pr.a[k] == 1) &&
-                      (pr.b[k] == 0 || pr.b[k] == 1);
-        if (pr.n && binary) {
-            unsigned bw = 0, wb = 0;
-
-            for (k = 0; k < pr.n; k++) {
-                bw += pr.a[k] == 1 && pr.b[k] == 0;
-                wb += pr.a[k] == 0 && pr.b[k] == 1;
-            }
-            p = hfe_mcnemar_p(bw, wb);
-            flips = bw;
-            snprintf(test, sizeof(test),
-                     "McNemar p=%.4g, %u right->wrong, "
-                     "%u wrong->right, %zu paired",
-                     p, bw, wb, pr.n);
-        } else if (pr.n) {
-            p = bootstrap_p(&pr);
-            snprintf(test, sizeof(test), "paired bootstrap p=%.3g, %zu paired",
-                     p, pr.n);
-        }
-        /* with no paired test (corpus metrics), the tolerance decides */
-        bad = drop > limit + 1e-12 && (alpha <= 0 || p < 0 || p < alpha);
-        failed |= bad;
-        n++;
-        if (!strcmp(format, "tap")) {
-            hfe_buf_printf(
-                &out, "%sok %zu - %s/%s %s: %.4f -> %.4f (%s %.4f %s %g%s%s)\n",
-                bad ? "not " : "", n, suite, task, metric, a, b,
-                drop > 0   ? "drop"
-                : drop < 0 ? "gain"
-                           : "change",
-                fabs(drop), drop > limit ? ">" : "<=", limit,
-                test[0] ? "; " : "", test);
-            if (bad && flips)
-                for (k = 0; k < pr.n; k++)
-                    if (pr.a[k] == 1 && pr.b[k] == 0)
-                        hfe_buf_printf(&out, "#   right -> wrong: %s\n",
-                                       pr.id[k]);
-        } else {
-            char pv[32] = "-";
-
-            if (p >= 0)
-                snprintf(pv, sizeof(pv), "%.3g", p);
-            hfe_buf_printf(
-                &out, "| %s/%s | %s | %.4f | %.4f | %+.4f | %s | %s |\n", suite,
-                task, metric, a, b, b - a, pv, bad ? "**regressed**" : "ok");
-        }
-        free_pairs(&pr);
-    }
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(s[0].run, "results"))
-    {
-        const char *mo = str(r, "model"), *metric = str(r, "metric"),
-                   *suite = str(r, "suite"), *task = str(r, "task");
-
-        if (!mo || !metric || !suite || !task || strcmp(mo, s[0].model) ||
-            (!named_in(tol, n_tol, metric) && measurement(metric)) ||
-            !strncmp(metric, "kld", 3) || result(&s[1], suite, task, metric))
-            continue;
-        failed = 1;
-        n++;
-        if (!strcmp(format, "tap"))
-            hfe_buf_printf(&out,
-                           "not ok %zu - %s/%s %s: in the baseline, missing "
-                           "from the candidate\n",
-                           n, suite, task, metric);
-        else
-            hfe_buf_printf(&out,
-                           "| %s/%s | %s | | missing | | | "
-                           "**regressed** |\n",
-                           suite, task, metric);
-    }
-    if (!strcmp(format, "tap"))
-        hfe_buf_printf(&out, "1..%zu\n", n);
-    fputs(out.s, stdout);
-    rc = failed ? HFE_EXIT_FAIL : 0;
-    if (!n) {
-        fprintf(stderr, "hfeval compare: no metric in common\n");
-        rc = HFE_EXIT_FAIL;
-    }
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(g.s[1].run, "results"))
+        candidate_row(&g, r);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(g.s[0].run, "results"))
+        baseline_row(&g, r);
+    if (!o->md)
+        hfe_buf_printf(out, "1..%zu\n", g.n);
+    rc = g.failed || !g.n ? HFE_EXIT_FAIL : 0;
 out:
-    free_side(&s[0]);
-    free_side(&s[1]);
-    free(tol);
-    hfe_buf_free(&out);
+    *n_tests = g.n;
+    free_side(&g.s[0]);
+    free_side(&g.s[1]);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * compare.h - `hfeval compare`: the CI gate.  Did the candidate regress
- * against the baseline?
+ * compare.h - the CI gate behind `hfeval compare` (cli/cmd_compare.c):
+ * did the candidate regress against the baseline?
  *
  *   hfeval compare BASELINE CANDIDATE [--baseline-model NAME]
  *       [--candidate-model NAME] [--max-drop METRIC=VALUE ...]
@@ -23,7 +23,28 @@
 
 #include "hfeval.h"
 
-int hfe_compare_main(int argc, char **argv);
+/* A metric's tolerated drop (--max-drop METRIC=VALUE). */
+struct hfe_tol {
+    const char *metric;
+    double drop;
+};
+
+/* What to compare and how; the caller owns every field. */
+struct hfe_compare_opts {
+    const char *runs[2];   /* baseline, candidate               */
+    const char *models[2]; /* NULL: the run's only model        */
+    const struct hfe_tol *tol;
+    size_t n_tol;
+    double alpha;   /* 0: any drop past its tolerance fails */
+    double max_kld; /* < 0: not checked                     */
+    int md;         /* a Markdown table instead of TAP       */
+};
+
+/* The comparison, as TAP or Markdown, appended to out; *n_tests the
+ * metrics compared.  Returns 0, HFE_EXIT_FAIL on a regression (or when
+ * no metric is in common), or another status with err set. */
+int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
+                size_t *n_tests, struct hfe_err *err);
 
 /* McNemar's exact two-sided p for b and c discordant pairs. */
 double hfe_mcnemar_p(unsigned b, unsigned c);

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "history.h"
+#include "json.h"
 #include "sha256.h"
 
 static const char schema[] =
@@ -31,19 +32,13 @@ const char *hfe_history_path(const char *db)
     return db ? db : env && *env ? env : "results/history.db";
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static const cJSON *by_name(const cJSON *list, const char *name)
 {
     const cJSON *e;
 
-    cJSON_ArrayForEach(e, list) if (str(e, "name") && name &&
-                                    !strcmp(str(e, "name"), name)) return e;
+    cJSON_ArrayForEach(
+        e, list) if (hfe_json_get_str(e, "name") && name &&
+                     !strcmp(hfe_json_get_str(e, "name"), name)) return e;
     return NULL;
 }
 
@@ -56,7 +51,7 @@ static void data_digest(const cJSON *suite, char hex[65])
     hfe_sha256_init(&c);
     cJSON_ArrayForEach(d, cJSON_GetObjectItem(suite, "data"))
     {
-        const char *s = str(d, "sha256");
+        const char *s = hfe_json_get_str(d, "sha256");
 
         if (s)
             hfe_sha256_add(&c, s, strlen(s));
@@ -112,11 +107,15 @@ int hfe_history_add(const char *dbpath, const char *run_json,
         rc = fail(db, dbpath, err);
         goto out;
     }
-    sqlite3_bind_text(st, 1, str(run, "run_id"), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, str(run, "started"), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, str(run, "finished"), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, str(cJSON_GetObjectItem(run, "hfeval"), "version"),
-                      -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, hfe_json_get_str(run, "run_id"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, hfe_json_get_str(run, "started"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, hfe_json_get_str(run, "finished"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(
+        st, 4, hfe_json_get_str(cJSON_GetObjectItem(run, "hfeval"), "version"),
+        -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, text, (int)len, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = fail(db, dbpath, err);
@@ -126,7 +125,8 @@ int hfe_history_add(const char *dbpath, const char *run_json,
     st = NULL;
     sqlite3_prepare_v2(db, "DELETE FROM results WHERE run_id = ?", -1, &st,
                        NULL);
-    sqlite3_bind_text(st, 1, str(run, "run_id"), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, hfe_json_get_str(run, "run_id"), -1,
+                      SQLITE_TRANSIENT);
     sqlite3_step(st);
     sqlite3_finalize(st);
     st = NULL;
@@ -141,38 +141,45 @@ int hfe_history_add(const char *dbpath, const char *run_json,
     suites = cJSON_GetObjectItem(run, "suites");
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(run, "results"))
     {
-        const cJSON *m = by_name(models, str(r, "model")),
-                    *s = by_name(suites, str(r, "suite")), *root = m;
+        const cJSON *m = by_name(models, hfe_json_get_str(r, "model")),
+                    *s = by_name(suites, hfe_json_get_str(r, "suite")),
+                    *root = m;
         const cJSON *v = cJSON_GetObjectItem(r, "value"),
                     *se = cJSON_GetObjectItem(r, "stderr");
         char data[65], backend[256];
         int hops = 0;
 
-        if (!str(r, "metric") || !cJSON_IsNumber(v))
+        if (!hfe_json_get_str(r, "metric") || !cJSON_IsNumber(v))
             continue;
         while (root && hops++ < 64) { /* up to its lineage's root */
-            const cJSON *up = by_name(models, str(root, "base"));
+            const cJSON *up = by_name(models, hfe_json_get_str(root, "base"));
 
             if (!up)
                 break;
             root = up;
         }
         data_digest(s, data);
-        snprintf(backend, sizeof(backend), "%s %s",
-                 str(cJSON_GetObjectItem(m, "backend"), "name")
-                     ? str(cJSON_GetObjectItem(m, "backend"), "name")
-                     : "?",
-                 str(cJSON_GetObjectItem(m, "backend"), "version")
-                     ? str(cJSON_GetObjectItem(m, "backend"), "version")
-                     : "?");
+        snprintf(
+            backend, sizeof(backend), "%s %s",
+            hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "name")
+                ? hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "name")
+                : "?",
+            hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "version")
+                ? hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "version")
+                : "?");
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, str(run, "run_id"), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, str(r, "model"), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, root ? str(root, "name") : NULL, -1,
+        sqlite3_bind_text(st, 1, hfe_json_get_str(run, "run_id"), -1,
                           SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, str(r, "suite"), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, str(r, "task"), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 6, str(r, "metric"), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, hfe_json_get_str(r, "model"), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, root ? hfe_json_get_str(root, "name") : NULL,
+                          -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, hfe_json_get_str(r, "suite"), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, hfe_json_get_str(r, "task"), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, hfe_json_get_str(r, "metric"), -1,
+                          SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 7, v->valuedouble);
         if (cJSON_IsNumber(se))
             sqlite3_bind_double(st, 8, se->valuedouble);
@@ -181,12 +188,14 @@ int hfe_history_add(const char *dbpath, const char *run_json,
         sqlite3_bind_int64(
             st, 9,
             (sqlite3_int64)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "n")));
-        sqlite3_bind_text(st, 10, str(cJSON_GetObjectItem(s, "file"), "sha256"),
-                          -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(
+            st, 10, hfe_json_get_str(cJSON_GetObjectItem(s, "file"), "sha256"),
+            -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 11, data, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 12, backend, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 13, str(cJSON_GetObjectItem(m, "file"), "sha256"),
-                          -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(
+            st, 13, hfe_json_get_str(cJSON_GetObjectItem(m, "file"), "sha256"),
+            -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = fail(db, dbpath, err);
             goto out;
@@ -211,38 +220,53 @@ static const char *col(sqlite3_stmt *st, int i)
     return t ? (const char *)t : "";
 }
 
-int hfe_history_main(int argc, char **argv)
+/* One row of a series: its comparability with the row before it. */
+struct prev {
+    char series[1024], suite[65], data[65], backend[256], model[65];
+};
+
+static void print_row(struct hfe_buf *out, sqlite3_stmt *st, struct prev *p)
 {
-    const char *dbarg = NULL, *model = NULL, *lineage = NULL, *metric = NULL;
-    sqlite3 *db = NULL;
+    char series[1024], task[512], why[160] = "", se[32];
+
+    snprintf(series, sizeof(series), "%s\t%s\t%s\t%s", col(st, 2), col(st, 3),
+             col(st, 4), col(st, 5));
+    if (!strcmp(series, p->series)) /* the same series: compare */
+        snprintf(why, sizeof(why), "%s%s%s%s",
+                 strcmp(col(st, 9), p->suite) ? "suite changed; " : "",
+                 strcmp(col(st, 10), p->data) ? "data changed; " : "",
+                 strcmp(col(st, 11), p->backend) ? "backend changed; " : "",
+                 strcmp(col(st, 12), p->model) ? "model file changed; " : "");
+    snprintf(task, sizeof(task), "%s/%s", col(st, 3), col(st, 4));
+    if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+        snprintf(se, sizeof(se), "-");
+    else
+        snprintf(se, sizeof(se), "%.4f", sqlite3_column_double(st, 7));
+    hfe_buf_printf(out, "%-20s %-20s %-20s %-22s %-20s %10.4f %10s  %s\n",
+                   col(st, 0), col(st, 2), task, col(st, 5), col(st, 1),
+                   sqlite3_column_double(st, 6), se,
+                   !p->series[0] || strcmp(series, p->series) ? "first"
+                   : why[0]                                   ? why
+                                                              : "yes");
+    snprintf(p->series, sizeof(p->series), "%s", series);
+    snprintf(p->suite, sizeof(p->suite), "%s", col(st, 9));
+    snprintf(p->data, sizeof(p->data), "%s", col(st, 10));
+    snprintf(p->backend, sizeof(p->backend), "%s", col(st, 11));
+    snprintf(p->model, sizeof(p->model), "%s", col(st, 12));
+}
+
+int hfe_history_query(const struct hfe_history_query *q, struct hfe_buf *out,
+                      size_t *rows, struct hfe_err *err)
+{
+    const char *path = hfe_history_path(q->db);
+    struct prev prev = {0};
     sqlite3_stmt *st = NULL;
-    char prev_series[1024] = "", prev_suite[65] = "", prev_data[65] = "",
-         prev_backend[256] = "", prev_model[65] = "";
-    struct hfe_buf out = {0};
-    int i, rows = 0;
-    const char *path;
+    sqlite3 *db = NULL;
 
-    for (i = 1; i < argc; i++) {
-        const char **slot = !strcmp(argv[i], "--db")        ? &dbarg
-                            : !strcmp(argv[i], "--model")   ? &model
-                            : !strcmp(argv[i], "--lineage") ? &lineage
-                            : !strcmp(argv[i], "--metric")  ? &metric
-                                                            : NULL;
-
-        if (!slot || i + 1 == argc) {
-            fprintf(stderr,
-                    "hfeval history: unknown option or missing value: '%s'\n"
-                    "usage: hfeval history [--db PATH] [--model NAME] "
-                    "[--lineage NAME] [--metric METRIC]\n",
-                    argv[i]);
-            return HFE_EXIT_USAGE;
-        }
-        *slot = argv[++i];
-    }
-    path = hfe_history_path(dbarg);
+    *rows = 0;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "hfeval: %s: no history here (%s)\n", path,
-                db ? sqlite3_errmsg(db) : "cannot open");
+        hfe_err_set(err, "%s: no history here (%s)", path,
+                    db ? sqlite3_errmsg(db) : "cannot open");
         sqlite3_close(db);
         return HFE_EXIT_IO;
     }
@@ -257,53 +281,23 @@ int hfe_history_main(int argc, char **argv)
             " ORDER BY s.model, s.suite, s.task, s.metric, r.started,"
             " s.run_id",
             -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "hfeval: %s: %s\n", path, sqlite3_errmsg(db));
+        hfe_err_set(err, "%s: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
         return HFE_EXIT_IO;
     }
-    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lineage, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
-    hfe_buf_printf(&out, "%-20s %-20s %-20s %-22s %-20s %10s %10s  %s\n",
+    sqlite3_bind_text(st, 1, q->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, q->lineage, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, q->metric, -1, SQLITE_STATIC);
+    hfe_buf_printf(out, "%-20s %-20s %-20s %-22s %-20s %10s %10s  %s\n",
                    "STARTED", "MODEL", "TASK", "METRIC", "RUN", "VALUE",
                    "STDERR", "COMPARABLE");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char series[1024], task[512], why[160] = "", se[32];
-
-        snprintf(series, sizeof(series), "%s\t%s\t%s\t%s", col(st, 2),
-                 col(st, 3), col(st, 4), col(st, 5));
-        if (!strcmp(series, prev_series)) { /* the same series: compare */
-            snprintf(
-                why, sizeof(why), "%s%s%s%s",
-                strcmp(col(st, 9), prev_suite) ? "suite changed; " : "",
-                strcmp(col(st, 10), prev_data) ? "data changed; " : "",
-                strcmp(col(st, 11), prev_backend) ? "backend changed; " : "",
-                strcmp(col(st, 12), prev_model) ? "model file changed; " : "");
-        }
-        snprintf(task, sizeof(task), "%s/%s", col(st, 3), col(st, 4));
-        if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-            snprintf(se, sizeof(se), "-");
-        else
-            snprintf(se, sizeof(se), "%.4f", sqlite3_column_double(st, 7));
-        hfe_buf_printf(&out, "%-20s %-20s %-20s %-22s %-20s %10.4f %10s  %s\n",
-                       col(st, 0), col(st, 2), task, col(st, 5), col(st, 1),
-                       sqlite3_column_double(st, 6), se,
-                       !prev_series[0] || strcmp(series, prev_series) ? "first"
-                       : why[0]                                       ? why
-                                                                      : "yes");
-        snprintf(prev_series, sizeof(prev_series), "%s", series);
-        snprintf(prev_suite, sizeof(prev_suite), "%s", col(st, 9));
-        snprintf(prev_data, sizeof(prev_data), "%s", col(st, 10));
-        snprintf(prev_backend, sizeof(prev_backend), "%s", col(st, 11));
-        snprintf(prev_model, sizeof(prev_model), "%s", col(st, 12));
-        rows++;
-    }
+    for (; sqlite3_step(st) == SQLITE_ROW; ++*rows)
+        print_row(out, st, &prev);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    if (rows)
-        fputs(out.s, stdout);
-    else
-        fprintf(stderr, "hfeval: %s: no results match\n", path);
-    hfe_buf_free(&out);
-    return rows ? 0 : HFE_EXIT_FAIL;
+    if (!*rows) {
+        hfe_err_set(err, "%s: no results match", path);
+        return HFE_EXIT_FAIL;
+    }
+    return 0;
 }

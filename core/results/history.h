@@ -19,6 +19,8 @@
 #ifndef HFEVAL_HISTORY_H
 #define HFEVAL_HISTORY_H
 
+#include <stddef.h>
+
 #include "hfeval.h"
 
 /* The database path: --db, else $HFEVAL_DB, else results/history.db. */
@@ -28,6 +30,15 @@ const char *hfe_history_path(const char *db);
  * Returns 0, or HFE_EXIT_IO with err. */
 int hfe_history_add(const char *db, const char *run_json, struct hfe_err *err);
 
-int hfe_history_main(int argc, char **argv);
+/* What `hfeval history` asks: each field NULL for any. */
+struct hfe_history_query {
+    const char *db, *model, *lineage, *metric;
+};
+
+/* The matching results, a series at a time and each row marked
+ * comparable or with what changed, appended to out.  Returns 0, or
+ * HFE_EXIT_IO (no database) or HFE_EXIT_FAIL (no row) with err set. */
+int hfe_history_query(const struct hfe_history_query *q, struct hfe_buf *out,
+                      size_t *rows, struct hfe_err *err);
 
 #endif /* HFEVAL_HISTORY_H */

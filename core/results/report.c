@@ -11,7 +11,9 @@
 
 #include "compare.h"
 #include "gguf_meta.h"
+#include "json.h"
 #include "hfeval.h"
+#include "record.h"
 #include "report.h"
 
 struct model {
@@ -39,20 +41,6 @@ struct rep {
     size_t n_r;
 };
 
-static const char *str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static int find_model(const struct rep *r, const char *name)
 {
     size_t i;
@@ -65,56 +53,46 @@ static int find_model(const struct rep *r, const char *name)
 
 static int load(struct rep *r, const char *arg, struct hfe_err *err)
 {
-    size_t len = strlen(arg);
-    char *path = len > 9 && !strcmp(arg + len - 9, "/run.json")
-                     ? hfe_xstrdup(arg)
-                     : hfe_xasprintf("%s/run.json", arg);
-    char *text;
-    cJSON *run, *e;
+    struct hfe_record rec;
+    const cJSON *run, *e;
+    int rc;
 
-    if (hfe_read_file(path, &text, &len, err) != 0) {
-        free(path);
-        return HFE_EXIT_IO;
-    }
-    run = cJSON_Parse(text);
-    free(text);
-    if (!run || !str(run, "schema") ||
-        strcmp(str(run, "schema"), "hfeval.run/1")) {
-        hfe_err_set(err, "%s: expected a run record (schema hfeval.run/1)",
-                    path);
-        cJSON_Delete(run);
-        free(path);
-        return HFE_EXIT_DATA;
-    }
-    free(path);
+    if ((rc = hfe_record_load(arg, &rec, err)) != 0)
+        return rc;
+    run = rec.json;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "models"))
     {
         const cJSON *info = cJSON_GetObjectItem(e, "info"),
                     *file = cJSON_GetObjectItem(e, "file");
         int k;
 
-        if (!str(e, "name"))
+        if (!hfe_json_get_str(e, "name"))
             continue;
-        if ((k = find_model(r, str(e, "name"))) < 0) {
+        if ((k = find_model(r, hfe_json_get_str(e, "name"))) < 0) {
             r->m = hfe_xrealloc(r->m, (r->n_m + 1) * sizeof(*r->m));
             k = (int)r->n_m++;
             memset(&r->m[k], 0, sizeof(r->m[k]));
-            r->m[k].name = hfe_xstrdup(str(e, "name"));
+            r->m[k].name = hfe_xstrdup(hfe_json_get_str(e, "name"));
         }
         free(r->m[k].base);
         free(r->m[k].quant);
-        r->m[k].base = str(e, "base") ? hfe_xstrdup(str(e, "base")) : NULL;
-        r->m[k].quant = str(info, "quantization")
-                            ? hfe_xstrdup(str(info, "quantization"))
-                            : NULL;
-        r->m[k].params = num(info, "n_params");
+        r->m[k].base = hfe_json_get_str(e, "base")
+                           ? hfe_xstrdup(hfe_json_get_str(e, "base"))
+                           : NULL;
+        r->m[k].quant =
+            hfe_json_get_str(info, "quantization")
+                ? hfe_xstrdup(hfe_json_get_str(info, "quantization"))
+                : NULL;
+        r->m[k].params = hfe_json_get_num(info, "n_params");
         r->m[k].run = arg;
-        r->m[k].bytes = num(file, "bytes");
+        r->m[k].bytes = hfe_json_get_num(file, "bytes");
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "results"))
     {
-        const char *mo = str(e, "model"), *su = str(e, "suite"),
-                   *ta = str(e, "task"), *me = str(e, "metric");
+        const char *mo = hfe_json_get_str(e, "model"),
+                   *su = hfe_json_get_str(e, "suite"),
+                   *ta = hfe_json_get_str(e, "task"),
+                   *me = hfe_json_get_str(e, "metric");
         char *key;
         int k = find_model(r, mo);
         size_t i;
@@ -142,12 +120,12 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
             free(key);
         }
         r->r[i].model = k;
-        r->r[i].value = num(e, "value");
-        r->r[i].se = num(e, "stderr");
+        r->r[i].value = hfe_json_get_num(e, "value");
+        r->r[i].se = hfe_json_get_num(e, "stderr");
         r->r[i].has_se = cJSON_IsNumber(cJSON_GetObjectItem(e, "stderr"));
-        r->r[i].n = num(e, "n");
+        r->r[i].n = hfe_json_get_num(e, "n");
     }
-    cJSON_Delete(run);
+    hfe_record_free(&rec);
     return 0;
 }
 
@@ -236,202 +214,236 @@ static void paired(struct rep *r, const struct row *v, int other, char *out,
         snprintf(out, n, "%.3g", pt->p);
 }
 
-int hfe_report_main(int argc, char **argv)
+/* ---- rendering ---------------------------------------------------------- */
+
+/* What a metric's row shows, in every format. */
+struct cells {
+    const struct row *v, *vr, *vp; /* the row; the root's; the parent's */
+    struct hfe_paired pt;          /* against the root                  */
+    char pv[64], val[32], lo[32], hi[32], dr[32], dp[32];
+    char task[512];     /* suite/task */
+    const char *metric; /* in task[] */
+};
+
+static void cells(struct rep *r, int root, int m, const struct row *v,
+                  struct cells *c)
 {
-    const char *format = "md";
-    struct rep r = {0};
-    struct hfe_buf b = {0};
-    struct hfe_err err;
-    int *order, *depth, i, rc = 0, nruns = 0;
-    size_t n = 0, k, q, first_json = 1;
+    char *tab;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-            format = argv[++i];
-            if (strcmp(format, "md") && strcmp(format, "csv") &&
-                strcmp(format, "json")) {
-                fprintf(stderr,
-                        "hfeval report: --format is md, csv or json, "
-                        "got '%s'\n",
-                        format);
-                rc = HFE_EXIT_USAGE;
-                goto out; /* what was read is freed there */
-            }
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr,
-                    "hfeval report: unknown option '%s'\nusage: hfeval "
-                    "report RUN... [--format md|csv|json]\n",
-                    argv[i]);
-            rc = HFE_EXIT_USAGE;
-            goto out;
-        } else {
-            if ((rc = load(&r, argv[i], &err)) != 0) {
-                fprintf(stderr, "hfeval: %s\n", err.msg);
-                goto out;
-            }
-            nruns++;
+    c->v = v;
+    c->vr = value(r, root, v->key);
+    c->vp = value(r, find_model(r, r->m[m].base), v->key);
+    snprintf(c->task, sizeof(c->task), "%s", v->key);
+    tab = strchr(c->task, '\t');
+    *tab = '\0';
+    c->metric = tab + 1;
+    fmt(c->val, sizeof(c->val), v->value);
+    snprintf(c->lo, sizeof(c->lo), "-");
+    snprintf(c->hi, sizeof(c->hi), "-");
+    if (v->has_se) {
+        double l = v->value - 1.96 * v->se, h = v->value + 1.96 * v->se;
+
+        if (proportion(c->metric)) { /* a share stays in [0, 1] */
+            l = l < 0 ? 0 : l;
+            h = h > 1 ? 1 : h;
         }
+        fmt(c->lo, sizeof(c->lo), l);
+        fmt(c->hi, sizeof(c->hi), h);
     }
-    if (!nruns) {
-        fprintf(stderr, "usage: hfeval report RUN... [--format md|csv|json]\n");
-        return HFE_EXIT_USAGE;
+    delta(c->dr, sizeof(c->dr), v, c->vr);
+    delta(c->dp, sizeof(c->dp), v, c->vp);
+    paired(r, v, c->vr ? root : -1, c->pv, sizeof(c->pv), &c->pt);
+}
+
+static void row_md(struct hfe_buf *b, const struct rep *r, int m,
+                   const struct cells *c)
+{
+    char ci[80] = "-";
+
+    if (c->v->has_se)
+        snprintf(ci, sizeof(ci), "[%s, %s]", c->lo, c->hi);
+    hfe_buf_printf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                   r->m[m].name, c->task, c->metric, c->val, ci, c->dr, c->dp,
+                   c->pv);
+}
+
+static void row_csv(struct hfe_buf *b, const struct rep *r, int root, int m,
+                    const struct cells *c)
+{
+    const struct row *v = c->v;
+
+    hfe_buf_printf(
+        b, "%s,%s,%s,%s,%s,%s,%s,%s,%.0f,%s,%s,", r->m[root].name, r->m[m].name,
+        r->m[m].base ? r->m[m].base : "", c->task, c->metric, c->val,
+        v->has_se ? c->lo : "", v->has_se ? c->hi : "", v->n,
+        strcmp(c->dr, "-") ? c->dr : "", strcmp(c->dp, "-") ? c->dp : "");
+    if (c->pt.p >= 0)
+        hfe_buf_printf(b, "%.6g", c->pt.p);
+    if (c->pt.p >= 0 && c->pt.binary)
+        hfe_buf_printf(b, ",%u,%u\n", c->pt.worse, c->pt.better);
+    else
+        hfe_buf_puts(b, ",,\n");
+}
+
+static void row_json(struct hfe_buf *b, const struct rep *r, int root, int m,
+                     const struct cells *c)
+{
+    const struct row *v = c->v, *vr = c->vr, *vp = c->vp;
+    const struct hfe_paired *pt = &c->pt;
+
+    hfe_buf_puts(b, b->len > 1 ? ",\n" : "\n");
+    hfe_buf_puts(b, "{\"lineage\":");
+    hfe_json_strz(b, r->m[root].name);
+    hfe_buf_puts(b, ",\"model\":");
+    hfe_json_strz(b, r->m[m].name);
+    hfe_buf_puts(b, ",\"task\":");
+    hfe_json_strz(b, c->task);
+    hfe_buf_puts(b, ",\"metric\":");
+    hfe_json_strz(b, c->metric);
+    hfe_buf_printf(b, ",\"value\":%.9g", v->value);
+    if (v->has_se)
+        hfe_buf_printf(b, ",\"ci95\":[%.9g,%.9g]", v->value - 1.96 * v->se,
+                       v->value + 1.96 * v->se);
+    if (vr && vr != v)
+        hfe_buf_printf(b, ",\"delta_root\":%.9g", v->value - vr->value);
+    if (vp && vp != v)
+        hfe_buf_printf(b, ",\"delta_parent\":%.9g", v->value - vp->value);
+    if (pt->p >= 0)
+        hfe_buf_printf(b, ",\"paired_root\":{\"p\":%.9g,\"n\":%zu%s", pt->p,
+                       pt->n, pt->binary ? "" : "}");
+    if (pt->p >= 0 && pt->binary)
+        hfe_buf_printf(b, ",\"down\":%u,\"up\":%u}", pt->worse, pt->better);
+    hfe_buf_puts(b, "}");
+}
+
+/* The model table of a lineage: order[k..end), each at its depth. */
+static void models_md(struct hfe_buf *b, const struct rep *r, const int *order,
+                      const int *depth, size_t k, size_t end)
+{
+    size_t q;
+
+    hfe_buf_printf(b,
+                   "## Lineage: %s\n\n| model | base | quant | params | size "
+                   "| class |\n| --- | --- | --- | ---: | ---: | --- |\n",
+                   r->m[order[k]].name);
+    for (q = k; q < end; q++) {
+        const struct model *x = &r->m[order[q]];
+        char sz[32] = "-", pa[32] = "-";
+
+        if (!isnan(x->bytes))
+            hfe_fmt_bytes((uint64_t)x->bytes, sz, sizeof(sz));
+        if (!isnan(x->params) && x->params > 0)
+            snprintf(pa, sizeof(pa), "%.0f", x->params);
+        hfe_buf_printf(b, "| %*s%s | %s | %s | %s | %s | %s |\n", 2 * depth[q],
+                       "", x->name, x->base ? x->base : "-",
+                       x->quant ? x->quant : "-", pa, sz,
+                       x->klass ? x->klass : "-");
     }
-    order = hfe_xcalloc(r.n_m + 1, sizeof(int));
-    depth = hfe_xcalloc(r.n_m + 1, sizeof(int));
-    walk(&r, -1, order, &n, depth, 0);
-    hfe_buf_add(&b, "", 0);
-    if (!strcmp(format, "csv"))
-        hfe_buf_puts(&b, "lineage,model,base,task,metric,value,ci_low,ci_high,"
-                         "n,delta_root,delta_parent,p_root,down_root,"
-                         "up_root\n");
-    if (!strcmp(format, "json"))
-        hfe_buf_puts(&b, "[");
-    for (k = 0; k < n; k++) {
-        int root = order[k], m;
-        size_t end = k + 1;
+    hfe_buf_puts(b, "\n| model | task | metric | value | 95% CI | Δ root | "
+                    "Δ parent | paired p vs root |\n| --- | --- | --- | ---: "
+                    "| ---: | ---: | ---: | ---: |\n");
+}
 
-        if (depth[k] != 0)
-            continue;
-        while (end < n && depth[end] > 0)
-            end++;
-        if (!strcmp(format, "md")) {
-            hfe_buf_printf(&b,
-                           "## Lineage: %s\n\n| model | base | quant | "
-                           "params | size | class |\n| --- | --- | --- | "
-                           "---: | ---: | --- |\n",
-                           r.m[root].name);
-            for (q = k; q < end; q++) {
-                char sz[32] = "-";
+/* One lineage, its root at order[k], its models up to order[end). */
+static void lineage(struct hfe_buf *b, struct rep *r, enum hfe_report_format f,
+                    const int *order, const int *depth, size_t k, size_t end)
+{
+    int root = order[k];
+    size_t q, x;
 
-                m = order[q];
-                if (!isnan(r.m[m].bytes))
-                    hfe_fmt_bytes((uint64_t)r.m[m].bytes, sz, sizeof(sz));
-                char pa[32] = "-";
+    if (f == HFE_REPORT_MD)
+        models_md(b, r, order, depth, k, end);
+    for (q = k; q < end; q++)
+        for (x = 0; x < r->n_r; x++) {
+            struct cells c;
+            int m = order[q];
 
-                if (!isnan(r.m[m].params) && r.m[m].params > 0)
-                    snprintf(pa, sizeof(pa), "%.0f", r.m[m].params);
-                hfe_buf_printf(&b, "| %*s%s | %s | %s | %s | %s | %s |\n",
-                               2 * depth[q], "", r.m[m].name,
-                               r.m[m].base ? r.m[m].base : "-",
-                               r.m[m].quant ? r.m[m].quant : "-", pa, sz,
-                               r.m[m].klass ? r.m[m].klass : "-");
-            }
-            hfe_buf_puts(&b,
-                         "\n| model | task | metric | value | 95% CI | "
-                         "Δ root | Δ parent | paired p vs root |\n| --- | "
-                         "--- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+            if (r->r[x].model != m)
+                continue;
+            cells(r, root, m, &r->r[x], &c);
+            if (f == HFE_REPORT_MD)
+                row_md(b, r, m, &c);
+            else if (f == HFE_REPORT_CSV)
+                row_csv(b, r, root, m, &c);
+            else
+                row_json(b, r, root, m, &c);
         }
-        for (q = k; q < end; q++) {
-            size_t x;
+    if (f == HFE_REPORT_MD)
+        hfe_buf_puts(b, "\n");
+}
 
-            m = order[q];
-            for (x = 0; x < r.n_r; x++) {
-                const struct row *v = &r.r[x], *vr, *vp;
-                struct hfe_paired pt;
-                char pv[64], val[32], lo[32] = "-", hi[32] = "-", dr[32],
-                                      dp[32], task[512], *tab;
+static void render(struct hfe_buf *b, struct rep *r, enum hfe_report_format f)
+{
+    int *order = hfe_xcalloc(r->n_m + 1, sizeof(int)),
+        *depth = hfe_xcalloc(r->n_m + 1, sizeof(int));
+    size_t n = 0, k, end;
 
-                if (v->model != m)
-                    continue;
-                vr = value(&r, root, v->key);
-                vp = value(&r, find_model(&r, r.m[m].base), v->key);
-                snprintf(task, sizeof(task), "%s", v->key);
-                tab = strchr(task, '\t');
-                *tab = '\0';
-                fmt(val, sizeof(val), v->value);
-                if (v->has_se) {
-                    double l = v->value - 1.96 * v->se,
-                           h = v->value + 1.96 * v->se;
-
-                    if (proportion(tab + 1)) { /* a share stays in [0, 1] */
-                        l = l < 0 ? 0 : l;
-                        h = h > 1 ? 1 : h;
-                    }
-                    fmt(lo, sizeof(lo), l);
-                    fmt(hi, sizeof(hi), h);
-                }
-                delta(dr, sizeof(dr), v, vr);
-                delta(dp, sizeof(dp), v, vp);
-                paired(&r, v, vr ? root : -1, pv, sizeof(pv), &pt);
-                if (!strcmp(format, "md")) {
-                    char ci[80] = "-";
-
-                    if (v->has_se)
-                        snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
-                    hfe_buf_printf(
-                        &b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                        r.m[m].name, task, tab + 1, val, ci, dr, dp, pv);
-                } else if (!strcmp(format, "csv")) {
-                    hfe_buf_printf(
-                        &b, "%s,%s,%s,%s,%s,%s,%s,%s,%.0f,%s,%s,",
-                        r.m[root].name, r.m[m].name,
-                        r.m[m].base ? r.m[m].base : "", task, tab + 1, val,
-                        v->has_se ? lo : "", v->has_se ? hi : "", v->n,
-                        strcmp(dr, "-") ? dr : "", strcmp(dp, "-") ? dp : "");
-                    if (pt.p >= 0)
-                        hfe_buf_printf(&b, "%.6g", pt.p);
-                    if (pt.p >= 0 && pt.binary)
-                        hfe_buf_printf(&b, ",%u,%u\n", pt.worse, pt.better);
-                    else
-                        hfe_buf_puts(&b, ",,\n");
-                } else {
-                    hfe_buf_puts(&b, first_json ? "\n" : ",\n");
-                    first_json = 0;
-                    hfe_buf_puts(&b, "{\"lineage\":");
-                    hfe_json_str(&b, r.m[root].name, strlen(r.m[root].name));
-                    hfe_buf_puts(&b, ",\"model\":");
-                    hfe_json_str(&b, r.m[m].name, strlen(r.m[m].name));
-                    hfe_buf_puts(&b, ",\"task\":");
-                    hfe_json_str(&b, task, strlen(task));
-                    hfe_buf_puts(&b, ",\"metric\":");
-                    hfe_json_str(&b, tab + 1, strlen(tab + 1));
-                    hfe_buf_printf(&b, ",\"value\":%.9g", v->value);
-                    if (v->has_se)
-                        hfe_buf_printf(&b, ",\"ci95\":[%.9g,%.9g]",
-                                       v->value - 1.96 * v->se,
-                                       v->value + 1.96 * v->se);
-                    if (vr && vr != v)
-                        hfe_buf_printf(&b, ",\"delta_root\":%.9g",
-                                       v->value - vr->value);
-                    if (vp && vp != v)
-                        hfe_buf_printf(&b, ",\"delta_parent\":%.9g",
-                                       v->value - vp->value);
-                    if (pt.p >= 0)
-                        hfe_buf_printf(
-                            &b, ",\"paired_root\":{\"p\":%.9g,\"n\":%zu%s",
-                            pt.p, pt.n, pt.binary ? "" : "}");
-                    if (pt.p >= 0 && pt.binary)
-                        hfe_buf_printf(&b, ",\"down\":%u,\"up\":%u}", pt.worse,
-                                       pt.better);
-                    hfe_buf_puts(&b, "}");
-                }
-            }
-        }
-        if (!strcmp(format, "md"))
-            hfe_buf_puts(&b, "\n");
+    walk(r, -1, order, &n, depth, 0);
+    if (f == HFE_REPORT_CSV)
+        hfe_buf_puts(b, "lineage,model,base,task,metric,value,ci_low,ci_high,"
+                        "n,delta_root,delta_parent,p_root,down_root,"
+                        "up_root\n");
+    if (f == HFE_REPORT_JSON)
+        hfe_buf_puts(b, "[");
+    for (k = 0; k < n; k = end) {
+        for (end = k + 1; end < n && depth[end] > 0; end++)
+            ;
+        if (depth[k] == 0)
+            lineage(b, r, f, order, depth, k, end);
     }
-    if (!strcmp(format, "json"))
-        hfe_buf_puts(&b, "\n]\n");
-    fputs(b.s, stdout);
+    if (f == HFE_REPORT_JSON)
+        hfe_buf_puts(b, "\n]\n");
     free(order);
     free(depth);
-out:
-    for (k = 0; k < r.n_m; k++) {
-        free(r.m[k].name);
-        free(r.m[k].base);
-        free(r.m[k].quant);
-        free(r.m[k].klass);
+}
+
+static void rep_free(struct rep *r)
+{
+    size_t k;
+
+    for (k = 0; k < r->n_m; k++) {
+        free(r->m[k].name);
+        free(r->m[k].base);
+        free(r->m[k].quant);
+        free(r->m[k].klass);
+        hfe_cmp_close(r->m[k].side);
     }
-    for (k = 0; k < r.n_r; k++) {
-        free(r.r[k].key);
-        free(r.r[k].suite);
-        free(r.r[k].task);
-        free(r.r[k].metric);
+    for (k = 0; k < r->n_r; k++) {
+        free(r->r[k].key);
+        free(r->r[k].suite);
+        free(r->r[k].task);
+        free(r->r[k].metric);
     }
-    for (k = 0; k < r.n_m; k++)
-        hfe_cmp_close(r.m[k].side);
-    free(r.m);
-    free(r.r);
+    free(r->m);
+    free(r->r);
+}
+
+int hfe_report(const char *const *runs, size_t n_runs, enum hfe_report_format f,
+               struct hfe_buf *out, struct hfe_err *err)
+{
+    struct rep r = {0};
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n_runs && !rc; i++)
+        rc = load(&r, runs[i], err);
+    hfe_buf_add(out, "", 0);
+    if (!rc)
+        render(out, &r, f);
+    rep_free(&r);
+    return rc;
+}
+
+int hfe_report_print(const char *run)
+{
+    struct hfe_buf b = {0};
+    struct hfe_err err;
+    int rc = hfe_report(&run, 1, HFE_REPORT_MD, &b, &err);
+
+    if (rc)
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+    else
+        fputs(b.s, stdout);
     hfe_buf_free(&b);
     return rc;
 }

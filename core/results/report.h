@@ -1,6 +1,6 @@
 /*
- * report.h - `hfeval report RUN... [--format md|csv|json]`: the lineage
- * tables of one or more run records.
+ * report.h - the lineage tables of one or more run records (`hfeval
+ * report RUN... [--format md|csv|json]`, cli/cmd_report.c).
  *
  * One block a lineage (a root and every model under it, base first, then
  * its derivatives depth first): a model table (base, quantization,
@@ -16,6 +16,19 @@
 #ifndef HFEVAL_REPORT_H
 #define HFEVAL_REPORT_H
 
-int hfe_report_main(int argc, char **argv);
+#include <stddef.h>
+
+#include "hfeval.h"
+
+enum hfe_report_format { HFE_REPORT_MD, HFE_REPORT_CSV, HFE_REPORT_JSON };
+
+/* The tables of the runs (directories or run.json files, read in order)
+ * appended to out.  Returns 0, or the exit status with err set. */
+int hfe_report(const char *const *runs, size_t n_runs, enum hfe_report_format f,
+               struct hfe_buf *out, struct hfe_err *err);
+
+/* One run's tables, in Markdown, on stdout (what `hfeval run` shows on a
+ * terminal); an error on stderr.  Returns the exit status. */
+int hfe_report_print(const char *run);
 
 #endif /* HFEVAL_REPORT_H */

@@ -17,6 +17,7 @@
 
 #include "journal.h"
 #include "gguf_meta.h"
+#include "json.h"
 #include "sha256.h"
 
 #define HEADER "hfeval/1"

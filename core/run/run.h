@@ -1,8 +1,7 @@
 /*
- * run.h - `hfeval run`: suites over a model list.
- *
- *   hfeval run SUITE.lua [SUITE.lua ...] --models LIST [--set key=value ...]
- *              [--limit N] [--out DIR] [--db PATH]
+ * run.h - the runner behind `hfeval run` (cli/cmd_run.c parses the
+ * command line; `hfeval --help` has its synopsis): suites over a model
+ * list.
  *
  * A suite is a Lua file returning a table (suites/README.md):
  *
@@ -37,10 +36,28 @@
 #ifndef HFEVAL_RUN_H
 #define HFEVAL_RUN_H
 
-int hfe_run_main(int argc, char **argv);
+#include <stddef.h>
 
-/* hfeval merge --out DIR RUN...: shard runs (--shard K/N) joined into
- * one whose tables equal the unsharded run's. */
-int hfe_merge_main(int argc, char **argv);
+#include "lua_rt.h"
+#include "suite.h"
+
+/* What a run is asked to do; the caller owns every field. */
+struct hfe_run_opts {
+    const char *const *suites; /* suite files, in order            */
+    size_t n_suites;           /* at least one                     */
+    const char *list_file;     /* the model list                   */
+    const char *out_dir;       /* NULL: results/runs/<time>-<pid>   */
+    const char *db;            /* the history; NULL: the default    */
+    const char *resume;        /* a run directory to continue      */
+    struct hfe_lua_opts lo;    /* --set pairs, --skip-bad-lines    */
+    struct hfe_select sel;     /* --limit, --shard                 */
+    double watchdog;           /* seconds; 0: the worker's default */
+    int argc;                  /* the command ("run" ...), for the */
+    char **argv;               /* journal and the run record       */
+};
+
+/* Runs it: records in the run directory, a row in the history, the
+ * tables on stdout.  Returns the exit status (hfeval.h). */
+int hfe_run(const struct hfe_run_opts *o);
 
 #endif /* HFEVAL_RUN_H */

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "sandbox.h"
+#include "json.h"
 #include "score.h"
 #include "sha256.h"
 

@@ -1,0 +1,215 @@
+/*
+ * cmd_run.c - `hfeval run`: the options parsed once into struct
+ * hfe_run_opts, then the runner (core/run/run.h).  `run --resume DIR`
+ * alone takes the command the run's journal was started with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "journal.h"
+#include "run.h"
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "hfeval run: ");
+    fprintf(stderr, msg, arg);
+    fprintf(stderr,
+            "\nusage: hfeval run SUITE.lua [SUITE.lua ...] --models LIST "
+            "[--set key=value ...] [--limit N] [--shard K/N] [--out DIR] "
+            "[--db PATH]\n");
+    return HFE_EXIT_USAGE;
+}
+
+/* The parsed command and what holds its strings. */
+struct args {
+    struct hfe_run_opts o;
+    const char **suites, **keys, **vals;
+    char **set; /* the --set arguments, split at '=' */
+    size_t n_set;
+};
+
+enum opt {
+    O_MODELS,
+    O_OUT,
+    O_DB,
+    O_SHARD,
+    O_LIMIT,
+    O_SKIP_BAD,
+    O_RESUME,
+    O_WATCHDOG,
+    O_SET
+};
+
+static const struct {
+    const char *name;
+    int has_value;
+    enum opt id;
+} options[] = {
+    {"--models", 1, O_MODELS}, {"--out", 1, O_OUT},
+    {"--db", 1, O_DB},         {"--shard", 1, O_SHARD},
+    {"--limit", 1, O_LIMIT},   {"--skip-bad-lines", 0, O_SKIP_BAD},
+    {"--resume", 1, O_RESUME}, {"--watchdog", 1, O_WATCHDOG},
+    {"--set", 1, O_SET},
+};
+
+/* One option with its value v (NULL for a flag). */
+static int set_opt(struct args *a, enum opt id, const char *v)
+{
+    struct hfe_run_opts *o = &a->o;
+    unsigned k, n;
+    char tail, *end, *eq;
+
+    switch (id) {
+    case O_MODELS:
+        o->list_file = v;
+        break;
+    case O_OUT:
+        o->out_dir = v;
+        break;
+    case O_DB:
+        o->db = v;
+        break;
+    case O_SHARD:
+        if (sscanf(v, "%u/%u%c", &k, &n, &tail) != 2 || !n || !k || k > n)
+            return usage("--shard needs K/N with 1 <= K <= N, got '%s'", v);
+        o->sel.shard = k - 1;
+        o->sel.shards = n;
+        break;
+    case O_LIMIT:
+        o->sel.limit = strtol(v, &end, 10);
+        if (*end || o->sel.limit < 0)
+            return usage("--limit needs a count, got '%s'", v);
+        break;
+    case O_SKIP_BAD:
+        o->lo.skip_bad_lines = 1;
+        break;
+    case O_RESUME:
+        o->resume = v;
+        break;
+    case O_WATCHDOG:
+        o->watchdog = strtod(v, &end);
+        if (*end || !(o->watchdog > 0))
+            return usage("--watchdog needs seconds, got '%s'", v);
+        break;
+    case O_SET:
+        a->set[a->n_set] = hfe_xstrdup(v);
+        eq = strchr(a->set[a->n_set], '=');
+        if (!eq || eq == a->set[a->n_set]) {
+            free(a->set[a->n_set]);
+            a->set[a->n_set] = NULL;
+            return usage("--set needs key=value, got '%s'", v);
+        }
+        *eq = '\0';
+        a->keys[a->n_set] = a->set[a->n_set];
+        a->vals[a->n_set++] = eq + 1;
+        break;
+    }
+    return 0;
+}
+
+static void args_free(struct args *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_set; i++)
+        free(a->set[i]);
+    free(a->set);
+    free(a->keys);
+    free(a->vals);
+    free(a->suites);
+    memset(a, 0, sizeof(*a));
+}
+
+/* argv ("run" first) into a; the strings stay argv's. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    size_t n = (size_t)argc, k;
+    int i, rc;
+
+    memset(a, 0, sizeof(*a));
+    a->suites = hfe_xcalloc(n, sizeof(char *));
+    a->keys = hfe_xcalloc(n, sizeof(char *));
+    a->vals = hfe_xcalloc(n, sizeof(char *));
+    a->set = hfe_xcalloc(n, sizeof(char *));
+    a->o.sel = (struct hfe_select){-1, 0, 1};
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+
+        for (k = 0; k < sizeof(options) / sizeof(options[0]); k++)
+            if (!strcmp(arg, options[k].name) &&
+                (!options[k].has_value || i + 1 < argc))
+                break;
+        if (k < sizeof(options) / sizeof(options[0])) {
+            rc = set_opt(a, options[k].id,
+                         options[k].has_value ? argv[++i] : NULL);
+            if (rc)
+                return rc;
+        } else if (arg[0] == '-') {
+            return usage("unknown option '%s' (or it needs a value)", arg);
+        } else {
+            a->suites[a->o.n_suites++] = arg;
+        }
+    }
+    a->o.suites = a->suites;
+    a->o.lo.set_keys = a->keys;
+    a->o.lo.set_values = a->vals;
+    a->o.lo.n_set = a->n_set;
+    a->o.argc = argc;
+    a->o.argv = argv;
+    return 0;
+}
+
+/* `run --resume DIR`: the journal's command, with --resume DIR at its
+ * end (where the command had a --resume of its own, ours wins). */
+static int resume_argv(const char *dir, int *argc, char ***argv)
+{
+    struct hfe_err err;
+    int jc = 0, rc, i;
+    char **jv = NULL;
+
+    if ((rc = hfe_journal_argv(dir, &jc, &jv, &err)) != 0) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        return rc;
+    }
+    jv = hfe_xrealloc(jv, ((size_t)jc + 3) * sizeof(*jv));
+    jv[jc] = hfe_xstrdup("--resume");
+    jv[jc + 1] = hfe_xstrdup(dir);
+    jv[jc + 2] = NULL;
+    for (i = 1; i < jc; i++)
+        if (!strcmp(jv[i], "--resume")) {
+            free(jv[i]);
+            jv[i] = hfe_xstrdup("--out");
+        }
+    *argc = jc + 2;
+    *argv = jv;
+    return 0;
+}
+
+int hfe_cmd_run(int argc, char **argv)
+{
+    struct args a;
+    char **jv = NULL;
+    int jc = 0, rc;
+
+    rc = parse_args(argc, argv, &a);
+    if (!rc && a.o.resume && !a.o.n_suites && !a.o.list_file) {
+        char *dir = hfe_xstrdup(a.o.resume);
+
+        args_free(&a);
+        rc = resume_argv(dir, &jc, &jv);
+        free(dir);
+        if (!rc)
+            rc = parse_args(jc, jv, &a);
+    }
+    if (!rc && (!a.o.n_suites || !a.o.list_file))
+        rc = usage("%s",
+                   !a.o.n_suites ? "name a suite" : "--models LIST is needed");
+    if (!rc)
+        rc = hfe_run(&a.o);
+    args_free(&a);
+    if (jv)
+        hfe_journal_argv_free(jc, jv);
+    return rc;
+}
