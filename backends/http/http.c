@@ -6,7 +6,8 @@
  *
  *     served  http://127.0.0.1:8080  model=qwen api_key_env=SERVER_KEY
  *
- * Options (all optional):
+ * Options (all optional; options.c holds their table, which the parser and
+ * the module table both read):
  *     model=NAME         the served model (default: the first of /v1/models)
  *     api=auto|llama|openai
  *                        auto asks /props: an answer with total_slots means
@@ -43,12 +44,12 @@
  * Threads: the host calls a model from one thread; all transfers run on it
  * through one curl multi handle.
  *
- * The files: this one (the module table, options, open, close, info,
- * measure, and the helpers they all use), discover.c (the GETs: /v1/models,
- * /props, /metrics), submit.c (a batch and the pump), transfer.c (one
- * exchange, retries), generate.c (streamed generations), loglik.c
- * (log-likelihoods), bodies.c (request bodies), sse.c (server-sent
- * events); http_int.h is what they share.
+ * The files: this one (the module table, open, close, info, measure, and
+ * the helpers they all use), options.c (the option table and its parser),
+ * discover.c (the GETs: /v1/models, /props, /metrics), submit.c (a batch and
+ * the pump), transfer.c (one exchange, retries), generate.c (streamed
+ * generations), loglik.c (log-likelihoods), bodies.c (request bodies), sse.c
+ * (server-sent events); http_int.h is what they share.
  */
 #define _GNU_SOURCE /* asprintf */
 
@@ -212,19 +213,16 @@ static int set_root(struct hfe_model *m, const char *uri)
     return 0;
 }
 
-static int opt_uint(const char *key, const char *v, unsigned lo, unsigned hi,
-                    unsigned *out, char *err, size_t err_size)
+/* The retry and timeout options, in the units the transfers use. */
+static void use_options(struct hfe_model *m, const struct http_opts *o)
 {
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-
-    if (!*v || *end || n < lo || n > hi || *v == '-') {
-        snprintf(err, err_size, "%s=%s: expected a whole number from %u to %u",
-                 key, v, lo, hi);
-        return -1;
-    }
-    *out = (unsigned)n;
-    return 0;
+    m->retries = o->retries;
+    m->budget = o->retry_budget;
+    m->connect_ms = o->connect_timeout * 1000L;
+    m->timeout_ms = o->timeout * 1000L;
+    m->idle_s = o->idle_timeout;
+    m->backoff_ms = o->backoff;
+    m->backoff_max_ms = o->backoff_max;
 }
 
 static char *xstrdup(const char *s)
@@ -268,12 +266,12 @@ static int http_open(const char *uri, const struct hfe_option *opts,
                      size_t err_size)
 {
     struct hfe_model *m = calloc(1, sizeof(*m));
-    const char *want = NULL, *api = "auto", *ll = "auto", *keyenv = NULL;
-    unsigned conc = 0, v;
+    struct http_opts o;
+    const char *want, *api, *ll, *keyenv;
+    unsigned conc;
     cJSON *models = NULL, *props = NULL;
     const cJSON *e;
     long code;
-    size_t i;
     int rc = HFE_EINVAL;
 
     *out = NULL;
@@ -290,62 +288,15 @@ static int http_open(const char *uri, const struct hfe_option *opts,
         http_close(m);
         return HFE_ENOMEM;
     }
-    m->retries = 8;
-    m->budget = 1000;
-    m->connect_ms = 10000;
-    m->timeout_ms = 600000;
-    m->idle_s = 60;
-    m->backoff_ms = 250;
-    m->backoff_max_ms = 8000;
     m->rng = (uint64_t)http_now_ms() * 0x9E3779B97F4A7C15ull | 1;
-    for (i = 0; i < n_opts; i++) {
-        const char *k = opts[i].key, *val = opts[i].value;
-
-        if (!strcmp(k, "model"))
-            want = val;
-        else if (!strcmp(k, "api"))
-            api = val;
-        else if (!strcmp(k, "loglik"))
-            ll = val;
-        else if (!strcmp(k, "api_key_env"))
-            keyenv = val;
-        else if (!strcmp(k, "concurrency")) {
-            if (opt_uint(k, val, 1, 1024, &conc, err, err_size))
-                goto fail;
-        } else if (!strcmp(k, "retries")) {
-            if (opt_uint(k, val, 0, 100, &m->retries, err, err_size))
-                goto fail;
-        } else if (!strcmp(k, "retry_budget")) {
-            if (opt_uint(k, val, 0, 1000000000, &m->budget, err, err_size))
-                goto fail;
-        } else if (!strcmp(k, "connect_timeout") || !strcmp(k, "timeout") ||
-                   !strcmp(k, "idle_timeout")) {
-            if (opt_uint(k, val, 1, 86400, &v, err, err_size))
-                goto fail;
-            if (k[0] == 'c')
-                m->connect_ms = v * 1000L;
-            else if (k[0] == 't')
-                m->timeout_ms = v * 1000L;
-            else
-                m->idle_s = v;
-        } else if (!strcmp(k, "backoff") || !strcmp(k, "backoff_max")) {
-            if (opt_uint(k, val, 1, 600000, &v, err, err_size))
-                goto fail;
-            *(k[7] ? &m->backoff_max_ms : &m->backoff_ms) = v;
-        } else {
-            snprintf(err, err_size, "unknown option '%s'", k);
-            goto fail;
-        }
-    }
-    if (strcmp(api, "auto") && strcmp(api, "llama") && strcmp(api, "openai")) {
-        snprintf(err, err_size, "api=%s: expected auto, llama or openai", api);
+    if (http_parse_options(opts, n_opts, &o, err, err_size) != HFE_OK)
         goto fail;
-    }
-    if (strcmp(ll, "auto") && strcmp(ll, "logit_bias") && strcmp(ll, "echo")) {
-        snprintf(err, err_size, "loglik=%s: expected auto, logit_bias or echo",
-                 ll);
-        goto fail;
-    }
+    use_options(m, &o);
+    want = o.model;
+    api = o.api;
+    ll = o.loglik;
+    keyenv = o.api_key_env;
+    conc = o.concurrency;
     if (!(m->hdr = curl_slist_append(NULL, "Content-Type: application/json")))
         goto oom;
     if (keyenv) {
@@ -620,10 +571,6 @@ static int http_measure(struct hfe_model *m, struct hfe_measure *out)
 /* ---- the module --------------------------------------------------------- */
 
 static const char *const handles[] = {"http://", "https://", NULL};
-static const char *const options[] = {
-    "model",           "api",          "loglik",  "concurrency",  "timeout",
-    "connect_timeout", "idle_timeout", "retries", "retry_budget", "backoff",
-    "backoff_max",     "api_key_env",  NULL};
 
 static const struct hfe_backend backend = {
     .abi_major = HFE_ABI_MAJOR,
@@ -636,7 +583,7 @@ static const struct hfe_backend backend = {
     .caps = HFE_CAP_LOGLIK | HFE_CAP_ROLLING | HFE_CAP_GENERATE | HFE_CAP_CHAT |
             HFE_CAP_SAMPLING | HFE_CAP_MEASURE | HFE_CAP_BATCH,
     .handles = handles,
-    .options = options,
+    .options = http_option_keys,
     .open = http_open,
     .close = http_close,
     .info = http_info,
@@ -647,9 +594,11 @@ static const struct hfe_backend backend = {
 /* libcurl (and its TLS library) starts with the first model opened, not
  * when the module is loaded: `hfeval plugins` and a run's parent process,
  * which load every module, never touch it (and LeakSanitizer's tracer
- * trips over TLS blocks OpenSSL sets up but never uses there). */
+ * trips over TLS blocks OpenSSL sets up but never uses there).  The option
+ * keys come from options.c's table, filled in before the host sees them. */
 HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
     http_host = h;
+    http_options_init();
     return &backend;
 }

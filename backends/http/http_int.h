@@ -3,8 +3,9 @@
  * files share.  Not part of the plugin ABI and for no other module; the
  * module is built with hidden visibility, so nothing here is exported.
  *
- *   http.c      the module table, options, open, close, info, measure, and
- *               the small helpers every file uses
+ *   http.c      the module table, open, close, info, measure, and the
+ *               small helpers every file uses
+ *   options.c   the option table and its parser
  *   discover.c  the GETs of open() (/v1/models, /props) and /metrics
  *   submit.c    a batch: its jobs, what each asks, the pump that runs them
  *   transfer.c  one exchange: its curl handle, and at its end retry,
@@ -48,6 +49,16 @@ struct buf {
 int http_buf_add(struct buf *b, const char *s, size_t n);
 int http_buf_puts(struct buf *b, const char *s);
 void http_buf_free(struct buf *b);
+
+/* The options as read (options.c, which holds their defaults). */
+struct http_opts {
+    const char *model, *api_key_env; /* NULL when not given              */
+    const char *api, *loglik;        /* one of their words               */
+    unsigned concurrency;            /* 0: the server's slots, else 4    */
+    unsigned connect_timeout, timeout, idle_timeout; /* seconds */
+    unsigned retries, retry_budget;
+    unsigned backoff, backoff_max; /* ms */
+};
 
 struct stats {
     uint64_t requests, retries, failed, ll_requests, bytes_up, bytes_down;
@@ -164,6 +175,17 @@ void http_set_err(struct hfe_result *r, int status, const char *fmt, ...)
 /* A server's error body, shortened for a message: OpenAI's
  * {"error":{"message":...}}, or the text itself. */
 void http_body_msg(const char *body, char *out, size_t cap);
+/* ---- options.c ---------------------------------------------------------- */
+
+/* The option keys, NULL-terminated, for the module table; filled from the
+ * option table by http_options_init(), which the entry calls. */
+extern const char *http_option_keys[];
+void http_options_init(void);
+/* Reads the model list's options into *o (defaults for those not given).
+ * Returns HFE_OK, or HFE_EINVAL with the reason in err. */
+int http_parse_options(const struct hfe_option *opts, size_t n,
+                       struct http_opts *o, char *err, size_t err_size);
+
 /* ---- discover.c --------------------------------------------------------- */
 
 /* One GET, retried as requests are (at most 3 attempts: a server that is

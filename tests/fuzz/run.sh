@@ -20,7 +20,7 @@ models) srcs="core/models.c core/util.c" libs="" ;;
 gguf) srcs="core/gguf_meta.c core/util.c" libs="$ggml" ;;
 journal) srcs="core/journal.c core/gguf_meta.c core/sha256.c core/util.c" libs="$ggml -lcjson" ;;
 jsonl) srcs="core/lua_rt.c core/lua_hfe.c core/util.c" libs="$lua -lcjson -lm" ;;
-http) srcs="backends/http/http.c backends/http/discover.c backends/http/submit.c backends/http/transfer.c backends/http/generate.c backends/http/loglik.c backends/http/bodies.c backends/http/sse.c" libs="-lcurl -lcjson -lm" ;;
+http) srcs="backends/http/http.c backends/http/options.c backends/http/discover.c backends/http/submit.c backends/http/transfer.c backends/http/generate.c backends/http/loglik.c backends/http/bodies.c backends/http/sse.c" libs="-lcurl -lcjson -lm" ;;
 *) echo "run.sh: unknown target '$target' (expected: models gguf journal jsonl http)" >&2; exit 2 ;;
 esac
 max_len=4096
