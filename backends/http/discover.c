@@ -1,6 +1,8 @@
 /*
- * discover.c - the plain GETs outside the pump: what open() asks
- * (/v1/models, /props) and llama-server's /metrics, for measure().
+ * discover.c - what a server is and serves, asked at open(): /v1/models
+ * (reachable, which models, their metadata), /props (llama-server, its
+ * slots, context and build) and /metrics (llama-server's counters, for
+ * measure()).  These are plain GETs outside the pump.
  */
 #include <math.h>
 #include <stdint.h>
@@ -50,7 +52,7 @@ static long get_any(struct hfe_model *m, const char *path, cJSON **out,
 
         http_buf_free(&x.resp);
         if (!h) {
-            snprintf(err, err_size, "out of memory");
+            http_oom(err, err_size);
             return -1;
         }
         x.what = EX_TOK_CTX; /* any but EX_GEN: the body is kept */
@@ -72,7 +74,7 @@ static long get_any(struct hfe_model *m, const char *path, cJSON **out,
     if (code == 200 && text) {
         *text = x.resp.s ? x.resp.s : strdup("");
         if (!*text) {
-            snprintf(err, err_size, "out of memory");
+            http_oom(err, err_size);
             return -1;
         }
         return code;
@@ -87,12 +89,6 @@ static long get_any(struct hfe_model *m, const char *path, cJSON **out,
         http_body_msg(x.resp.s, err, err_size);
     http_buf_free(&x.resp);
     return code;
-}
-
-long http_get_json(struct hfe_model *m, const char *path, cJSON **out,
-                   char *err, size_t err_size)
-{
-    return get_any(m, path, out, NULL, err, err_size);
 }
 
 /* ---- /metrics ----------------------------------------------------------- */
@@ -135,4 +131,168 @@ int http_read_metrics(struct hfe_model *m, double *v)
     }
     free(text);
     return 0;
+}
+
+/* ---- /v1/models --------------------------------------------------------- */
+
+static int refused(const struct hfe_model *m, const char *path,
+                   const struct http_opts *o, long code, char *err,
+                   size_t err_size)
+{
+    snprintf(err, err_size, "%s%s: the server refused %s (HTTP %ld)", m->shown,
+             path, o->api_key_env ? "the API key" : "us: no API key given",
+             code);
+    return HFE_EIO;
+}
+
+/* llama-server's "meta" of a model. */
+static void read_meta(struct hfe_model *m, const cJSON *meta)
+{
+    const cJSON *x;
+
+    if (!cJSON_IsObject(meta))
+        return;
+    x = cJSON_GetObjectItemCaseSensitive(meta, "n_ctx_train");
+    if (cJSON_IsNumber(x))
+        m->n_ctx_train = (uint32_t)x->valuedouble;
+    x = cJSON_GetObjectItemCaseSensitive(meta, "n_vocab");
+    if (cJSON_IsNumber(x))
+        m->n_vocab = (uint32_t)x->valuedouble;
+    x = cJSON_GetObjectItemCaseSensitive(meta, "n_params");
+    if (cJSON_IsNumber(x))
+        m->n_params = (uint64_t)x->valuedouble;
+    x = cJSON_GetObjectItemCaseSensitive(meta, "size");
+    if (cJSON_IsNumber(x))
+        m->size = (uint64_t)x->valuedouble;
+}
+
+/* The served model: the one named (want), or the first listed. */
+static int pick_model(struct hfe_model *m, const cJSON *models,
+                      const char *want, char *err, size_t err_size)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(models, "data"), *e;
+    char have[512] = "";
+    size_t hl = 0;
+
+    cJSON_ArrayForEach(e, data)
+    {
+        const char *id =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
+
+        if (!id)
+            continue;
+        if (hl < sizeof(have))
+            hl += (size_t)snprintf(have + hl, sizeof(have) - hl, "%s%s",
+                                   hl ? ", " : "", id);
+        if (m->served || (want && strcmp(want, id)))
+            continue;
+        m->served = strdup(id);
+        if (!m->served)
+            return http_oom(err, err_size);
+        read_meta(m, cJSON_GetObjectItemCaseSensitive(e, "meta"));
+    }
+    if (m->served)
+        return HFE_OK;
+    if (want)
+        snprintf(err, err_size,
+                 "%s: unknown model '%s' (the server serves: %s)", m->shown,
+                 want, hl ? have : "nothing");
+    else
+        snprintf(err, err_size, "%s/v1/models: the server lists no model",
+                 m->shown);
+    return HFE_ENOTFOUND;
+}
+
+/* /v1/models: reachable, and which models. */
+static int ask_models(struct hfe_model *m, const struct http_opts *o, char *err,
+                      size_t err_size)
+{
+    cJSON *models = NULL;
+    long code = get_any(m, "/v1/models", &models, NULL, err, err_size);
+    int rc = HFE_EIO;
+
+    if (code == 401 || code == 403) {
+        rc = refused(m, "/v1/models", o, code, err, err_size);
+    } else if (code >= 0 && code != 200) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, err_size, "%s/v1/models: HTTP %ld: %s", m->shown, code,
+                 why);
+    } else if (code == 200) {
+        rc = pick_model(m, models, o->model, err, err_size);
+    }
+    cJSON_Delete(models);
+    return rc;
+}
+
+/* ---- /props ------------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* llama-server's answer: its slots, context, build and model. */
+static void read_props(struct hfe_model *m, const cJSON *props, double slots)
+{
+    const cJSON *dg =
+        cJSON_GetObjectItemCaseSensitive(props, "default_generation_settings");
+    const cJSON *nc = cJSON_GetObjectItemCaseSensitive(dg, "n_ctx");
+    /* "all F32", "Q4_0", "mostly Q8_0": the type alone */
+    const char *ft = str_of(props, "model_ftype");
+    const char *sp = ft ? strrchr(ft, ' ') : NULL;
+
+    m->flavor = FL_LLAMA;
+    m->slots = slots >= 1 && slots <= 1024 ? (uint32_t)slots : 4;
+    m->metrics = cJSON_IsTrue(
+        cJSON_GetObjectItemCaseSensitive(props, "endpoint_metrics"));
+    if (cJSON_IsNumber(nc))
+        m->n_ctx = (uint32_t)nc->valuedouble;
+    m->build = xstrdup(str_of(props, "build_info"));
+    m->model_path = xstrdup(str_of(props, "model_path"));
+    m->chat_template = xstrdup(str_of(props, "chat_template"));
+    m->quant = xstrdup(sp ? sp + 1 : ft);
+}
+
+/* /props: llama-server (an answer with total_slots), or another server. */
+static int ask_props(struct hfe_model *m, const struct http_opts *o, char *err,
+                     size_t err_size)
+{
+    cJSON *props = NULL;
+    const cJSON *slots;
+    long code;
+    int rc = HFE_OK;
+
+    m->flavor = FL_OPENAI;
+    if (!strcmp(o->api, "openai"))
+        return HFE_OK;
+    code = get_any(m, "/props", &props, NULL, err, err_size);
+    slots = cJSON_GetObjectItemCaseSensitive(props, "total_slots");
+    if (code == 401 || code == 403) {
+        rc = refused(m, "/props", o, code, err, err_size);
+    } else if (code == 200 && cJSON_IsNumber(slots)) {
+        read_props(m, props, slots->valuedouble);
+    } else if (!strcmp(o->api, "llama")) {
+        snprintf(err, err_size,
+                 "%s/props: api=llama, but the server does not answer as "
+                 "llama-server does (no total_slots)",
+                 m->shown);
+        rc = HFE_EIO;
+    }
+    cJSON_Delete(props);
+    return rc;
+}
+
+int http_discover(struct hfe_model *m, const struct http_opts *o, char *err,
+                  size_t err_size)
+{
+    int rc = ask_models(m, o, err, err_size);
+
+    return rc == HFE_OK ? ask_props(m, o, err, err_size) : rc;
 }

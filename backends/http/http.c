@@ -46,10 +46,10 @@
  *
  * The files: this one (the module table, open, close, info, measure, and
  * the helpers they all use), options.c (the option table and its parser),
- * discover.c (the GETs: /v1/models, /props, /metrics), submit.c (a batch and
- * the pump), transfer.c (one exchange, retries), generate.c (streamed
- * generations), loglik.c (log-likelihoods), bodies.c (request bodies), sse.c
- * (server-sent events); http_int.h is what they share.
+ * discover.c (/v1/models, /props, /metrics), submit.c (a batch and the
+ * pump), transfer.c (one exchange, retries), generate.c (streamed
+ * generations), loglik.c (log-likelihoods), bodies.c (request bodies),
+ * sse.c (server-sent events); http_int.h is what they share.
  */
 #define _GNU_SOURCE /* asprintf */
 
@@ -143,6 +143,12 @@ void http_body_msg(const char *body, char *out, size_t cap)
             *p = ' ';
 }
 
+int http_oom(char *err, size_t err_size)
+{
+    snprintf(err, err_size, "out of memory");
+    return HFE_ENOMEM;
+}
+
 /* ---- close -------------------------------------------------------------- */
 
 static void wipe_key(struct hfe_model *m)
@@ -183,7 +189,24 @@ static void http_close(struct hfe_model *m)
     free(m);
 }
 
-/* ---- open --------------------------------------------------------------- */
+/* ---- open, in phases ---------------------------------------------------- */
+
+/* libcurl (and its TLS library) starts with the first model opened, not
+ * when the module is loaded: `hfeval plugins` and a run's parent process,
+ * which load every module, never touch it (and LeakSanitizer's tracer
+ * trips over TLS blocks OpenSSL sets up but never uses there).  The host
+ * calls open from one thread. */
+static int start_curl(char *err, size_t err_size)
+{
+    if (curl_started)
+        return HFE_OK;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, err_size, "libcurl cannot start");
+        return HFE_EBACKEND;
+    }
+    curl_started = 1;
+    return HFE_OK;
+}
 
 /* The URL as a root: no trailing '/' or "/v1"; and as shown in messages,
  * without user:password. */
@@ -225,9 +248,78 @@ static void use_options(struct hfe_model *m, const struct http_opts *o)
     m->backoff_max_ms = o->backoff_max;
 }
 
-static char *xstrdup(const char *s)
+/* The headers of every request: Content-Type, and with api_key_env the
+ * key, which then lives only in the header list (the string it was made
+ * from is wiped at once, the list by wipe_key at close). */
+static int set_headers(struct hfe_model *m, const char *keyenv, char *err,
+                       size_t err_size)
 {
-    return s ? strdup(s) : NULL;
+    const char *key;
+    struct curl_slist *h;
+
+    m->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!m->hdr)
+        return http_oom(err, err_size);
+    if (!keyenv)
+        return HFE_OK;
+    key = getenv(keyenv);
+    if (!key || !*key) {
+        snprintf(err, err_size,
+                 "api_key_env=%s: the environment has no %s (or it is "
+                 "empty)",
+                 keyenv, keyenv);
+        return HFE_EINVAL;
+    }
+    for (const char *c = key; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            snprintf(err, err_size,
+                     "api_key_env=%s: the key holds a control character",
+                     keyenv);
+            return HFE_EINVAL;
+        }
+    if (asprintf(&m->key_header, "Authorization: Bearer %s", key) < 0) {
+        m->key_header = NULL;
+        return http_oom(err, err_size);
+    }
+    h = curl_slist_append(m->hdr, m->key_header);
+    if (!h)
+        return http_oom(err, err_size);
+    m->hdr = h;
+    explicit_bzero(m->key_header, strlen(m->key_header));
+    return HFE_OK;
+}
+
+/* How a continuation is scored: as loglik= says, else logit_bias on
+ * llama-server and echo elsewhere. */
+static int choose_method(struct hfe_model *m, const char *ll, char *err,
+                         size_t err_size)
+{
+    m->ll = !strcmp(ll, "echo")         ? LL_ECHO
+            : !strcmp(ll, "logit_bias") ? LL_BIAS
+            : m->flavor == FL_LLAMA     ? LL_BIAS
+                                        : LL_ECHO;
+    if (m->ll == LL_BIAS && m->flavor != FL_LLAMA) {
+        snprintf(err, err_size,
+                 "loglik=logit_bias needs llama-server's /tokenize and "
+                 "/completion; %s is not llama-server",
+                 m->shown);
+        return HFE_EINVAL;
+    }
+    return HFE_OK;
+}
+
+/* The multi handle every transfer runs on, as wide as concurrency=, else
+ * llama-server's slots, else 4. */
+static int start_multi(struct hfe_model *m, unsigned conc, char *err,
+                       size_t err_size)
+{
+    m->conc = conc ? conc : m->slots ? m->slots : 4;
+    m->multi = curl_multi_init();
+    if (!m->multi)
+        return http_oom(err, err_size);
+    curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->conc);
+    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->conc + 4);
+    return HFE_OK;
 }
 
 static char *json_str(const char *s)
@@ -261,208 +353,9 @@ static char *num_str(double v)
     return asprintf(&s, "%.17g", v) < 0 ? NULL : s;
 }
 
-static int http_open(const char *uri, const struct hfe_option *opts,
-                     size_t n_opts, struct hfe_model **out, char *err,
-                     size_t err_size)
+/* info()'s key-value list, made once. */
+static void list_info(struct hfe_model *m)
 {
-    struct hfe_model *m = calloc(1, sizeof(*m));
-    struct http_opts o;
-    const char *want, *api, *ll, *keyenv;
-    unsigned conc;
-    cJSON *models = NULL, *props = NULL;
-    const cJSON *e;
-    long code;
-    int rc = HFE_EINVAL;
-
-    *out = NULL;
-    if (!curl_started) { /* the host calls open from one thread */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            snprintf(err, err_size, "libcurl cannot start");
-            free(m);
-            return HFE_EBACKEND;
-        }
-        curl_started = 1;
-    }
-    if (!m || set_root(m, uri)) {
-        snprintf(err, err_size, "out of memory");
-        http_close(m);
-        return HFE_ENOMEM;
-    }
-    m->rng = (uint64_t)http_now_ms() * 0x9E3779B97F4A7C15ull | 1;
-    if (http_parse_options(opts, n_opts, &o, err, err_size) != HFE_OK)
-        goto fail;
-    use_options(m, &o);
-    want = o.model;
-    api = o.api;
-    ll = o.loglik;
-    keyenv = o.api_key_env;
-    conc = o.concurrency;
-    if (!(m->hdr = curl_slist_append(NULL, "Content-Type: application/json")))
-        goto oom;
-    if (keyenv) {
-        const char *key = getenv(keyenv);
-        struct curl_slist *h;
-
-        if (!key || !*key) {
-            snprintf(err, err_size,
-                     "api_key_env=%s: the environment has no %s (or it is "
-                     "empty)",
-                     keyenv, keyenv);
-            goto fail;
-        }
-        for (const char *c = key; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-                snprintf(err, err_size,
-                         "api_key_env=%s: the key holds a control character",
-                         keyenv);
-                goto fail;
-            }
-        if (asprintf(&m->key_header, "Authorization: Bearer %s", key) < 0) {
-            m->key_header = NULL;
-            goto oom;
-        }
-        if (!(h = curl_slist_append(m->hdr, m->key_header)))
-            goto oom;
-        m->hdr = h;
-        explicit_bzero(m->key_header, strlen(m->key_header));
-    }
-
-    /* /v1/models: reachable, and which models */
-    rc = HFE_EIO;
-    code = http_get_json(m, "/v1/models", &models, err, err_size);
-    if (code < 0)
-        goto fail;
-    if (code == 401 || code == 403) {
-        snprintf(err, err_size,
-                 "%s/v1/models: the server refused %s (HTTP %ld)", m->shown,
-                 keyenv ? "the API key" : "us: no API key given", code);
-        goto fail;
-    }
-    if (code != 200) {
-        char why[256];
-
-        snprintf(why, sizeof(why), "%s", err);
-        snprintf(err, err_size, "%s/v1/models: HTTP %ld: %s", m->shown, code,
-                 why);
-        goto fail;
-    }
-    {
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(models, "data");
-        char have[512] = "";
-        size_t hl = 0;
-
-        cJSON_ArrayForEach(e, data)
-        {
-            const char *id =
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
-            const cJSON *meta = cJSON_GetObjectItemCaseSensitive(e, "meta");
-
-            if (!id)
-                continue;
-            if (hl < sizeof(have))
-                hl += (size_t)snprintf(have + hl, sizeof(have) - hl, "%s%s",
-                                       hl ? ", " : "", id);
-            if (m->served || (want && strcmp(want, id)))
-                continue;
-            if (!(m->served = strdup(id)))
-                goto oom;
-            if (cJSON_IsObject(meta)) {
-                const cJSON *x;
-
-                if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(
-                                       meta, "n_ctx_train")))
-                    m->n_ctx_train = (uint32_t)x->valuedouble;
-                if (cJSON_IsNumber(
-                        x = cJSON_GetObjectItemCaseSensitive(meta, "n_vocab")))
-                    m->n_vocab = (uint32_t)x->valuedouble;
-                if (cJSON_IsNumber(
-                        x = cJSON_GetObjectItemCaseSensitive(meta, "n_params")))
-                    m->n_params = (uint64_t)x->valuedouble;
-                if (cJSON_IsNumber(
-                        x = cJSON_GetObjectItemCaseSensitive(meta, "size")))
-                    m->size = (uint64_t)x->valuedouble;
-            }
-        }
-        if (!m->served) {
-            rc = HFE_ENOTFOUND;
-            if (want)
-                snprintf(err, err_size,
-                         "%s: unknown model '%s' (the server serves: %s)",
-                         m->shown, want, hl ? have : "nothing");
-            else
-                snprintf(err, err_size,
-                         "%s/v1/models: the server lists no "
-                         "model",
-                         m->shown);
-            goto fail;
-        }
-    }
-
-    /* /props: llama-server, and its slots */
-    m->flavor = FL_OPENAI;
-    if (strcmp(api, "openai")) {
-        code = http_get_json(m, "/props", &props, err, err_size);
-        if (code == 401 || code == 403) {
-            snprintf(err, err_size,
-                     "%s/props: the server refused %s (HTTP %ld)", m->shown,
-                     keyenv ? "the API key" : "us: no API key given", code);
-            goto fail;
-        }
-        e = cJSON_GetObjectItemCaseSensitive(props, "total_slots");
-        if (code == 200 && cJSON_IsNumber(e)) {
-            const cJSON *dg = cJSON_GetObjectItemCaseSensitive(
-                props, "default_generation_settings");
-            const cJSON *nc = cJSON_GetObjectItemCaseSensitive(dg, "n_ctx");
-
-            m->flavor = FL_LLAMA;
-            m->slots = e->valuedouble >= 1 && e->valuedouble <= 1024
-                           ? (uint32_t)e->valuedouble
-                           : 4;
-            m->metrics = cJSON_IsTrue(
-                cJSON_GetObjectItemCaseSensitive(props, "endpoint_metrics"));
-            if (cJSON_IsNumber(nc))
-                m->n_ctx = (uint32_t)nc->valuedouble;
-            m->build = xstrdup(cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(props, "build_info")));
-            m->model_path = xstrdup(cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(props, "model_path")));
-            m->chat_template = xstrdup(cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(props, "chat_template")));
-            { /* "all F32", "Q4_0", "mostly Q8_0": the type alone */
-                const char *ft = cJSON_GetStringValue(
-                    cJSON_GetObjectItemCaseSensitive(props, "model_ftype"));
-                const char *sp = ft ? strrchr(ft, ' ') : NULL;
-
-                m->quant = xstrdup(sp ? sp + 1 : ft);
-            }
-        } else if (!strcmp(api, "llama")) {
-            snprintf(err, err_size,
-                     "%s/props: api=llama, but the server does not answer as "
-                     "llama-server does (no total_slots)",
-                     m->shown);
-            goto fail;
-        }
-    }
-    m->ll = !strcmp(ll, "echo")         ? LL_ECHO
-            : !strcmp(ll, "logit_bias") ? LL_BIAS
-            : m->flavor == FL_LLAMA     ? LL_BIAS
-                                        : LL_ECHO;
-    if (m->ll == LL_BIAS && m->flavor != FL_LLAMA) {
-        rc = HFE_EINVAL;
-        snprintf(err, err_size,
-                 "loglik=logit_bias needs llama-server's /tokenize and "
-                 "/completion; %s is not llama-server",
-                 m->shown);
-        goto fail;
-    }
-    m->conc = conc ? conc : m->slots ? m->slots : 4;
-    if (m->metrics && http_read_metrics(m, m->metrics0) != 0)
-        m->metrics = false;
-    if (!(m->multi = curl_multi_init()))
-        goto oom;
-    curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->conc);
-    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->conc + 4);
-
     add_kv(m, "server.url", "str", json_str(m->shown));
     add_kv(m, "server.api", "str",
            json_str(m->flavor == FL_LLAMA ? "llama-server" : "openai"));
@@ -478,18 +371,47 @@ static int http_open(const char *uri, const struct hfe_option *opts,
         add_kv(m, "server.build", "str", json_str(m->build));
     if (m->model_path)
         add_kv(m, "server.model_path", "str", json_str(m->model_path));
-    cJSON_Delete(models);
-    cJSON_Delete(props);
+}
+
+static int http_open(const char *uri, const struct hfe_option *opts,
+                     size_t n_opts, struct hfe_model **out, char *err,
+                     size_t err_size)
+{
+    struct http_opts o;
+    struct hfe_model *m;
+    int rc;
+
+    *out = NULL;
+    rc = start_curl(err, err_size);
+    if (rc != HFE_OK)
+        return rc;
+    m = calloc(1, sizeof(*m));
+    if (!m || set_root(m, uri)) {
+        http_close(m);
+        return http_oom(err, err_size);
+    }
+    m->rng = (uint64_t)http_now_ms() * 0x9E3779B97F4A7C15ull | 1;
+    rc = http_parse_options(opts, n_opts, &o, err, err_size);
+    if (rc == HFE_OK) {
+        use_options(m, &o);
+        rc = set_headers(m, o.api_key_env, err, err_size);
+    }
+    if (rc == HFE_OK)
+        rc = http_discover(m, &o, err, err_size);
+    if (rc == HFE_OK)
+        rc = choose_method(m, o.loglik, err, err_size);
+    /* llama-server's counters from here on, for measure() */
+    if (rc == HFE_OK && m->metrics && http_read_metrics(m, m->metrics0) != 0)
+        m->metrics = false;
+    if (rc == HFE_OK)
+        rc = start_multi(m, o.concurrency, err, err_size);
+    if (rc != HFE_OK) {
+        http_close(m);
+        return rc;
+    }
+    list_info(m);
     *out = m;
     return HFE_OK;
-oom:
-    rc = HFE_ENOMEM;
-    snprintf(err, err_size, "out of memory");
-fail:
-    cJSON_Delete(models);
-    cJSON_Delete(props);
-    http_close(m);
-    return rc;
 }
 
 /* ---- info and measure --------------------------------------------------- */
@@ -591,11 +513,8 @@ static const struct hfe_backend backend = {
     .measure = http_measure,
 };
 
-/* libcurl (and its TLS library) starts with the first model opened, not
- * when the module is loaded: `hfeval plugins` and a run's parent process,
- * which load every module, never touch it (and LeakSanitizer's tracer
- * trips over TLS blocks OpenSSL sets up but never uses there).  The option
- * keys come from options.c's table, filled in before the host sees them. */
+/* The option keys come from options.c's table, filled in here, before
+ * the host sees the table; libcurl starts at the first open(). */
 HFE_EXPORT const struct hfe_backend *hfe_plugin_entry(const struct hfe_host *h)
 {
     http_host = h;

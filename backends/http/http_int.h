@@ -3,10 +3,10 @@
  * files share.  Not part of the plugin ABI and for no other module; the
  * module is built with hidden visibility, so nothing here is exported.
  *
- *   http.c      the module table, open, close, info, measure, and the
- *               small helpers every file uses
+ *   http.c      the module table, open (a page of phases), close, info,
+ *               measure, and the small helpers every file uses
  *   options.c   the option table and its parser
- *   discover.c  the GETs of open() (/v1/models, /props) and /metrics
+ *   discover.c  what a server is and serves: /v1/models, /props, /metrics
  *   submit.c    a batch: its jobs, what each asks, the pump that runs them
  *   transfer.c  one exchange: its curl handle, and at its end retry,
  *               failure or the answer read
@@ -175,6 +175,9 @@ void http_set_err(struct hfe_result *r, int status, const char *fmt, ...)
 /* A server's error body, shortened for a message: OpenAI's
  * {"error":{"message":...}}, or the text itself. */
 void http_body_msg(const char *body, char *out, size_t cap);
+/* Writes "out of memory" to err; returns HFE_ENOMEM. */
+int http_oom(char *err, size_t err_size);
+
 /* ---- options.c ---------------------------------------------------------- */
 
 /* The option keys, NULL-terminated, for the module table; filled from the
@@ -188,11 +191,11 @@ int http_parse_options(const struct hfe_option *opts, size_t n,
 
 /* ---- discover.c --------------------------------------------------------- */
 
-/* One GET, retried as requests are (at most 3 attempts: a server that is
- * not there should be said so soon).  Returns the HTTP status, or -1 with
- * the reason in err. */
-long http_get_json(struct hfe_model *m, const char *path, cJSON **out,
-                   char *err, size_t err_size);
+/* Asks /v1/models for the served model (and its metadata) and, unless
+ * api=openai, /props whether the server is llama-server.  Returns HFE_OK,
+ * or a status with the reason in err. */
+int http_discover(struct hfe_model *m, const struct http_opts *o, char *err,
+                  size_t err_size);
 /* llama-server's counters worth a record, as /metrics names them. */
 extern const char *const http_metric_names[HTTP_N_METRICS];
 /* Reads them into v[0..HTTP_N_METRICS) (NAN for those missing).  Returns 0,
