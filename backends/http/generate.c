@@ -52,7 +52,7 @@ int http_on_event(void *ud, const char *data, size_t len)
         x->resp.n = 0;
         http_buf_add(&x->resp, data, len); /* the message, for the error */
         cJSON_Delete(o);
-        return 2;
+        return EV_ERROR;
     }
     if ((c = cJSON_GetObjectItemCaseSensitive(o, "choices")) &&
         cJSON_IsArray(c)) {

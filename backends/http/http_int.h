@@ -9,7 +9,7 @@
  *   discover.c  what a server is and serves: /v1/models, /props, /metrics
  *   submit.c    a batch: its jobs, what each asks, the pump that runs them
  *   transfer.c  one exchange: its curl handle, and at its end retry,
- *               failure or the answer read
+ *               failure or dispatch to what reads the answer
  *   generate.c  what a generation's streamed answer means
  *   loglik.c    what log-likelihood answers mean: /tokenize, logit_bias
  *               forcing, echo
@@ -237,7 +237,11 @@ void http_settle(struct pump *p, struct job *j);
 
 /* ---- generate.c --------------------------------------------------------- */
 
-/* One streamed event of a generation (an hfe_sse_fn; ud is the ex). */
+/* One streamed event of a generation (an hfe_sse_fn; ud is the ex).
+ * Returns 0; 1 for an event that is not JSON; EV_ERROR for one that
+ * carries the server's error (kept in the ex's resp for the message); -1
+ * when out of memory. */
+#define EV_ERROR 2
 int http_on_event(void *ud, const char *data, size_t len);
 /* A generation's stream ended well: its text and timings. */
 void http_on_gen_end(struct pump *p, struct ex *x);
@@ -248,10 +252,9 @@ void http_on_gen_end(struct pump *p, struct ex *x);
  * bytes go into *bytes when it is not NULL.  Returns the count, or -1.
  * *out (and *bytes) are malloc'ed, also on failure. */
 int http_int_array(const cJSON *a, int32_t **out, uint32_t **bytes);
-/* Both tokenizations are in: where scoring starts. */
-void http_find_k(struct pump *p, struct job *j);
-/* Queues the forcing requests of j's scored tokens. */
-void http_plan_force(struct pump *p, struct job *j);
+/* /tokenize's answer; once a job has the tokens it needs, where scoring
+ * starts is known and its forcing requests are queued. */
+void http_on_tokens(struct pump *p, struct ex *x, const cJSON *o);
 void http_on_force(struct pump *p, struct ex *x, const cJSON *o);
 void http_on_echo(struct pump *p, struct ex *x, const cJSON *o);
 /* One choice of a CHOICE_PREFIX item has its tokens (or failed). */

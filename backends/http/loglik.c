@@ -50,7 +50,7 @@ int http_int_array(const cJSON *a, int32_t **out, uint32_t **bytes)
 }
 
 /* Both tokenizations are in: where scoring starts. */
-void http_find_k(struct pump *p, struct job *j)
+static void find_k(struct pump *p, struct job *j)
 {
     if (j->req->kind == HFE_REQ_ROLLING) {
         j->k = j->nfull > 0 ? 1 : 0; /* every token after BOS */
@@ -69,7 +69,7 @@ void http_find_k(struct pump *p, struct job *j)
 
 /* Queues one forcing request a scored token, at the front, so that a
  * job's requests run together and the server's prompt cache serves them. */
-void http_plan_force(struct pump *p, struct job *j)
+static void plan_force(struct pump *p, struct job *j)
 {
     int i;
 
@@ -139,11 +139,47 @@ void http_group_ready(struct pump *p, struct job *j)
     for (c = l; c; c = c->g_next) {
         if (!c->failed && K >= 1)
             c->k = K < c->nfull ? K : c->nfull;
-        http_plan_force(p, c);
+        plan_force(p, c);
     }
     for (c = l; c; c = c->g_next)
         if (--c->pending == 0)
             http_settle(p, c);
+}
+
+/* /tokenize's answer for the context or the full text.  Once the tokens
+ * a job needs are in (ROLLING needs the full text's alone), where scoring
+ * starts is known and the forcing requests are queued; an item's choices
+ * wait for one another first. */
+void http_on_tokens(struct pump *p, struct ex *x, const cJSON *o)
+{
+    struct job *j = x->job;
+    int32_t *t;
+    uint32_t *pb = NULL;
+    int n = http_int_array(cJSON_GetObjectItemCaseSensitive(o, "tokens"), &t,
+                           j->req->kind == HFE_REQ_ROLLING ? &pb : NULL);
+
+    if (n < 0) {
+        free(t);
+        free(pb);
+        http_job_fail(p, j, HFE_EBACKEND,
+                      "%s/tokenize: expected {\"tokens\": [ids]}", p->m->shown);
+        return;
+    }
+    if (x->what == EX_TOK_CTX) {
+        j->ctx = t;
+        j->nctx = n;
+    } else {
+        j->full = t;
+        j->nfull = n;
+        j->pbytes = pb;
+    }
+    if (j->full && (j->ctx || j->req->kind == HFE_REQ_ROLLING)) {
+        find_k(p, j);
+        if (j->lead)
+            http_group_ready(p, j);
+        else
+            plan_force(p, j);
+    }
 }
 
 /* ---- forced tokens: their answers and the sum --------------------------- */

@@ -1,7 +1,8 @@
 /*
  * transfer.c - one exchange (an HTTP request of a job) from start to end:
- * its curl handle and callbacks, and at its end a retry, a failure or the
- * answer read.  Also the end of a job.
+ * its curl handle and callbacks, and at its end what the answer means
+ * (classify), a retry after a backoff (schedule_retry), or the answer
+ * handed to what reads it (dispatch).  Also the end of a job.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -262,27 +263,34 @@ bool http_retryable(CURLcode cc, long code)
     }
 }
 
-/* xorshift64*: jitter only */
-static double rnd(struct hfe_model *m)
+/* What the end of an exchange means. */
+struct verdict {
+    bool retry;     /* worth asking again; why says what went wrong     */
+    int status;     /* else HFE_OK: an answer to read; or the job fails */
+    bool fatal;     /* the key was refused: every job fails             */
+    char why[256];  /* a retry's reason: curl's, or "HTTP 503"          */
+    char msg[1024]; /* a failure's message                             */
+};
+
+static void set_failure(struct verdict *v, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_failure(struct verdict *v, int status, const char *fmt, ...)
 {
-    m->rng ^= m->rng >> 12;
-    m->rng ^= m->rng << 25;
-    m->rng ^= m->rng >> 27;
-    return (double)((m->rng * 2685821657736338717ull) >> 11) /
-           9007199254740992.0;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+    va_end(ap);
+    v->status = status;
 }
 
-/* An exchange is over: retry it, fail its job, or read its answer. */
-void http_ex_done(struct pump *p, struct ex *x, CURLcode cc)
+/* x's transfer is off the multi handle and the active list.  Returns its
+ * HTTP status (0 for none). */
+static long detach(struct pump *p, struct ex *x)
 {
     struct hfe_model *m = p->m;
-    struct job *j = x->job;
     long code = 0;
     curl_off_t down = 0;
-    char msg[512];
-    const char *bad = NULL;
-    bool again;
-    cJSON *o = NULL;
 
     curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(x->h, CURLINFO_SIZE_DOWNLOAD_T, &down);
@@ -296,139 +304,137 @@ void http_ex_done(struct pump *p, struct ex *x, CURLcode cc)
             break;
         }
     p->running--;
-    if (j->failed || p->fatal) {
-        http_drop(p, x);
-        return;
-    }
-    if (cc == CURLE_WRITE_ERROR && x->sse_err == 2) {
+    return code;
+}
+
+/* An exchange that is not asked again fails: a connection error, a
+ * refused key (which fails the model), or the server's complaint, which
+ * is HFE_ETOOLONG when it is about length. */
+static void failure(const struct hfe_model *m, const struct ex *x, CURLcode cc,
+                    long code, struct verdict *v)
+{
+    char msg[512];
+
+    if (cc != CURLE_OK) {
+        set_failure(v, HFE_EIO, "%s%s: %s", m->shown, x->path,
+                    curl_easy_strerror(cc));
+    } else if (code == 401 || code == 403) {
+        v->fatal = true;
+        set_failure(v, HFE_EIO,
+                    "%s%s: the server refused the API key (HTTP %ld)", m->shown,
+                    x->path, code);
+    } else if (code != 200) {
         http_body_msg(x->resp.s, msg, sizeof(msg));
-        http_job_fail(p, j, HFE_EBACKEND,
-                      "%s%s: the server's stream ended in an "
-                      "error: %s",
-                      m->shown, x->path, msg);
-        http_drop(p, x);
+        set_failure(v,
+                    strstr(msg, "context") || strstr(msg, "too long")
+                        ? HFE_ETOOLONG
+                        : HFE_EBACKEND,
+                    "%s%s: HTTP %ld: %s", m->shown, x->path, code, msg);
+    }
+}
+
+/* Retry, failure or an answer.  A stream cut short, a body that is not
+ * JSON, a connection error, a timeout or a retryable status is asked
+ * again, unless the whole time was spent; a stream that carried the
+ * server's error is not.  *o gets the parsed answer of an exchange other
+ * than a generation. */
+static void classify(struct pump *p, struct ex *x, CURLcode cc, long code,
+                     cJSON **o, struct verdict *v)
+{
+    const char *bad = NULL;
+    char msg[512];
+    bool again;
+
+    memset(v, 0, sizeof(*v));
+    v->status = HFE_OK;
+    if (cc == CURLE_WRITE_ERROR && x->sse_err == EV_ERROR) {
+        http_body_msg(x->resp.s, msg, sizeof(msg));
+        set_failure(v, HFE_EBACKEND,
+                    "%s%s: the server's stream ended in an error: %s",
+                    p->m->shown, x->path, msg);
         return;
     }
     if (cc == CURLE_OK && code == 200 && x->what == EX_GEN &&
-        (hfe_sse_end(&x->sse, http_on_event, x) != 0 || j->res->finish == 0))
+        (hfe_sse_end(&x->sse, http_on_event, x) != 0 ||
+         x->job->res->finish == 0))
         cc = CURLE_PARTIAL_FILE; /* a stream cut short: ask again */
-    if (cc == CURLE_OK && code == 200 && x->what != EX_GEN &&
-        !(o = cJSON_Parse(x->resp.s ? x->resp.s : "")))
-        bad = "the answer is not JSON (cut short?)"; /* ask again */
+    if (cc == CURLE_OK && code == 200 && x->what != EX_GEN) {
+        *o = cJSON_Parse(x->resp.s ? x->resp.s : "");
+        if (!*o)
+            bad = "the answer is not JSON (cut short?)"; /* ask again */
+    }
     again = bad || http_retryable(cc, code);
     if (cc == CURLE_OPERATION_TIMEDOUT &&
-        http_now_ms() - x->t0 >= 0.9 * (double)m->timeout_ms)
+        http_now_ms() - x->t0 >= 0.9 * (double)p->m->timeout_ms)
         again = false; /* the whole time spent: asking again will not help */
-    if (again) {
-        const char *why = bad ? bad : cc ? curl_easy_strerror(cc) : NULL;
+    if (!again)
+        failure(p->m, x, cc, code, v);
+    else if (bad || cc)
+        snprintf(v->why, sizeof(v->why), "%s",
+                 bad ? bad : curl_easy_strerror(cc));
+    else
+        snprintf(v->why, sizeof(v->why), "HTTP %ld", code);
+    v->retry = again;
+}
 
-        if (x->attempt < m->retries && m->st.retries < m->budget) {
-            /* the whole model waits, not this request alone: a server that
-             * is down refuses every request at once, and they must not
-             * spend their retries in one go */
-            unsigned s = p->streak < 30 ? p->streak : 30;
-            double d = m->backoff_ms * ldexp(1.0, (int)s), now = http_now_ms();
+/* xorshift64*: jitter only */
+static double rnd(struct hfe_model *m)
+{
+    m->rng ^= m->rng >> 12;
+    m->rng ^= m->rng << 25;
+    m->rng ^= m->rng >> 27;
+    return (double)((m->rng * 2685821657736338717ull) >> 11) /
+           9007199254740992.0;
+}
 
-            if (d > m->backoff_max_ms)
-                d = m->backoff_max_ms;
-            d *= 0.5 + 0.5 * rnd(m); /* jitter */
-            if (x->retry_after_s >= 0)
-                d = x->retry_after_s * 1e3;
-            p->streak++;
-            if (p->hold_until < now + d)
-                p->hold_until = now + d;
-            d = p->hold_until - now;
-            x->attempt++;
-            m->st.retries++;
-            x->not_before = p->hold_until;
-            x->next = p->delayed;
-            p->delayed = x;
-            if (why)
-                http_host->log(HFE_LOG_DEBUG, "http",
-                               "%s%s: %s, retry %u in %.0f ms", m->shown,
-                               x->path, why, x->attempt, d);
-            else
-                http_host->log(HFE_LOG_DEBUG, "http",
-                               "%s%s: HTTP %ld, retry %u in %.0f ms", m->shown,
-                               x->path, code, x->attempt, d);
-            return;
-        }
-        if (why)
-            http_job_fail(
-                p, j, HFE_EIO, "%s%s: %s (gave up after %u attempts%s)",
-                m->shown, x->path, why, x->attempt + 1,
-                m->st.retries >= m->budget ? ", retry budget spent" : "");
-        else
-            http_job_fail(
-                p, j, HFE_EIO, "%s%s: HTTP %ld (gave up after %u attempts%s)",
-                m->shown, x->path, code, x->attempt + 1,
-                m->st.retries >= m->budget ? ", retry budget spent" : "");
+/* Asks again after an exponential backoff with jitter (or what Retry-After
+ * said), or gives up once x has had its retries or the model has spent its
+ * budget.  The whole model waits, not this request alone: a server that is
+ * down refuses every request at once, and they must not spend their
+ * retries in one go. */
+static void schedule_retry(struct pump *p, struct ex *x, const char *why)
+{
+    struct hfe_model *m = p->m;
+    unsigned s = p->streak < 30 ? p->streak : 30;
+    double d = m->backoff_ms * ldexp(1.0, (int)s), now = http_now_ms();
+
+    if (x->attempt >= m->retries || m->st.retries >= m->budget) {
+        http_job_fail(p, x->job, HFE_EIO,
+                      "%s%s: %s (gave up after %u attempts%s)", m->shown,
+                      x->path, why, x->attempt + 1,
+                      m->st.retries >= m->budget ? ", retry budget spent" : "");
         http_drop(p, x);
         return;
     }
-    if (cc != CURLE_OK) {
-        http_job_fail(p, j, HFE_EIO, "%s%s: %s", m->shown, x->path,
-                      curl_easy_strerror(cc));
-        http_drop(p, x);
-        return;
-    }
-    if (code == 401 || code == 403) {
-        p->fatal = 1;
-        snprintf(p->fatal_msg, sizeof(p->fatal_msg),
-                 "%s%s: the server refused the API key (HTTP %ld)", m->shown,
-                 x->path, code);
-        http_job_fail(p, j, HFE_EIO, "%s", p->fatal_msg);
-        http_drop(p, x);
-        return;
-    }
-    if (code != 200) {
-        http_body_msg(x->resp.s, msg, sizeof(msg));
-        http_job_fail(p, j,
-                      strstr(msg, "context") || strstr(msg, "too long")
-                          ? HFE_ETOOLONG
-                          : HFE_EBACKEND,
-                      "%s%s: HTTP %ld: %s", m->shown, x->path, code, msg);
-        http_drop(p, x);
-        return;
-    }
-    p->streak = 0;
+    if (d > m->backoff_max_ms)
+        d = m->backoff_max_ms;
+    d *= 0.5 + 0.5 * rnd(m); /* jitter */
+    if (x->retry_after_s >= 0)
+        d = x->retry_after_s * 1e3;
+    p->streak++;
+    if (p->hold_until < now + d)
+        p->hold_until = now + d;
+    d = p->hold_until - now;
+    x->attempt++;
+    m->st.retries++;
+    x->not_before = p->hold_until;
+    x->next = p->delayed;
+    p->delayed = x;
+    http_host->log(HFE_LOG_DEBUG, "http", "%s%s: %s, retry %u in %.0f ms",
+                   m->shown, x->path, why, x->attempt, d);
+}
+
+/* A good answer (o: its JSON, NULL for a generation), to what reads it. */
+static void dispatch(struct pump *p, struct ex *x, const cJSON *o)
+{
     switch (x->what) {
     case EX_GEN:
         http_on_gen_end(p, x);
         break;
     case EX_TOK_CTX:
-    case EX_TOK_FULL: {
-        int32_t *t;
-        uint32_t *pb = NULL;
-        int n =
-            http_int_array(cJSON_GetObjectItemCaseSensitive(o, "tokens"), &t,
-                           j->req->kind == HFE_REQ_ROLLING ? &pb : NULL);
-
-        if (n < 0) {
-            free(t);
-            free(pb);
-            http_job_fail(p, j, HFE_EBACKEND,
-                          "%s/tokenize: expected {\"tokens\": [ids]}",
-                          m->shown);
-            break;
-        }
-        if (x->what == EX_TOK_CTX) {
-            j->ctx = t;
-            j->nctx = n;
-        } else {
-            j->full = t;
-            j->nfull = n;
-            j->pbytes = pb;
-        }
-        if (j->full && (j->ctx || j->req->kind == HFE_REQ_ROLLING)) {
-            http_find_k(p, j);
-            if (j->lead)
-                http_group_ready(p, j);
-            else
-                http_plan_force(p, j);
-        }
+    case EX_TOK_FULL:
+        http_on_tokens(p, x, o);
         break;
-    }
     case EX_FORCE:
         http_on_force(p, x, o);
         break;
@@ -436,6 +442,36 @@ void http_ex_done(struct pump *p, struct ex *x, CURLcode cc)
         http_on_echo(p, x, o);
         break;
     }
+}
+
+void http_ex_done(struct pump *p, struct ex *x, CURLcode cc)
+{
+    struct job *j = x->job;
+    long code = detach(p, x);
+    struct verdict v;
+    cJSON *o = NULL;
+
+    if (j->failed || p->fatal) {
+        http_drop(p, x);
+        return;
+    }
+    classify(p, x, cc, code, &o, &v);
+    if (v.retry) {
+        schedule_retry(p, x, v.why);
+        return;
+    }
+    if (v.status != HFE_OK) {
+        if (v.fatal) {
+            p->fatal = 1;
+            snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%.*s",
+                     (int)sizeof(p->fatal_msg) - 1, v.msg);
+        }
+        http_job_fail(p, j, v.status, "%s", v.fatal ? p->fatal_msg : v.msg);
+        http_drop(p, x);
+        return;
+    }
+    p->streak = 0;
+    dispatch(p, x, o);
     cJSON_Delete(o);
     http_ex_free(x);
     if (--j->pending == 0)
