@@ -33,64 +33,73 @@ static void get_timings(double *tm, const cJSON *t)
     tm[3] = nonneg(t, "predicted_ms");
 }
 
-/* One streamed event of a generation: llama-server's native chunk
- * ({"content", "stop", "stop_type"}), or an OpenAI chunk ({"choices":
- * [{"text"} or {"delta":{"content"}}, "finish_reason"]}). */
+/* An OpenAI chunk, {"choices": [{"text"} or {"delta":{"content"}},
+ * "finish_reason"], "usage"}: its end and counts go into r.  Returns its
+ * piece of text. */
+static const cJSON *openai_chunk(struct hfe_result *r, const cJSON *o,
+                                 const cJSON *choices)
+{
+    const cJSON *ch = cJSON_GetArrayItem(choices, 0);
+    const cJSON *piece = cJSON_GetObjectItemCaseSensitive(ch, "text");
+    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "usage");
+
+    if (!piece)
+        piece = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(ch, "delta"), "content");
+    if (cJSON_IsString(fin))
+        r->finish = strcmp(fin->valuestring, "length") == 0 ? HFE_FINISH_LENGTH
+                                                            : HFE_FINISH_STOP;
+    if (cJSON_IsObject(v)) {
+        r->n_gen_tokens =
+            (uint32_t)fmin(nonneg(v, "completion_tokens"), UINT32_MAX);
+        r->n_prompt_tokens =
+            (uint32_t)fmin(nonneg(v, "prompt_tokens"), UINT32_MAX);
+    }
+    return piece;
+}
+
+/* llama-server's native chunk, {"content", "stop", "stop_type"}: as
+ * openai_chunk. */
+static const cJSON *llama_chunk(struct hfe_result *r, const cJSON *o)
+{
+    const char *st;
+
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stop")))
+        return cJSON_GetObjectItemCaseSensitive(o, "content");
+    st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "stop_type"));
+    r->finish = !st                    ? HFE_FINISH_NONE
+                : !strcmp(st, "eos")   ? HFE_FINISH_EOG
+                : !strcmp(st, "word")  ? HFE_FINISH_STOP
+                : !strcmp(st, "limit") ? HFE_FINISH_LENGTH
+                                       : HFE_FINISH_NONE;
+    r->n_gen_tokens = (uint32_t)fmin(nonneg(o, "tokens_predicted"), UINT32_MAX);
+    r->n_prompt_tokens =
+        (uint32_t)fmin(nonneg(o, "tokens_evaluated"), UINT32_MAX);
+    return cJSON_GetObjectItemCaseSensitive(o, "content");
+}
+
 int http_on_event(void *ud, const char *data, size_t len)
 {
     struct ex *x = ud;
     struct job *j = x->job;
-    struct hfe_result *r = j->res;
-    const cJSON *c, *v, *piece = NULL, *fin = NULL;
+    const cJSON *c, *piece;
     cJSON *o;
 
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
         return 0;
-    if (!(o = cJSON_ParseWithLength(data, len)))
-        return 1; /* not JSON: the exchange fails below */
-    if ((c = cJSON_GetObjectItemCaseSensitive(o, "error"))) {
+    o = cJSON_ParseWithLength(data, len);
+    if (!o)
+        return 1; /* not JSON: the exchange fails (classify) */
+    if (cJSON_GetObjectItemCaseSensitive(o, "error")) {
         x->resp.n = 0;
         http_buf_add(&x->resp, data, len); /* the message, for the error */
         cJSON_Delete(o);
         return EV_ERROR;
     }
-    if ((c = cJSON_GetObjectItemCaseSensitive(o, "choices")) &&
-        cJSON_IsArray(c)) {
-        const cJSON *ch = cJSON_GetArrayItem(c, 0);
-
-        piece = cJSON_GetObjectItemCaseSensitive(ch, "text");
-        if (!piece)
-            piece = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(ch, "delta"), "content");
-        fin = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
-        if (cJSON_IsString(fin))
-            r->finish = strcmp(fin->valuestring, "length") == 0
-                            ? HFE_FINISH_LENGTH
-                            : HFE_FINISH_STOP;
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "usage")) &&
-            cJSON_IsObject(v)) {
-            r->n_gen_tokens =
-                (uint32_t)fmin(nonneg(v, "completion_tokens"), UINT32_MAX);
-            r->n_prompt_tokens =
-                (uint32_t)fmin(nonneg(v, "prompt_tokens"), UINT32_MAX);
-        }
-    } else {
-        piece = cJSON_GetObjectItemCaseSensitive(o, "content");
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stop"))) {
-            const char *st = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(o, "stop_type"));
-
-            r->finish = !st                    ? HFE_FINISH_NONE
-                        : !strcmp(st, "eos")   ? HFE_FINISH_EOG
-                        : !strcmp(st, "word")  ? HFE_FINISH_STOP
-                        : !strcmp(st, "limit") ? HFE_FINISH_LENGTH
-                                               : HFE_FINISH_NONE;
-            r->n_gen_tokens =
-                (uint32_t)fmin(nonneg(o, "tokens_predicted"), UINT32_MAX);
-            r->n_prompt_tokens =
-                (uint32_t)fmin(nonneg(o, "tokens_evaluated"), UINT32_MAX);
-        }
-    }
+    c = cJSON_GetObjectItemCaseSensitive(o, "choices");
+    piece =
+        cJSON_IsArray(c) ? openai_chunk(j->res, o, c) : llama_chunk(j->res, o);
     if (cJSON_IsString(piece) && piece->valuestring[0]) {
         if (!x->t_first)
             x->t_first = http_now_ms();

@@ -99,43 +99,46 @@ static void plan_force(struct pump *p, struct job *j)
     }
 }
 
+/* The token prefix that the full texts of an item's live choices share;
+ * 0 when fewer than two are alive (a lone survivor keeps its own
+ * boundary). */
+static int shared_prefix(const struct job *l)
+{
+    const struct job *c, *first = NULL;
+    int K = 0, alive = 0;
+
+    for (c = l; c; c = c->g_next) {
+        int q = 0;
+
+        if (c->failed)
+            continue;
+        alive++;
+        if (!first) {
+            first = c;
+            K = c->nfull;
+        }
+        while (q < K && q < c->nfull && c->full[q] == first->full[q])
+            q++;
+        K = q;
+    }
+    return alive < 2 ? 0 : K;
+}
+
 /* One choice of a CHOICE_PREFIX item has its tokens (or failed).  When
  * all have, they are scored after the prefix all their texts share (as
  * the llama backend does; without a shared first token each keeps its
  * own boundary), and each lets go of the hold job_plan gave it. */
 void http_group_ready(struct pump *p, struct job *j)
 {
-    struct job *l = j->lead, *c, *first = NULL;
-    int K = 0;
+    struct job *l = j->lead, *c;
+    int K;
 
     if (!l || j->counted)
         return;
     j->counted = true;
     if (++l->g_ready < l->g_n)
         return;
-    for (c = l; c; c = c->g_next) {
-        if (c->failed)
-            continue;
-        if (!first) {
-            first = c;
-            K = c->nfull;
-        }
-        {
-            int q = 0;
-
-            while (q < K && q < c->nfull && c->full[q] == first->full[q])
-                q++;
-            K = q;
-        }
-    }
-    {
-        int alive = 0;
-
-        for (c = l; c; c = c->g_next)
-            alive += !c->failed;
-        if (alive < 2)
-            K = 0; /* a lone survivor keeps its own boundary */
-    }
+    K = shared_prefix(l);
     for (c = l; c; c = c->g_next) {
         if (!c->failed && K >= 1)
             c->k = K < c->nfull ? K : c->nfull;
@@ -184,6 +187,24 @@ void http_on_tokens(struct pump *p, struct ex *x, const cJSON *o)
 
 /* ---- forced tokens: their answers and the sum --------------------------- */
 
+/* ROLLING: the n scored tokens' log-probabilities, j->lp[0..n), in host
+ * memory. */
+static void keep_logprobs(struct pump *p, struct job *j, int n)
+{
+    struct hfe_result *r = j->res;
+    int i;
+
+    if (n <= 0)
+        return;
+    r->token_logprobs = http_host->alloc((size_t)n * sizeof(float));
+    if (!r->token_logprobs) {
+        http_job_fail(p, j, HFE_ENOMEM, "out of memory");
+        return;
+    }
+    for (i = 0; i < n; i++)
+        r->token_logprobs[i] = (float)j->lp[i];
+}
+
 /* All of a log-likelihood job's answers are in. */
 void http_sum_loglik(struct pump *p, struct job *j)
 {
@@ -206,15 +227,7 @@ void http_sum_loglik(struct pump *p, struct job *j)
         r->n_bytes = 0;
         for (i = 0; i < n && j->pbytes; i++)
             r->n_bytes += j->pbytes[j->k + i];
-        if (n > 0) {
-            if (!(r->token_logprobs =
-                      http_host->alloc((size_t)n * sizeof(float)))) {
-                http_job_fail(p, j, HFE_ENOMEM, "out of memory");
-                return;
-            }
-            for (i = 0; i < n; i++)
-                r->token_logprobs[i] = (float)j->lp[i];
-        }
+        keep_logprobs(p, j, n);
     }
 }
 
@@ -269,28 +282,30 @@ static size_t cp_len(const char *s)
     return n;
 }
 
-/* vLLM's echo: the prompt's tokens with their offsets and log-probs; the
- * continuation is every token that ends past the context (a token across
- * the boundary counts, as the llama backend's common prefix has it). */
-void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
+/* Whether t is the most likely token of its top_logprobs ({token: lp}). */
+static bool is_top(const cJSON *top, const char *t)
 {
-    struct job *j = x->job;
+    const cJSON *best = NULL, *e;
+
+    cJSON_ArrayForEach(e, top)
+    {
+        if (cJSON_IsNumber(e) && (!best || e->valuedouble > best->valuedouble))
+            best = e;
+    }
+    return !(best && best->string && strcmp(best->string, t) != 0);
+}
+
+/* The echo's tokens (logprobs) that end past lc code points and start
+ * before lf, into j->lp and r's sum and greediness.  Returns how many, or
+ * -1 when j failed. */
+static int echo_sum(struct pump *p, struct job *j, const cJSON *lps, size_t lc,
+                    size_t lf)
+{
     struct hfe_result *r = j->res;
-    const cJSON *ch =
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
-    const cJSON *lps = cJSON_GetObjectItemCaseSensitive(ch, "logprobs");
     const cJSON *toks = cJSON_GetObjectItemCaseSensitive(lps, "tokens");
     const cJSON *tlp = cJSON_GetObjectItemCaseSensitive(lps, "token_logprobs");
     const cJSON *top = cJSON_GetObjectItemCaseSensitive(lps, "top_logprobs");
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(lps, "text_offset");
-    /* text_offset counts characters (code points), as Python does */
-    const char *cont = j->req->kind == HFE_REQ_ROLLING
-                           ? (j->req->context ? j->req->context : "")
-                           : (j->req->continuation ? j->req->continuation : "");
-    size_t lc = j->req->kind == HFE_REQ_ROLLING
-                    ? 0
-                    : cp_len(j->req->context ? j->req->context : "");
-    size_t lf = lc + cp_len(cont);
     int n = cJSON_GetArraySize(toks), i, used = 0;
 
     if (!cJSON_IsArray(toks) || !cJSON_IsArray(tlp) || !cJSON_IsArray(off) ||
@@ -299,11 +314,11 @@ void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
                       "%s/v1/completions: expected logprobs with tokens, "
                       "token_logprobs and text_offset of equal length (echo)",
                       p->m->shown);
-        return;
+        return -1;
     }
     if (!(j->lp = calloc((size_t)n + 1, sizeof(*j->lp)))) {
         http_job_fail(p, j, HFE_ENOMEM, "out of memory");
-        return;
+        return -1;
     }
     r->logprob = 0;
     r->is_greedy = 1;
@@ -311,7 +326,6 @@ void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
         const char *t = cJSON_GetStringValue(cJSON_GetArrayItem(toks, i));
         const cJSON *v = cJSON_GetArrayItem(tlp, i);
         double at = cJSON_GetNumberValue(cJSON_GetArrayItem(off, i));
-        const cJSON *best = NULL, *e;
 
         if (!t || !(at >= 0))
             continue;
@@ -324,20 +338,37 @@ void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
                           "%s/v1/completions: token %d of the echo has no "
                           "log-probability",
                           p->m->shown, i);
-            return;
+            return -1;
         }
         j->lp[used++] = v->valuedouble;
         r->logprob += v->valuedouble;
-        cJSON_ArrayForEach(e, cJSON_GetArrayItem(top, i))
-        {
-            if (cJSON_IsNumber(e) &&
-                (!best || e->valuedouble > best->valuedouble))
-                best = e;
-        }
-        if (best && best->string && strcmp(best->string, t) != 0)
+        if (!is_top(cJSON_GetArrayItem(top, i), t))
             r->is_greedy = 0;
     }
-    r->n_tokens = (uint32_t)used;
+    return used;
+}
+
+/* vLLM's echo: the prompt's tokens with their offsets and log-probs; the
+ * continuation is every token that ends past the context (a token across
+ * the boundary counts, as the llama backend's common prefix has it). */
+void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
+{
+    struct job *j = x->job;
+    const struct hfe_request *q = j->req;
+    const cJSON *ch =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
+    /* text_offset counts characters (code points), as Python does */
+    const char *cont = q->kind == HFE_REQ_ROLLING
+                           ? (q->context ? q->context : "")
+                           : (q->continuation ? q->continuation : "");
+    size_t lc =
+        q->kind == HFE_REQ_ROLLING ? 0 : cp_len(q->context ? q->context : "");
+    int used = echo_sum(p, j, cJSON_GetObjectItemCaseSensitive(ch, "logprobs"),
+                        lc, lc + cp_len(cont));
+
+    if (used < 0)
+        return;
+    j->res->n_tokens = (uint32_t)used;
     if (!used && *cont) {
         http_job_fail(p, j, HFE_EBACKEND,
                       "%s/v1/completions: the echo holds no token of the "
@@ -345,14 +376,8 @@ void http_on_echo(struct pump *p, struct ex *x, const cJSON *o)
                       p->m->shown);
         return;
     }
-    if (j->req->kind == HFE_REQ_ROLLING) {
-        r->n_bytes = strlen(cont);
-        if (used && !(r->token_logprobs =
-                          http_host->alloc((size_t)used * sizeof(float)))) {
-            http_job_fail(p, j, HFE_ENOMEM, "out of memory");
-            return;
-        }
-        for (i = 0; i < used; i++)
-            r->token_logprobs[i] = (float)j->lp[i];
+    if (q->kind == HFE_REQ_ROLLING) {
+        j->res->n_bytes = strlen(cont);
+        keep_logprobs(p, j, used);
     }
 }
