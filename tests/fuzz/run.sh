@@ -20,7 +20,7 @@ models) srcs="core/input/models.c common/util.c" libs="" ;;
 gguf) srcs="common/gguf_meta.c common/json.c common/util.c" libs="$ggml" ;;
 journal) srcs="core/run/journal.c common/gguf_meta.c common/json.c common/sha256.c common/util.c" libs="$ggml -lcjson" ;;
 jsonl) srcs="core/suite/lua_rt.c core/suite/lua_hfe.c common/util.c" libs="$lua -lcjson -lm" ;;
-http) srcs="backends/http/http.c backends/http/sse.c -DHFE_HTTP_FUZZ" libs="-lcurl -lcjson -lm" ;;
+http) srcs="$(echo backends/http/*.c)" libs="-lcurl -lcjson -lm" ;;
 *) echo "run.sh: unknown target '$target' (expected: models gguf journal jsonl http)" >&2; exit 2 ;;
 esac
 max_len=4096
