@@ -258,7 +258,7 @@ out:
     return rc;
 }
 
-/* ---- inspect --compliance ------------------------------------------------ */
+/* ---- inspect --compliance ----------------------------------------------- */
 
 /* Checks models[i] for each i, parents first; prints and returns 0, or 1
  * when a check of severity error fails (4 when a model cannot be read). */

@@ -165,8 +165,7 @@ static double eval_rate(struct hfe_model *m)
     return ms.n_prompt_tokens / (ms.prompt_ms / 1e3);
 }
 
-/* ---- ppl -------------------------------------------------------------------
- */
+/* ---- ppl ---------------------------------------------------------------- */
 
 static int cmd_ppl(char **argv)
 {
@@ -191,8 +190,7 @@ static int cmd_ppl(char **argv)
     return 0;
 }
 
-/* ---- hellaswag
- * ---------------------------------------------------------------- */
+/* ---- hellaswag ---------------------------------------------------------- */
 
 /* std::mt19937 */
 struct mt {
@@ -337,8 +335,7 @@ static int cmd_hellaswag(char **argv)
     return 0;
 }
 
-/* ---- generate and invariance
- * ----------------------------------------------------- */
+/* ---- generate and invariance -------------------------------------------- */
 
 /* The lines of a file, NUL-terminated in place. */
 static size_t read_lines(const char *path, char ***out, char **data)

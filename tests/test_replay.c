@@ -26,7 +26,7 @@
 
 #include "hfeval-plugin.h"
 
-/* ---- TAP --------------------------------------------------------------- */
+/* ---- TAP ---------------------------------------------------------------- */
 
 static int n_tests;
 static int n_failed;
@@ -83,7 +83,7 @@ static int like(const char *got, const char *part, const char *desc)
               got ? got : "(null)");
 }
 
-/* ---- the host ---------------------------------------------------------- */
+/* ---- the host ----------------------------------------------------------- */
 
 static long n_live; /* host allocations not yet freed */
 static int cancel;
@@ -151,7 +151,7 @@ static struct hfe_host host = {
     .cancelled = host_cancelled,
 };
 
-/* ---- fixtures ---------------------------------------------------------- */
+/* ---- fixtures ----------------------------------------------------------- */
 
 static char dir[64];
 static char files[64][128]; /* written under dir, removed at the end */
@@ -285,7 +285,7 @@ static void open_fails(const struct hfe_backend *be, const char *uri,
         ok(0, "open() sets *out to NULL on failure", NULL);
 }
 
-/* ---- the tests --------------------------------------------------------- */
+/* ---- the tests ---------------------------------------------------------- */
 
 static void test_backend(const struct hfe_backend *be)
 {

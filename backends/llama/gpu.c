@@ -195,7 +195,7 @@ static int driver_ok_apart(char *why, size_t size)
     return 0;
 }
 
-/* ---- the table of a module that cannot run here -------------------------- */
+/* ---- the table of a module that cannot run here ------------------------- */
 
 static int idle_probe(char *why, size_t why_size)
 {

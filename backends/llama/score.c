@@ -39,7 +39,7 @@
 
 #include "engine.h"
 
-/* ---- the plan ------------------------------------------------------------ */
+/* ---- the plan ----------------------------------------------------------- */
 
 struct ptok {
     llama_token tok;
@@ -321,8 +321,7 @@ static bool cancelled(void)
     return eng_host->cancelled && eng_host->cancelled();
 }
 
-/* ---- LOGLIK ----------------------------------------------------------------
- */
+/* ---- LOGLIK ------------------------------------------------------------- */
 
 struct lreq {
     const struct hfe_request *req;
@@ -648,8 +647,7 @@ int eng_loglik(struct hfe_model *m, const struct hfe_batch *b,
     return rc == HFE_ECANCELED ? HFE_OK : rc;
 }
 
-/* ---- ROLLING ---------------------------------------------------------------
- */
+/* ---- ROLLING ------------------------------------------------------------ */
 
 struct rreq {
     const struct hfe_request *req;

@@ -44,8 +44,7 @@ double hfe_worker_watchdog_s = 300;
 #define MAX_MSG (1u << 31)
 #define N_TAIL  12
 
-/* --- the wire ----------------------------------------------------------------
- */
+/* --- the wire ------------------------------------------------------------ */
 
 struct wb { /* writing */
     char *s;
@@ -406,8 +405,7 @@ static void put_measure(struct wb *b, const struct hfe_measure *ms)
     }
 }
 
-/* --- the child
- * ---------------------------------------------------------------- */
+/* --- the child ----------------------------------------------------------- */
 
 struct child {
     int fd;
@@ -540,8 +538,7 @@ child_main(int fd, const struct hfe_backend *be, const char *uri,
     _exit(0);
 }
 
-/* --- the parent
- * --------------------------------------------------------------- */
+/* --- the parent ---------------------------------------------------------- */
 
 struct hfe_worker {
     pid_t pid;

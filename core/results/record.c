@@ -19,7 +19,7 @@
 #include "sha256.h"
 #include "suite.h"
 
-/* ---- the facts of a run ----------------------------------------------- */
+/* ---- the facts of a run ------------------------------------------------- */
 
 static void iso_time(char *out, size_t n, time_t t)
 {
@@ -213,7 +213,7 @@ static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
     hfe_buf_puts(b, "]}");
 }
 
-/* ---- the models and results of a run ------------------------------- */
+/* ---- the models and results of a run ------------------------------------ */
 
 void hfe_record_out_init(struct hfe_record_out *w)
 {
@@ -326,7 +326,7 @@ void hfe_record_result_error(struct hfe_record_out *w, const char *model,
     hfe_buf_puts(&w->results, "}");
 }
 
-/* ---- run.json --------------------------------------------------------- */
+/* ---- run.json ----------------------------------------------------------- */
 
 int hfe_record_write(const char *dir, const struct hfe_record_run *run,
                      const struct hfe_record_out *w, struct hfe_err *err)
@@ -386,7 +386,7 @@ int hfe_record_write(const char *dir, const struct hfe_record_run *run,
     return rc;
 }
 
-/* ---- reading ---------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 int hfe_record_load(const char *run, struct hfe_record *rec,
                     struct hfe_err *err)

@@ -31,7 +31,7 @@ struct hfe_select;
 /* The schema id of run.json; a record with another is refused. */
 #define HFE_RECORD_SCHEMA "hfeval.run/1"
 
-/* ---- reading ---------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 /* A run record read back; every field owned by it. */
 struct hfe_record {
@@ -55,7 +55,7 @@ int hfe_record_samples(const struct hfe_record *rec,
                        void (*fn)(void *ud, cJSON *sample), void *ud,
                        struct hfe_err *err);
 
-/* ---- writing ---------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------ */
 
 /* The "models" and "results" arrays of a run being written. */
 struct hfe_record_out {

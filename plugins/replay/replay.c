@@ -124,7 +124,7 @@ struct hfe_model {
 /* Set by hfe_plugin_entry(); valid until the module is unloaded. */
 static const struct hfe_host *host;
 
-/* ---- messages ---------------------------------------------------------- */
+/* ---- messages ----------------------------------------------------------- */
 
 static int fail(char *err, size_t err_size, int status, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -228,7 +228,7 @@ static void describe_key(struct sbuf *b, const struct key *k)
     }
 }
 
-/* ---- the index --------------------------------------------------------- */
+/* ---- the index ---------------------------------------------------------- */
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -349,7 +349,7 @@ static int build_index(struct hfe_model *m, char *err, size_t err_size)
     return HFE_OK;
 }
 
-/* ---- reading the file -------------------------------------------------- */
+/* ---- reading the file --------------------------------------------------- */
 
 /* Lines of a plain file, or with zlib of a gzip file as well. */
 struct reader {
@@ -761,7 +761,7 @@ out:
     return rc;
 }
 
-/* ---- the backend ------------------------------------------------------- */
+/* ---- the backend -------------------------------------------------------- */
 
 static void replay_close(struct hfe_model *m)
 {
