@@ -1,10 +1,7 @@
 /*
  * worker.c - a model evaluated in a child process; see worker.h.
  *
- * Wire.  A socketpair carries messages [u32 type][u32 length][payload];
- * numbers are host-endian (both ends are one binary), strings are a u32
- * length (0xffffffff: NULL) and their bytes.
- *
+ * The wire (wire.h) carries these messages:
  *   child -> parent   'O' info            the model is open
  *                     'E' status, text    it is not
  *                     'R' index, result   one request is answered
@@ -37,373 +34,12 @@
 
 #include "hfeval.h"
 #include "plugin.h"
+#include "wire.h"
 #include "worker.h"
 
 double hfe_worker_watchdog_s = 300;
 
-#define MAX_MSG (1u << 31)
-#define N_TAIL  12
-
-/* --- the wire ------------------------------------------------------------ */
-
-struct wb { /* writing */
-    char *s;
-    size_t n, cap;
-};
-
-static void wb_add(struct wb *b, const void *p, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t c = b->cap ? b->cap : 4096;
-
-        while (c < b->n + n)
-            c *= 2;
-        b->s = hfe_xrealloc(b->s, c);
-        b->cap = c;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-}
-
-static void wb_u32(struct wb *b, uint32_t v)
-{
-    wb_add(b, &v, 4);
-}
-static void wb_u64(struct wb *b, uint64_t v)
-{
-    wb_add(b, &v, 8);
-}
-static void wb_f64(struct wb *b, double v)
-{
-    wb_add(b, &v, 8);
-}
-
-static void wb_str(struct wb *b, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    wb_u32(b, s ? (uint32_t)n : UINT32_MAX);
-    if (s)
-        wb_add(b, s, n);
-}
-
-struct rb { /* reading, bounds-checked: a short message sets bad */
-    const char *p;
-    size_t n;
-    int bad;
-};
-
-static const void *rb_take(struct rb *r, size_t n)
-{
-    const char *p = r->p;
-
-    if (r->bad || n > r->n) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->p += n;
-    r->n -= n;
-    return p;
-}
-
-/* n bytes into v, or zeros when the message is short. */
-static void rb_get(struct rb *r, void *v, size_t n)
-{
-    const void *p = rb_take(r, n);
-
-    if (p)
-        memcpy(v, p, n);
-    else
-        memset(v, 0, n);
-}
-
-static uint32_t rb_u32(struct rb *r)
-{
-    uint32_t v;
-
-    rb_get(r, &v, sizeof(v));
-    return v;
-}
-
-static uint64_t rb_u64(struct rb *r)
-{
-    uint64_t v;
-
-    rb_get(r, &v, sizeof(v));
-    return v;
-}
-
-static double rb_f64(struct rb *r)
-{
-    double v;
-
-    rb_get(r, &v, sizeof(v));
-    return v;
-}
-
-/* A string in new memory (malloc), or NULL. */
-static char *rb_str(struct rb *r)
-{
-    uint32_t n = rb_u32(r);
-    const char *p;
-
-    if (n == UINT32_MAX || r->bad)
-        return NULL;
-    if (!(p = rb_take(r, n)))
-        return NULL;
-    return hfe_xstrndup(p, n);
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *s = p;
-
-    while (n) {
-        /* a dead peer is an error here, not a SIGPIPE */
-        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        s += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static int send_msg(int fd, uint32_t type, const struct wb *b)
-{
-    uint32_t h[2] = {type, b ? (uint32_t)b->n : 0};
-
-    if (write_all(fd, h, sizeof(h)))
-        return -1;
-    return b && b->n ? write_all(fd, b->s, b->n) : 0;
-}
-
-/* Reads one whole message, blocking.  Returns 0, or -1 at EOF or error. */
-static int recv_msg(int fd, uint32_t *type, struct wb *b)
-{
-    uint32_t h[2];
-    size_t got = 0;
-
-    for (got = 0; got < sizeof(h);) {
-        ssize_t k = read(fd, (char *)h + got, sizeof(h) - got);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        got += (size_t)k;
-    }
-    if (h[1] > MAX_MSG)
-        return -1;
-    b->n = 0;
-    if (h[1] > b->cap) {
-        b->s = hfe_xrealloc(b->s, h[1]);
-        b->cap = h[1];
-    }
-    for (got = 0; got < h[1];) {
-        ssize_t k = read(fd, b->s + got, h[1] - got);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        got += (size_t)k;
-    }
-    b->n = h[1];
-    *type = h[0];
-    return 0;
-}
-
-/* requests, results, information, measurements */
-
-static void put_req(struct wb *b, const struct hfe_request *q)
-{
-    uint32_t i;
-
-    wb_u32(b, q->kind);
-    wb_u32(b, q->flags);
-    wb_str(b, q->item_id);
-    wb_u64(b, (uint64_t)q->doc_id);
-    wb_str(b, q->task);
-    wb_str(b, q->context);
-    wb_str(b, q->continuation);
-    wb_u32(b, q->top_k);
-    wb_u32(b, q->n_ctx);
-    wb_u32(b, q->n_stop);
-    for (i = 0; i < q->n_stop; i++)
-        wb_str(b, q->stop[i]);
-    wb_u32(b, q->max_tokens);
-    wb_f64(b, q->temperature);
-    wb_f64(b, q->top_p);
-    wb_u64(b, q->seed);
-    wb_u32(b, q->sample);
-    wb_u32(b, q->choice);
-}
-
-/* Into q, whose strings are new memory: free_req frees them. */
-static void get_req(struct rb *r, struct hfe_request *q)
-{
-    uint32_t i, ns;
-    char **stop;
-
-    memset(q, 0, sizeof(*q));
-    HFE_INIT(q);
-    q->kind = rb_u32(r);
-    q->flags = rb_u32(r);
-    q->item_id = rb_str(r);
-    q->doc_id = (int64_t)rb_u64(r);
-    q->task = rb_str(r);
-    q->context = rb_str(r);
-    q->continuation = rb_str(r);
-    q->top_k = rb_u32(r);
-    q->n_ctx = rb_u32(r);
-    ns = rb_u32(r);
-    if (ns > r->n / 4)
-        r->bad = 1;
-    stop = hfe_xcalloc(r->bad ? 1 : ns + 1, sizeof(*stop));
-    for (i = 0; !r->bad && i < ns; i++)
-        stop[i] = rb_str(r);
-    q->stop = (const char *const *)stop;
-    q->n_stop = r->bad ? 0 : ns;
-    q->max_tokens = rb_u32(r);
-    q->temperature = (float)rb_f64(r);
-    q->top_p = (float)rb_f64(r);
-    q->seed = rb_u64(r);
-    q->sample = rb_u32(r);
-    q->choice = rb_u32(r);
-}
-
-static void free_req(struct hfe_request *q)
-{
-    uint32_t i;
-
-    free((char *)q->item_id);
-    free((char *)q->task);
-    free((char *)q->context);
-    free((char *)q->continuation);
-    for (i = 0; q->stop && i < q->n_stop; i++)
-        free((char *)q->stop[i]);
-    free((void *)q->stop);
-}
-
-static void put_res(struct wb *b, const struct hfe_result *s)
-{
-    size_t nk = (size_t)s->n_tokens * s->top_k;
-
-    wb_u32(b, (uint32_t)s->status);
-    wb_str(b, s->error);
-    wb_f64(b, s->logprob);
-    wb_u32(b, (uint32_t)s->is_greedy);
-    wb_u32(b, s->n_tokens);
-    wb_u32(b, s->token_logprobs ? 1 : 0);
-    if (s->token_logprobs)
-        wb_add(b, s->token_logprobs, (size_t)s->n_tokens * sizeof(float));
-    wb_u32(b, s->top_k);
-    wb_u32(b, (s->topk_ids ? 1 : 0) | (s->topk_logprobs ? 2 : 0));
-    if (s->topk_ids)
-        wb_add(b, s->topk_ids, nk * sizeof(int32_t));
-    if (s->topk_logprobs)
-        wb_add(b, s->topk_logprobs, nk * sizeof(float));
-    wb_u64(b, s->n_bytes);
-    wb_str(b, s->text);
-    wb_u32(b, s->n_gen_tokens);
-    wb_u32(b, s->finish);
-    wb_u32(b, s->n_prompt_tokens);
-    wb_f64(b, s->t_first_token_ms);
-    wb_f64(b, s->t_total_ms);
-}
-
-static void *rb_copy(struct rb *r, size_t n)
-{
-    const void *p = rb_take(r, n);
-    void *d;
-
-    if (!p)
-        return NULL;
-    d = hfe_xmalloc(n ? n : 1);
-    memcpy(d, p, n);
-    return d;
-}
-
-/* Into s (host memory, as a backend would fill it). */
-static void get_res(struct rb *r, struct hfe_result *s)
-{
-    uint32_t has;
-    size_t nk;
-
-    s->status = (int32_t)rb_u32(r);
-    s->error = rb_str(r);
-    s->logprob = rb_f64(r);
-    s->is_greedy = (int32_t)rb_u32(r);
-    s->n_tokens = rb_u32(r);
-    if (rb_u32(r))
-        s->token_logprobs = rb_copy(r, (size_t)s->n_tokens * sizeof(float));
-    s->top_k = rb_u32(r);
-    has = rb_u32(r);
-    nk = (size_t)s->n_tokens * s->top_k;
-    if (!r->bad && nk > r->n)
-        r->bad = 1;
-    if (!r->bad && (has & 1))
-        s->topk_ids = rb_copy(r, nk * sizeof(int32_t));
-    if (!r->bad && (has & 2))
-        s->topk_logprobs = rb_copy(r, nk * sizeof(float));
-    s->n_bytes = rb_u64(r);
-    s->text = rb_str(r);
-    s->n_gen_tokens = rb_u32(r);
-    s->finish = rb_u32(r);
-    s->n_prompt_tokens = rb_u32(r);
-    s->t_first_token_ms = rb_f64(r);
-    s->t_total_ms = rb_f64(r);
-}
-
-static void put_info(struct wb *b, const struct hfe_model_info *in)
-{
-    size_t i;
-
-    wb_str(b, in->name);
-    wb_str(b, in->architecture);
-    wb_str(b, in->quantization);
-    wb_str(b, in->chat_template);
-    wb_u64(b, in->n_params);
-    wb_u64(b, in->file_size);
-    wb_u32(b, in->n_ctx_train);
-    wb_u32(b, in->n_ctx);
-    wb_u32(b, in->n_vocab);
-    wb_u64(b, in->kv ? in->n_kv : 0);
-    for (i = 0; in->kv && i < in->n_kv; i++) {
-        wb_str(b, in->kv[i].key);
-        wb_str(b, in->kv[i].type);
-        wb_str(b, in->kv[i].value);
-    }
-}
-
-static void put_measure(struct wb *b, const struct hfe_measure *ms)
-{
-    size_t i, ns = HFE_HAS_FIELD(ms, struct hfe_measure, stats) && ms->stats
-                       ? ms->n_stats
-                       : 0;
-
-    wb_f64(b, ms->load_ms);
-    wb_u64(b, ms->n_prompt_tokens);
-    wb_f64(b, ms->prompt_ms);
-    wb_u64(b, ms->n_decode_tokens);
-    wb_f64(b, ms->decode_ms);
-    wb_u64(b, ms->mem ? ms->n_mem : 0);
-    for (i = 0; ms->mem && i < ms->n_mem; i++) {
-        wb_str(b, ms->mem[i].kind);
-        wb_str(b, ms->mem[i].device);
-        wb_u64(b, ms->mem[i].bytes);
-    }
-    wb_u64(b, ns);
-    for (i = 0; i < ns; i++) {
-        wb_str(b, ms->stats[i].key);
-        wb_str(b, ms->stats[i].type);
-        wb_str(b, ms->stats[i].value);
-    }
-}
+#define N_TAIL 12
 
 /* --- the child ----------------------------------------------------------- */
 
@@ -411,7 +47,7 @@ struct child {
     int fd;
     const struct hfe_batch *b;
     unsigned char *sent;
-    struct wb out;
+    struct hfe_wb out;
     int dead; /* the parent is gone */
 };
 
@@ -423,16 +59,16 @@ static void child_done(void *ud, size_t i)
         return;
     c->sent[i] = 1;
     c->out.n = 0;
-    wb_u32(&c->out, (uint32_t)i);
-    put_res(&c->out, c->b->res[i]);
-    if (send_msg(c->fd, 'R', &c->out))
+    hfe_wb_u32(&c->out, (uint32_t)i);
+    hfe_wire_put_res(&c->out, c->b->res[i]);
+    if (hfe_wire_send(c->fd, 'R', &c->out))
         c->dead = 1;
 }
 
 static void child_batch(struct child *c, const struct hfe_backend *be,
-                        struct hfe_model *m, struct rb *r)
+                        struct hfe_model *m, struct hfe_rb *r)
 {
-    uint32_t n = rb_u32(r), i;
+    uint32_t n = hfe_rb_u32(r), i;
     struct hfe_request *req, **rp;
     struct hfe_result *res, **sp;
     struct hfe_batch b;
@@ -448,7 +84,7 @@ static void child_batch(struct child *c, const struct hfe_backend *be,
     sp = hfe_xcalloc(n + 1, sizeof(*sp));
     c->sent = hfe_xcalloc(n + 1, 1);
     for (i = 0; i < n; i++) {
-        get_req(r, &req[i]);
+        hfe_wire_get_req(r, &req[i]);
         HFE_INIT(&res[i]);
         rp[i] = &req[i];
         sp[i] = &res[i];
@@ -465,11 +101,11 @@ static void child_batch(struct child *c, const struct hfe_backend *be,
     for (i = 0; i < b.n; i++) /* answers the backend did not announce */
         child_done(c, i);
     c->out.n = 0;
-    wb_u32(&c->out, (uint32_t)rc);
-    if (!c->dead && send_msg(c->fd, 'D', &c->out))
+    hfe_wb_u32(&c->out, (uint32_t)rc);
+    if (!c->dead && hfe_wire_send(c->fd, 'D', &c->out))
         c->dead = 1;
     for (i = 0; i < n; i++) {
-        free_req(&req[i]);
+        hfe_wire_free_req(&req[i]);
         free(res[i].error);
         free(res[i].text);
         free(res[i].token_logprobs);
@@ -492,15 +128,15 @@ child_main(int fd, const struct hfe_backend *be, const char *uri,
     struct hfe_model *m = NULL;
     struct hfe_model_info info;
     char err[1024] = "";
-    struct wb in = {0};
+    struct hfe_wb in = {0};
     uint32_t type;
     int rc;
 
     rc = be->open(uri, opts, n_opts, &m, err, sizeof(err));
     if (rc != HFE_OK || !m) {
-        wb_u32(&c.out, (uint32_t)(rc != HFE_OK ? rc : HFE_EBACKEND));
-        wb_str(&c.out, err[0] ? err : "the backend opened nothing");
-        send_msg(fd, 'E', &c.out);
+        hfe_wb_u32(&c.out, (uint32_t)(rc != HFE_OK ? rc : HFE_EBACKEND));
+        hfe_wb_str(&c.out, err[0] ? err : "the backend opened nothing");
+        hfe_wire_send(fd, 'E', &c.out);
         _exit(0);
     }
     memset(&info, 0, sizeof(info));
@@ -509,11 +145,11 @@ child_main(int fd, const struct hfe_backend *be, const char *uri,
         memset(&info, 0, sizeof(info));
         HFE_INIT(&info);
     }
-    put_info(&c.out, &info);
-    if (send_msg(fd, 'O', &c.out))
+    hfe_wire_put_info(&c.out, &info);
+    if (hfe_wire_send(fd, 'O', &c.out))
         _exit(1);
-    while (!c.dead && recv_msg(fd, &type, &in) == 0) {
-        struct rb r = {in.s, in.n, 0};
+    while (!c.dead && hfe_wire_recv(fd, &type, &in) == 0) {
+        struct hfe_rb r = {in.s, in.n, 0};
 
         if (type == 'S') {
             child_batch(&c, be, m, &r);
@@ -527,8 +163,8 @@ child_main(int fd, const struct hfe_backend *be, const char *uri,
                 memset(&ms, 0, sizeof(ms));
                 HFE_INIT(&ms);
             }
-            put_measure(&c.out, &ms);
-            if (send_msg(fd, 'M', &c.out))
+            hfe_wire_put_measure(&c.out, &ms);
+            if (hfe_wire_send(fd, 'M', &c.out))
                 break;
         } else {
             break; /* 'Q', or anything else */
@@ -545,7 +181,7 @@ struct hfe_worker {
     int fd;     /* the socket                        */
     int log_fd; /* the child's stdout and stderr     */
     char *why;  /* why it failed; NULL while alive   */
-    struct wb in;
+    struct hfe_wb in;
     /* the child's last log lines */
     char tail[N_TAIL][256];
     size_t n_tail;
@@ -706,7 +342,7 @@ static int wait_msg(struct hfe_worker *w, uint32_t *type, double timeout_s)
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             /* a message is arriving: read it whole (the child writes
              * each at once) */
-            if (recv_msg(w->fd, type, &w->in) == 0)
+            if (hfe_wire_recv(w->fd, type, &w->in) == 0)
                 return 0;
             bury(w, NULL);
             return -1;
@@ -714,30 +350,30 @@ static int wait_msg(struct hfe_worker *w, uint32_t *type, double timeout_s)
     }
 }
 
-static void decode_info(struct hfe_worker *w, struct rb *r)
+static void decode_info(struct hfe_worker *w, struct hfe_rb *r)
 {
     struct hfe_model_info *in = &w->info;
     uint64_t i, n;
 
     memset(in, 0, sizeof(*in));
     HFE_INIT(in);
-    in->name = keep(w, rb_str(r));
-    in->architecture = keep(w, rb_str(r));
-    in->quantization = keep(w, rb_str(r));
-    in->chat_template = keep(w, rb_str(r));
-    in->n_params = rb_u64(r);
-    in->file_size = rb_u64(r);
-    in->n_ctx_train = rb_u32(r);
-    in->n_ctx = rb_u32(r);
-    in->n_vocab = rb_u32(r);
-    n = rb_u64(r);
+    in->name = keep(w, hfe_rb_str(r));
+    in->architecture = keep(w, hfe_rb_str(r));
+    in->quantization = keep(w, hfe_rb_str(r));
+    in->chat_template = keep(w, hfe_rb_str(r));
+    in->n_params = hfe_rb_u64(r);
+    in->file_size = hfe_rb_u64(r);
+    in->n_ctx_train = hfe_rb_u32(r);
+    in->n_ctx = hfe_rb_u32(r);
+    in->n_vocab = hfe_rb_u32(r);
+    n = hfe_rb_u64(r);
     if (n > r->n / 12)
         n = 0, r->bad = 1;
     w->kv = hfe_xcalloc(n + 1, sizeof(*w->kv));
     for (i = 0; i < n && !r->bad; i++) {
-        w->kv[i].key = keep(w, rb_str(r));
-        w->kv[i].type = keep(w, rb_str(r));
-        w->kv[i].value = keep(w, rb_str(r));
+        w->kv[i].key = keep(w, hfe_rb_str(r));
+        w->kv[i].type = keep(w, hfe_rb_str(r));
+        w->kv[i].value = keep(w, hfe_rb_str(r));
     }
     in->kv = w->kv;
     in->n_kv = r->bad ? 0 : n;
@@ -806,9 +442,9 @@ int hfe_worker_open(const struct hfe_backend *be, const char *uri,
         return HFE_EBACKEND;
     }
     if (type == 'E') {
-        struct rb r = {w->in.s, w->in.n, 0};
-        int st = (int)rb_u32(&r);
-        char *msg = rb_str(&r);
+        struct hfe_rb r = {w->in.s, w->in.n, 0};
+        int st = (int)hfe_rb_u32(&r);
+        char *msg = hfe_rb_str(&r);
 
         snprintf(err, err_size, "%s", msg ? msg : "could not open the model");
         free(msg);
@@ -821,7 +457,7 @@ int hfe_worker_open(const struct hfe_backend *be, const char *uri,
         return HFE_EBACKEND;
     }
     {
-        struct rb r = {w->in.s, w->in.n, 0};
+        struct hfe_rb r = {w->in.s, w->in.n, 0};
 
         decode_info(w, &r);
     }
@@ -875,7 +511,7 @@ static double watchdog(const struct hfe_worker *w, const struct hfe_batch *b)
 static int w_submit(struct hfe_model *m, const struct hfe_batch *b)
 {
     struct hfe_worker *w = (struct hfe_worker *)m;
-    struct wb out = {0};
+    struct hfe_wb out = {0};
     unsigned char *got;
     size_t i;
     uint32_t type;
@@ -886,10 +522,10 @@ static int w_submit(struct hfe_model *m, const struct hfe_batch *b)
         fail_rest(w, b, NULL, HFE_EBACKEND);
         return HFE_EBACKEND;
     }
-    wb_u32(&out, (uint32_t)b->n);
+    hfe_wb_u32(&out, (uint32_t)b->n);
     for (i = 0; i < b->n; i++)
-        put_req(&out, b->req[i]);
-    if (send_msg(w->fd, 'S', &out) != 0) {
+        hfe_wire_put_req(&out, b->req[i]);
+    if (hfe_wire_send(w->fd, 'S', &out) != 0) {
         free(out.s);
         bury(w, NULL);
         fail_rest(w, b, NULL, HFE_EBACKEND);
@@ -899,7 +535,7 @@ static int w_submit(struct hfe_model *m, const struct hfe_batch *b)
     got = hfe_xcalloc(b->n + 1, 1);
     t_wd = watchdog(w, b);
     for (;;) {
-        struct rb r;
+        struct hfe_rb r;
         uint32_t idx;
 
         if (wait_msg(w, &type, t_wd) != 0) {
@@ -907,18 +543,18 @@ static int w_submit(struct hfe_model *m, const struct hfe_batch *b)
             fail_rest(w, b, got, rc);
             break;
         }
-        r = (struct rb){w->in.s, w->in.n, 0};
+        r = (struct hfe_rb){w->in.s, w->in.n, 0};
         if (type == 'D') {
-            rc = (int)rb_u32(&r);
+            rc = (int)hfe_rb_u32(&r);
             break;
         }
-        if (type != 'R' || (idx = rb_u32(&r)) >= b->n || got[idx]) {
+        if (type != 'R' || (idx = hfe_rb_u32(&r)) >= b->n || got[idx]) {
             bury(w, "the worker sent a message out of turn");
             rc = HFE_EBACKEND;
             fail_rest(w, b, got, rc);
             break;
         }
-        get_res(&r, b->res[idx]);
+        hfe_wire_get_res(&r, b->res[idx]);
         got[idx] = 1;
         if (r.bad) {
             bury(w, "the worker sent a short result");
@@ -944,40 +580,40 @@ static int w_measure(struct hfe_model *m, struct hfe_measure *ms)
 {
     struct hfe_worker *w = (struct hfe_worker *)m;
     uint32_t type;
-    struct rb r;
+    struct hfe_rb r;
     uint64_t i, n;
 
-    if (w->why || send_msg(w->fd, 'm', NULL) != 0 ||
+    if (w->why || hfe_wire_send(w->fd, 'm', NULL) != 0 ||
         wait_msg(w, &type, 60) != 0 || type != 'M')
         return HFE_EBACKEND;
-    r = (struct rb){w->in.s, w->in.n, 0};
+    r = (struct hfe_rb){w->in.s, w->in.n, 0};
     free(w->mem);
     free(w->stats);
     w->mem = NULL;
     w->stats = NULL;
-    w->ms.load_ms = rb_f64(&r);
-    w->ms.n_prompt_tokens = rb_u64(&r);
-    w->ms.prompt_ms = rb_f64(&r);
-    w->ms.n_decode_tokens = rb_u64(&r);
-    w->ms.decode_ms = rb_f64(&r);
-    n = rb_u64(&r);
+    w->ms.load_ms = hfe_rb_f64(&r);
+    w->ms.n_prompt_tokens = hfe_rb_u64(&r);
+    w->ms.prompt_ms = hfe_rb_f64(&r);
+    w->ms.n_decode_tokens = hfe_rb_u64(&r);
+    w->ms.decode_ms = hfe_rb_f64(&r);
+    n = hfe_rb_u64(&r);
     if (n > r.n / 16)
         return HFE_EBACKEND;
     w->mem = hfe_xcalloc(n + 1, sizeof(*w->mem));
     for (i = 0; i < n; i++) {
-        w->mem[i].kind = keep(w, rb_str(&r));
-        w->mem[i].device = keep(w, rb_str(&r));
-        w->mem[i].bytes = rb_u64(&r);
+        w->mem[i].kind = keep(w, hfe_rb_str(&r));
+        w->mem[i].device = keep(w, hfe_rb_str(&r));
+        w->mem[i].bytes = hfe_rb_u64(&r);
     }
     w->ms.n_mem = n;
-    n = rb_u64(&r);
+    n = hfe_rb_u64(&r);
     if (r.bad || n > r.n / 12)
         return HFE_EBACKEND;
     w->stats = hfe_xcalloc(n + 1, sizeof(*w->stats));
     for (i = 0; i < n; i++) {
-        w->stats[i].key = keep(w, rb_str(&r));
-        w->stats[i].type = keep(w, rb_str(&r));
-        w->stats[i].value = keep(w, rb_str(&r));
+        w->stats[i].key = keep(w, hfe_rb_str(&r));
+        w->stats[i].type = keep(w, hfe_rb_str(&r));
+        w->stats[i].value = keep(w, hfe_rb_str(&r));
     }
     if (r.bad)
         return HFE_EBACKEND;
@@ -1016,7 +652,7 @@ static void w_close(struct hfe_model *m)
         double until = now_s() + 30;
         int st;
 
-        send_msg(w->fd, 'Q', NULL);
+        hfe_wire_send(w->fd, 'Q', NULL);
         while (waitpid(w->pid, &st, WNOHANG) == 0) {
             if (now_s() > until) {
                 kill(w->pid, SIGKILL);
