@@ -2,6 +2,7 @@
  * compliance.c - the checks, profiles and classes of compliance.h.
  */
 #define _GNU_SOURCE /* strcasestr */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -749,16 +750,28 @@ static const struct cc_check checks[] = {
 #define N_CHECKS   (sizeof(checks) / sizeof(checks[0]))
 #define N_PROFILES (sizeof(hfe_cc_profiles) / sizeof(hfe_cc_profiles[0]))
 
+_Static_assert(N_CHECKS <= HFE_CC_MAX, "a report holds the built-in checks");
+
 /* ---- the run ---- */
 
-static void add(struct hfe_cc_report *r, const struct cc_check *k,
-                const struct cc_in *x)
+/* Appends check k's result to r.  Returns 0, or HFE_EXIT_INTERNAL with
+ * err when r is full (a bug: asserted in a Debug build). */
+static int add(struct hfe_cc_report *r, const struct cc_check *k,
+               const struct cc_in *x, struct hfe_err *err)
 {
-    struct hfe_cc_check *c = &r->v[r->n++];
+    struct hfe_cc_check *c;
 
+    assert(r->n < HFE_CC_MAX);
+    if (r->n >= HFE_CC_MAX) {
+        hfe_err_set(err, "model '%s': check %s: the report is full (%d)",
+                    x->m->name, k->id, HFE_CC_MAX);
+        return HFE_EXIT_INTERNAL;
+    }
+    c = &r->v[r->n++];
     c->id = k->id;
     c->sev = k->sev;
     c->result = k->fn(x, c);
+    return 0;
 }
 
 /* Passed over applicable, per profile.  r->v[i] is checks[i]'s. */
@@ -794,22 +807,30 @@ static enum hfe_cc_class classify(const struct cc_in *x,
     return HFE_CC_RESTRICTED;
 }
 
-void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
-                const struct hfe_cc_report *base_report,
-                struct hfe_cc_report *r)
+int hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
+               const struct hfe_cc_report *base_report, struct hfe_cc_report *r,
+               struct hfe_err *err)
 {
     struct cc_in x = {.m = m, .base = base};
     size_t i;
+    int rc;
 
     memset(r, 0, sizeof(*r));
+    /* a parent's report is run before its children's */
+    assert(!base_report || base_report->n > 0);
+    if (base_report && !base_report->n) {
+        hfe_err_set(err, "model '%s': its base's report was not run", m->name);
+        return HFE_EXIT_INTERNAL;
+    }
     x.lic = license_of(m, &x.lic_from);
     for (i = 0; i < N_CHECKS; i++)
-        add(r, &checks[i], &x);
+        if ((rc = add(r, &checks[i], &x, err)) != 0)
+            return rc;
     score_profiles(r);
     r->class_ = classify(&x, r);
-    /* never above the parent (whose report, when run, holds checks) */
-    if (base_report && base_report->n && base_report->class_ < r->class_)
+    if (base_report && base_report->class_ < r->class_) /* never above */
         r->class_ = base_report->class_;
+    return 0;
 }
 
 int hfe_cc_in_profile(const char *id, int p)

@@ -79,10 +79,11 @@ struct hfe_cc_report {
 };
 
 /* Runs every check on m, with its parent (NULL for a root).  The parent's
- * report, when given, caps m's class. */
-void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
-                const struct hfe_cc_report *base_report,
-                struct hfe_cc_report *out);
+ * report, when given, has been run and caps m's class.  Returns 0, or
+ * HFE_EXIT_INTERNAL with err on a broken invariant (a bug). */
+int hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
+               const struct hfe_cc_report *base_report,
+               struct hfe_cc_report *out, struct hfe_err *err);
 
 /* Profile names, and whether built-in check id belongs to profile p
  * (0..2); a suite's own checks belong to none. */

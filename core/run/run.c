@@ -305,7 +305,8 @@ struct cc_entry {
 };
 
 /* Compliance of every model, parents first (a child's class is capped by
- * its parent's).  A model whose metadata cannot be read says why. */
+ * its parent's).  A model whose metadata cannot be read says why; a bug in
+ * the checks ends the run with HFE_EXIT_INTERNAL. */
 static struct cc_entry *compliance_all(const struct hfe_model_list *l,
                                        const size_t *order)
 {
@@ -332,8 +333,12 @@ static struct cc_entry *compliance_all(const struct hfe_model_list *l,
                      l->v[b].name);
         } else {
             cc[j].ok = 1;
-            hfe_cc_run(&cc[j].m, b >= 0 ? &cc[b].m : NULL,
-                       b >= 0 ? &cc[b].r : NULL, &cc[j].r);
+            if (hfe_cc_run(&cc[j].m, b >= 0 ? &cc[b].m : NULL,
+                           b >= 0 ? &cc[b].r : NULL, &cc[j].r, &err) != 0) {
+                /* a bug: the core's way with out of memory (util.c) */
+                fprintf(stderr, "hfeval: %s\n", err.msg);
+                exit(HFE_EXIT_INTERNAL);
+            }
         }
         free(card);
         free(hub);
