@@ -364,10 +364,6 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
                             err_size);
         else if (!strcmp(k, "chat_template"))
             op->chat_template = v;
-        else if (!strcmp(k, "base") || !strcmp(k, "backend") ||
-                 !strcmp(k, "card") || !strcmp(k, "hub") ||
-                 !strcmp(k, "api_key_env"))
-            continue; /* the core's keys, passed along */
         else {
             snprintf(err, err_size, "unknown option '%s'", k);
             rc = -1;
