@@ -261,32 +261,38 @@ out:
 /* ---- inspect --compliance ----------------------------------------------- */
 
 /* Checks models[i] for each i, parents first; prints and returns 0, or 1
- * when a check of severity error fails (4 when a model cannot be read). */
+ * when a check of severity error fails (4 when a model cannot be read, 9
+ * on a bug). */
 static int compliance(int json, int profile, struct hfe_cc_model *ms,
                       const long *base, size_t n)
 {
     struct hfe_cc_report *r = hfe_xcalloc(n + 1, sizeof(*r));
     char *done = hfe_xcalloc(n + 1, 1);
     struct hfe_buf b = {0};
+    struct hfe_err err;
     size_t i, k, left = n;
     int rc = 0;
 
     hfe_buf_add(&b, "", 0);
-    while (left) { /* parents before children */
+    while (left && !rc) { /* parents before children */
         size_t before = left;
 
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !rc; i++) {
             long p = base ? base[i] : -1;
 
             if (done[i] || (p >= 0 && !done[p]))
                 continue;
-            hfe_cc_run(&ms[i], p >= 0 ? &ms[p] : NULL, p >= 0 ? &r[p] : NULL,
-                       &r[i]);
+            rc = hfe_cc_run(&ms[i], p >= 0 ? &ms[p] : NULL,
+                            p >= 0 ? &r[p] : NULL, &r[i], &err);
             done[i] = 1;
             left--;
         }
         if (left == before)
             break;
+    }
+    if (rc) {
+        fprintf(stderr, "hfeval: %s\n", err.msg);
+        goto out;
     }
     for (i = 0; i < n; i++) {
         long p = base ? base[i] : -1;
@@ -304,6 +310,7 @@ static int compliance(int json, int profile, struct hfe_cc_model *ms,
                 rc = HFE_EXIT_FAIL;
     }
     fputs(b.s, stdout);
+out:
     hfe_buf_free(&b);
     free(r);
     free(done);

@@ -252,174 +252,234 @@ static void finish(const struct hfe_batch *b, size_t index,
         b->done(b->ud, index);
 }
 
+/* One call of eng_generate: requests idx[0..n) of b, and the slots. */
+struct gen {
+    struct hfe_model *m;
+    const struct hfe_batch *b;
+    const size_t *idx;
+    size_t n;
+    struct slot *sl; /* m->n_seq of them, slot s decodes sequence s */
+    size_t next;     /* the next request to admit (into idx)      */
+    size_t running;  /* busy slots                                */
+    size_t reserved; /* cells the busy slots are promised         */
+};
+
+/* Admits the next requests, in order, while they fit the cells left. */
+static void admit_ready(struct gen *g)
+{
+    struct hfe_model *m = g->m;
+    const struct hfe_batch *b = g->b;
+    int32_t s;
+
+    for (s = 0; s < (int32_t)m->n_seq && g->next < g->n; s++) {
+        size_t q = g->idx[g->next];
+        struct slot *x = &g->sl[s];
+
+        if (x->busy)
+            continue;
+        if (!admit(m, x, b->req[q], b->res[q])) {
+            slot_free(m, x, s);
+            if (b->done)
+                b->done(b->ud, q);
+            g->next++;
+            s--; /* try the slot again with the next request */
+            continue;
+        }
+        if (g->running &&
+            g->reserved + x->reserve > m->n_cells - ENG_MIN_ROWS) {
+            slot_free(m, x, s); /* wait for room */
+            break;
+        }
+        x->qi = g->next++;
+        g->reserved += x->reserve;
+        g->running++;
+    }
+}
+
+/* Adds a token of sequence seq to the batch; returns its row. */
+static int32_t batch_add(struct llama_batch *bt, llama_token t, int32_t pos,
+                         int32_t seq, bool logits)
+{
+    int32_t k = bt->n_tokens++;
+
+    bt->token[k] = t;
+    bt->pos[k] = pos;
+    bt->n_seq_id[k] = 1;
+    bt->seq_id[k][0] = seq;
+    bt->logits[k] = logits;
+    return k;
+}
+
+/* One decode's tokens: each running sequence's next token, then as much
+ * of the prompts as the batch holds.  A slot's row is the one whose
+ * logits it samples, or -1. */
+static void fill_batch(struct gen *g)
+{
+    struct hfe_model *m = g->m;
+    struct llama_batch *bt = &m->batch;
+    int32_t s;
+
+    bt->n_tokens = 0;
+    for (s = 0; s < (int32_t)m->n_seq; s++) {
+        struct slot *x = &g->sl[s];
+
+        x->row = -1;
+        if (x->busy && x->fed >= x->np)
+            x->row = batch_add(bt, x->next, x->n_past++, s, true);
+    }
+    for (s = 0; s < (int32_t)m->n_seq; s++) {
+        struct slot *x = &g->sl[s];
+
+        while (x->busy && x->fed < x->np &&
+               bt->n_tokens < (int32_t)m->n_batch) {
+            bool last = x->fed + 1 == x->np;
+            int32_t k = batch_add(bt, x->prompt[x->fed], x->fed, s, last);
+
+            x->fed++;
+            if (last) {
+                x->row = k;
+                x->n_past = x->np;
+            }
+        }
+    }
+}
+
+static int decode(struct hfe_model *m)
+{
+    bool padded = eng_pad(m); /* see ENG_MIN_ROWS */
+    int32_t drc = llama_decode(m->ctx, m->batch);
+
+    if (padded)
+        eng_unpad(m);
+    return drc != 0 ? HFE_EBACKEND : HFE_OK;
+}
+
+/* Slot x's next token, from the logits of its row, appended to its text.
+ * Returns false when that failed (res says why); else *why is the reason
+ * x ends, or HFE_FINISH_NONE and x->next is decoded in the next round. */
+static bool sample(struct hfe_model *m, struct slot *x,
+                   const struct hfe_request *r, struct hfe_result *res,
+                   uint32_t *why)
+{
+    char piece[256];
+    int32_t np;
+    llama_token t;
+    long stop;
+
+    *why = HFE_FINISH_NONE;
+    if (x->smpl)
+        t = llama_sampler_sample(x->smpl, m->ctx, x->row);
+    else
+        t = argmax(llama_get_logits_ith(m->ctx, x->row), m->n_vocab);
+    if (x->t_first == 0)
+        x->t_first = eng_now_ms();
+    if (llama_vocab_is_eog(m->vocab, t)) {
+        *why = HFE_FINISH_EOG;
+        return true;
+    }
+    np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0, false);
+    if (np < 0 || !append(x, piece, (size_t)np)) {
+        eng_fail(res, HFE_EBACKEND, "cannot render token %d", t);
+        return false;
+    }
+    x->n_gen++;
+    stop = find_stop(r, x->text, x->len, (size_t)np);
+    if (stop >= 0) {
+        x->len = (size_t)stop;
+        x->text[x->len] = '\0';
+        *why = HFE_FINISH_STOP;
+    } else if (x->n_gen >= x->max) {
+        *why = HFE_FINISH_LENGTH;
+    } else {
+        x->next = t;
+    }
+    return true;
+}
+
+/* Samples for every sequence that got logits; a finished one's result is
+ * done and its slot freed. */
+static void sample_all(struct gen *g)
+{
+    const struct hfe_batch *b = g->b;
+    int32_t s;
+
+    for (s = 0; s < (int32_t)g->m->n_seq; s++) {
+        struct slot *x = &g->sl[s];
+        uint32_t why;
+        size_t q;
+        bool ok;
+
+        if (!x->busy || x->row < 0)
+            continue;
+        q = g->idx[x->qi];
+        ok = sample(g->m, x, b->req[q], b->res[q], &why);
+        if (ok && why == HFE_FINISH_NONE)
+            continue;
+        if (ok)
+            finish(b, q, b->res[q], x, why);
+        else if (b->done)
+            b->done(b->ud, q);
+        g->reserved -= x->reserve;
+        g->running--;
+        slot_free(g->m, x, s);
+    }
+}
+
+/* After a cancel or a failed decode (rc): the requests still running or
+ * not started fail, and are done unless cancelled. */
+static void abandon(struct gen *g, int rc)
+{
+    const struct hfe_batch *b = g->b;
+    const char *why = rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed";
+    size_t i;
+
+    for (i = 0; i < g->m->n_seq; i++)
+        if (g->sl[i].busy) {
+            size_t q = g->idx[g->sl[i].qi];
+
+            eng_fail(b->res[q], rc, "not finished: %s", why);
+            if (rc != HFE_ECANCELED && b->done)
+                b->done(b->ud, q);
+            slot_free(g->m, &g->sl[i], (int32_t)i);
+        }
+    for (; g->next < g->n; g->next++) {
+        size_t q = g->idx[g->next];
+
+        eng_fail(b->res[q], rc ? rc : HFE_ECANCELED, "not started: %s", why);
+        if (rc != HFE_ECANCELED && b->done)
+            b->done(b->ud, q);
+    }
+}
+
 int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
                  const size_t *idx, size_t n)
 {
-    struct slot *sl = calloc(m->n_seq, sizeof(*sl));
-    struct llama_batch *bt = &m->batch;
-    size_t next = 0, running = 0, reserved = 0, i;
+    struct gen g = {.m = m, .b = b, .idx = idx, .n = n};
     int rc = HFE_OK;
     double t_gen0;
 
-    if (!sl)
+    g.sl = calloc(m->n_seq, sizeof(*g.sl));
+    if (!g.sl)
         return HFE_ENOMEM;
     /* cells only: the data of empty cells is masked, never read */
     llama_memory_clear(llama_get_memory(m->ctx), false);
-    while (next < n || running) {
-        int32_t s;
-
-        /* Admit what fits, in order. */
-        for (s = 0; s < (int32_t)m->n_seq && next < n; s++) {
-            const struct hfe_request *r = b->req[idx[next]];
-            struct hfe_result *res = b->res[idx[next]];
-
-            if (sl[s].busy)
-                continue;
-            if (!admit(m, &sl[s], r, res)) {
-                slot_free(m, &sl[s], s);
-                if (b->done)
-                    b->done(b->ud, idx[next]);
-                next++;
-                s--; /* try the slot again with the next request */
-                continue;
-            }
-            if (running &&
-                reserved + sl[s].reserve > m->n_cells - ENG_MIN_ROWS) {
-                slot_free(m, &sl[s], s); /* wait for room */
-                break;
-            }
-            sl[s].qi = next++;
-            reserved += sl[s].reserve;
-            running++;
-        }
-        if (!running)
+    while (g.next < n || g.running) {
+        admit_ready(&g);
+        if (!g.running)
             break;
         if (eng_host->cancelled && eng_host->cancelled()) {
             rc = HFE_ECANCELED;
             break;
         }
-
-        /* One decode: each running sequence's next token, then prompts. */
-        bt->n_tokens = 0;
-        for (s = 0; s < (int32_t)m->n_seq; s++) {
-            struct slot *x = &sl[s];
-            int32_t k;
-
-            x->row = -1;
-            if (!x->busy || x->fed < x->np)
-                continue;
-            k = bt->n_tokens++;
-            bt->token[k] = x->next;
-            bt->pos[k] = x->n_past++;
-            bt->n_seq_id[k] = 1;
-            bt->seq_id[k][0] = s;
-            bt->logits[k] = 1;
-            x->row = k;
-        }
-        for (s = 0; s < (int32_t)m->n_seq; s++) {
-            struct slot *x = &sl[s];
-
-            while (x->busy && x->fed < x->np &&
-                   bt->n_tokens < (int32_t)m->n_batch) {
-                int32_t k = bt->n_tokens++;
-
-                bt->token[k] = x->prompt[x->fed];
-                bt->pos[k] = x->fed;
-                bt->n_seq_id[k] = 1;
-                bt->seq_id[k][0] = s;
-                bt->logits[k] = ++x->fed == x->np;
-                if (bt->logits[k]) {
-                    x->row = k;
-                    x->n_past = x->np;
-                }
-            }
-        }
+        fill_batch(&g);
         t_gen0 = eng_now_ms();
-        {
-            bool padded = eng_pad(m); /* see ENG_MIN_ROWS */
-            int32_t drc = llama_decode(m->ctx, *bt);
-
-            if (padded)
-                eng_unpad(m);
-            if (drc != 0) {
-                rc = HFE_EBACKEND;
-                break;
-            }
-        }
-
-        /* Sample for every sequence that got logits. */
-        for (s = 0; s < (int32_t)m->n_seq; s++) {
-            struct slot *x = &sl[s];
-            const struct hfe_request *r;
-            struct hfe_result *res;
-            char piece[256];
-            int32_t np;
-            llama_token t;
-            long stop;
-            uint32_t why = HFE_FINISH_NONE;
-            bool failed = false;
-
-            if (!x->busy || x->row < 0)
-                continue;
-            r = b->req[idx[x->qi]];
-            res = b->res[idx[x->qi]];
-            if (x->smpl)
-                t = llama_sampler_sample(x->smpl, m->ctx, x->row);
-            else
-                t = argmax(llama_get_logits_ith(m->ctx, x->row), m->n_vocab);
-            if (x->t_first == 0)
-                x->t_first = eng_now_ms();
-            if (llama_vocab_is_eog(m->vocab, t)) {
-                why = HFE_FINISH_EOG;
-            } else {
-                np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0,
-                                          false);
-                if (np < 0 || !append(x, piece, (size_t)np)) {
-                    eng_fail(res, HFE_EBACKEND, "cannot render token %d", t);
-                    failed = true;
-                } else {
-                    x->n_gen++;
-                    stop = find_stop(r, x->text, x->len, (size_t)np);
-                    if (stop >= 0) {
-                        x->len = (size_t)stop;
-                        x->text[x->len] = '\0';
-                        why = HFE_FINISH_STOP;
-                    } else if (x->n_gen >= x->max) {
-                        why = HFE_FINISH_LENGTH;
-                    }
-                }
-            }
-            if (why == HFE_FINISH_NONE && !failed) {
-                x->next = t; /* decoded with the next round */
-                continue;
-            }
-            if (!failed)
-                finish(b, idx[x->qi], res, x, why);
-            else if (b->done)
-                b->done(b->ud, idx[x->qi]);
-            reserved -= x->reserve;
-            running--;
-            slot_free(m, x, s);
-        }
-        m->n_gen += (uint64_t)bt->n_tokens;
+        if ((rc = decode(m)) != HFE_OK)
+            break;
+        sample_all(&g);
+        m->n_gen += (uint64_t)m->batch.n_tokens;
         m->gen_ms += eng_now_ms() - t_gen0;
     }
-    for (i = 0; i < m->n_seq; i++)
-        if (sl[i].busy) {
-            struct hfe_result *res = b->res[idx[sl[i].qi]];
-
-            eng_fail(res, rc, "not finished: %s",
-                     rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed");
-            if (rc != HFE_ECANCELED && b->done)
-                b->done(b->ud, idx[sl[i].qi]);
-            slot_free(m, &sl[i], (int32_t)i);
-        }
-    for (; next < n; next++) {
-        eng_fail(b->res[idx[next]], rc ? rc : HFE_ECANCELED, "not started: %s",
-                 rc == HFE_ECANCELED ? "cancelled" : "llama_decode failed");
-        if (rc != HFE_ECANCELED && b->done)
-            b->done(b->ud, idx[next]);
-    }
-    free(sl);
+    abandon(&g, rc);
+    free(g.sl);
     return rc == HFE_EBACKEND ? rc : HFE_OK;
 }

@@ -5,7 +5,7 @@
  * source for the CPU, CUDA and ROCm modules: which it is depends only on
  * the llama.cpp build it links (HFE_LLAMA_VARIANT names it).
  *
- * Model-list options (key=value):
+ * Model-list options (key=value; the keys and their bounds: options.h):
  *   ctx=N            the window: the most tokens one sequence holds
  *                    (default: the model's training context, at most 4096)
  *   kv=N             KV-cache cells shared by all sequences (default: the
@@ -45,6 +45,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ const struct hfe_host *eng_host;
 
 static const char *const option_keys[] = {HFE_LLAMA_OPTION_KEYS};
 
-/* ---- llama.cpp's log: keep the first error for messages ---------------- */
+/* ---- llama.cpp's log: keep the first error for messages ----------------- */
 
 static char last_error[512];
 static struct hfe_model *opening; /* whose buffers the loader reports */
@@ -306,12 +307,43 @@ struct opts {
     const char *chat_template;
 };
 
-static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
-                     char *err, size_t err_size)
+/* How an option's value is read (options.h): its field is a long, an int
+ * (the word lists) or a const char *. */
+enum opt_kind { OPT_INT, OPT_SPLIT, OPT_FLASH, OPT_ON_OFF, OPT_STR };
+
+/* The word lists, by kind. */
+static const struct {
+    const struct word *words;
+    const char *expected;
+} word_kinds[] = {
+    [OPT_SPLIT] = {split_words, "none, layer or row"},
+    [OPT_FLASH] = {fa_words, "on, off or auto"},
+    [OPT_ON_OFF] = {on_off, "on or off"},
+};
+
+/* Each option's field has its kind's type. */
+#define OPT_TYPE_INT    long
+#define OPT_TYPE_SPLIT  int
+#define OPT_TYPE_FLASH  int
+#define OPT_TYPE_ON_OFF int
+#define OPT_TYPE_STR    const char *
+#define OPT_TYPE_CHECK(key, kind, min, max, field)                             \
+    _Static_assert(                                                            \
+        _Generic(((struct opts *)0)->field, OPT_TYPE_##kind : 1, default : 0), \
+        "option " key ": the field's type is not its kind's");
+HFE_LLAMA_OPTIONS(OPT_TYPE_CHECK)
+
+/* One option of options.h. */
+struct opt_spec {
+    const char *key;
+    enum opt_kind kind;
+    long min, max; /* OPT_INT */
+    size_t offset; /* of its field in struct opts */
+};
+
+static void opts_default(struct opts *op)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t i;
-    int rc = 0;
 
     memset(op, 0, sizeof(*op));
     op->threads = ncpu > 0 ? ncpu : 1;
@@ -327,49 +359,46 @@ static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
     op->parallel = 64;
     /* off: flash attention on the CPU makes results depend on the batch */
     op->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    for (i = 0; i < n && rc == 0; i++) {
-        const char *k = o[i].key, *v = o[i].value;
+}
 
-        if (!strcmp(k, "ctx"))
-            rc = parse_u(k, v, 0, 1 << 24, &op->n_ctx, err, err_size);
-        else if (!strcmp(k, "kv"))
-            rc = parse_u(k, v, 0, 1 << 26, &op->kv, err, err_size);
-        else if (!strcmp(k, "threads"))
-            rc = parse_u(k, v, 1, 1024, &op->threads, err, err_size);
-        else if (!strcmp(k, "threads_batch"))
-            rc = parse_u(k, v, 1, 1024, &op->threads_batch, err, err_size);
-        else if (!strcmp(k, "ngl"))
-            rc = parse_u(k, v, -1, 100000, &op->ngl, err, err_size);
-        else if (!strcmp(k, "main_gpu"))
-            rc = parse_u(k, v, 0, (long)llama_max_devices() - 1, &op->main_gpu,
-                         err, err_size);
-        else if (!strcmp(k, "split_mode"))
-            rc = parse_word(k, v, split_words, "none, layer or row",
-                            &op->split_mode, err, err_size);
-        else if (!strcmp(k, "batch"))
-            rc = parse_u(k, v, 1, 1 << 20, &op->batch, err, err_size);
-        else if (!strcmp(k, "ubatch"))
-            rc = parse_u(k, v, 1, 1 << 20, &op->ubatch, err, err_size);
-        else if (!strcmp(k, "parallel"))
-            /* one sequence is kept for eng_pad() */
-            rc = parse_u(k, v, 1, (long)llama_max_parallel_sequences() - 1,
-                         &op->parallel, err, err_size);
-        else if (!strcmp(k, "seed"))
-            rc = parse_u(k, v, 0, 0x7fffffffL, &op->seed, err, err_size);
-        else if (!strcmp(k, "flash_attn"))
-            rc = parse_word(k, v, fa_words, "on, off or auto", &op->flash_attn,
-                            err, err_size);
-        else if (!strcmp(k, "repack"))
-            rc = parse_word(k, v, on_off, "on or off", &op->repack, err,
-                            err_size);
-        else if (!strcmp(k, "chat_template"))
-            op->chat_template = v;
-        else if (!strcmp(k, "base") || !strcmp(k, "backend") ||
-                 !strcmp(k, "card") || !strcmp(k, "hub") ||
-                 !strcmp(k, "api_key_env"))
-            continue; /* the core's keys, passed along */
-        else {
-            snprintf(err, err_size, "unknown option '%s'", k);
+/* Reads value v of option s into its field of op. */
+static int read_opt(const struct opt_spec *s, const char *v, struct opts *op,
+                    char *err, size_t err_size)
+{
+    void *at = (char *)op + s->offset;
+
+    switch (s->kind) {
+    case OPT_INT:
+        return parse_u(s->key, v, s->min, s->max, at, err, err_size);
+    case OPT_STR:
+        *(const char **)at = v;
+        return 0;
+    default:
+        return parse_word(s->key, v, word_kinds[s->kind].words,
+                          word_kinds[s->kind].expected, at, err, err_size);
+    }
+}
+
+static int read_opts(const struct hfe_option *o, size_t n, struct opts *op,
+                     char *err, size_t err_size)
+{
+#define OPT_SPEC(key, kind, min, max, field)                                   \
+    {key, OPT_##kind, min, max, offsetof(struct opts, field)},
+    /* not static: a bound may ask libllama */
+    const struct opt_spec spec[] = {HFE_LLAMA_OPTIONS(OPT_SPEC)};
+#undef OPT_SPEC
+    const size_t n_spec = sizeof(spec) / sizeof(spec[0]);
+    size_t i, k;
+    int rc = 0;
+
+    opts_default(op);
+    for (i = 0; i < n && rc == 0; i++) {
+        for (k = 0; k < n_spec && strcmp(spec[k].key, o[i].key); k++)
+            ;
+        if (k < n_spec) {
+            rc = read_opt(&spec[k], o[i].value, op, err, err_size);
+        } else {
+            snprintf(err, err_size, "unknown option '%s'", o[i].key);
             rc = -1;
         }
     }

@@ -2,6 +2,7 @@
  * compliance.c - the checks, profiles and classes of compliance.h.
  */
 #define _GNU_SOURCE /* strcasestr */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,8 +18,10 @@ const char *const hfe_cc_sev_names[3] = {"error", "warning", "info"};
 const char *const hfe_cc_result_names[3] = {"pass", "fail", "n/a"};
 const char *const hfe_cc_profiles[3] = {"provenance", "transparency",
                                         "open-source-ai"};
+const char *const hfe_cc_class_names[3] = {"restricted", "open weights",
+                                           "open source"};
 
-/* ---- licenses ------------------------------------------------------------ */
+/* ---- licenses ----------------------------------------------------------- */
 
 /* OSI-approved, among the Hub's license ids. */
 static const char *const osi[] = {
@@ -123,7 +126,7 @@ static int is_known(const char *s, size_t n)
            (n == 5 && !strncasecmp(s, "other", 5));
 }
 
-/* ---- reading ------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 static const char *mstr(const cJSON *o, const char *key)
 {
@@ -230,25 +233,7 @@ void hfe_cc_model_free(struct hfe_cc_model *m)
     memset(m, 0, sizeof(*m));
 }
 
-/* ---- checks -------------------------------------------------------------- */
-
-static void add(struct hfe_cc_report *r, const char *id, enum hfe_cc_sev sev,
-                enum hfe_cc_result res, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void add(struct hfe_cc_report *r, const char *id, enum hfe_cc_sev sev,
-                enum hfe_cc_result res, const char *fmt, ...)
-{
-    struct hfe_cc_check *c = &r->v[r->n++];
-    va_list ap;
-
-    c->id = id;
-    c->sev = sev;
-    c->result = res;
-    va_start(ap, fmt);
-    vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);
-    va_end(ap);
-}
+/* ---- checks ------------------------------------------------------------- */
 
 /* The license a model claims: GGUF's, else the card's; *from names it. */
 static const char *license_of1(const struct hfe_cc_model *m, const char **from);
@@ -418,286 +403,450 @@ static const char *arch_key(const struct hfe_cc_model *m, const char *what,
     return buf;
 }
 
-void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
-                const struct hfe_cc_report *base_report,
-                struct hfe_cc_report *r)
+/* What every check reads: the model, its lineage parent (NULL for a root)
+ * and the license the model claims (NULL for none), with where it was
+ * found. */
+struct cc_in {
+    const struct hfe_cc_model *m, *base;
+    const char *lic, *lic_from;
+};
+
+/* Writes c's evidence; returns res, the check's result. */
+static enum hfe_cc_result say(struct hfe_cc_check *c, enum hfe_cc_result res,
+                              const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum hfe_cc_result say(struct hfe_cc_check *c, enum hfe_cc_result res,
+                              const char *fmt, ...)
 {
-    const char *v, *from, *bl, *bfrom;
-    char buf[256], k1[128], k2[128];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);
+    va_end(ap);
+    return res;
+}
+
+/* The lineage checks of a model that has no parent. */
+static enum hfe_cc_result root(struct hfe_cc_check *c)
+{
+    return say(c, HFE_CC_NA, "a root of the lineage");
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static enum hfe_cc_result identity_name(const struct cc_in *x,
+                                        struct hfe_cc_check *c)
+{
+    const char *v = mstr(x->m->meta, "general.name");
+
+    if (!v)
+        return say(c, HFE_CC_FAIL, "no general.name");
+    return say(c, HFE_CC_PASS, "general.name = \"%s\"", v);
+}
+
+static enum hfe_cc_result identity_architecture(const struct cc_in *x,
+                                                struct hfe_cc_check *c)
+{
+    const char *v = mstr(x->m->meta, "general.architecture");
+
+    if (!v)
+        return say(c, HFE_CC_FAIL, "no general.architecture");
+    return say(c, HFE_CC_PASS, "general.architecture = \"%s\"", v);
+}
+
+/* The label within a factor of 0.65 to 1.5 of the parameter count. */
+static enum hfe_cc_result identity_size_label(const struct cc_in *x,
+                                              struct hfe_cc_check *c)
+{
+    const char *v = mstr(x->m->meta, "general.size_label");
+    unsigned long long n = x->m->n_params;
     double label;
-    size_t i;
-    int osi_ok = 0, data_ok = 0, src_ok = 0, lic_open = 0, lic_nc = 0;
 
-    memset(r, 0, sizeof(*r));
+    if (!v)
+        return say(c, HFE_CC_FAIL, "no general.size_label");
+    if (!n)
+        return say(c, HFE_CC_NA,
+                   "general.size_label = \"%s\", parameter count unknown", v);
+    label = size_label(v);
+    if (label > 0 && label / n > 0.65 && label / n < 1.5)
+        return say(c, HFE_CC_PASS,
+                   "general.size_label = \"%s\", %llu parameters", v, n);
+    return say(c, HFE_CC_FAIL,
+               "general.size_label = \"%s\", but %llu parameters", v, n);
+}
 
-    /* identity */
-    if ((v = mstr(m->meta, "general.name")))
-        add(r, "identity.name", HFE_CC_ERROR, HFE_CC_PASS,
-            "general.name = \"%s\"", v);
-    else
-        add(r, "identity.name", HFE_CC_ERROR, HFE_CC_FAIL, "no general.name");
-    if ((v = mstr(m->meta, "general.architecture")))
-        add(r, "identity.architecture", HFE_CC_ERROR, HFE_CC_PASS,
-            "general.architecture = \"%s\"", v);
-    else
-        add(r, "identity.architecture", HFE_CC_ERROR, HFE_CC_FAIL,
-            "no general.architecture");
-    if (!(v = mstr(m->meta, "general.size_label")))
-        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_FAIL,
-            "no general.size_label");
-    else if (!m->n_params)
-        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_NA,
-            "general.size_label = \"%s\", parameter count unknown", v);
-    else if ((label = size_label(v)) > 0 && label / m->n_params > 0.65 &&
-             label / m->n_params < 1.5)
-        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_PASS,
-            "general.size_label = \"%s\", %llu parameters", v,
-            (unsigned long long)m->n_params);
-    else
-        add(r, "identity.size_label", HFE_CC_WARNING, HFE_CC_FAIL,
-            "general.size_label = \"%s\", but %llu parameters", v,
-            (unsigned long long)m->n_params);
+/* ---- license ------------------------------------------------------------ */
 
-    /* license */
-    v = license_of(m, &from);
-    if (v) {
-        add(r, "license.present", HFE_CC_ERROR, HFE_CC_PASS, "%s = \"%s\"",
-            from, v);
-        lic_open = each_id(v, is_open);
-        lic_nc = strcasestr(v, "-nc") || strcasestr(v, "-nd");
-        if (!strcasecmp(v, "other")) {
-            const char *nm = mstr(m->meta, "general.license.name"),
-                       *ln = mstr(m->meta, "general.license.link");
+static enum hfe_cc_result license_present(const struct cc_in *x,
+                                          struct hfe_cc_check *c)
+{
+    if (!x->lic)
+        return say(c, HFE_CC_FAIL, "no general.license%s",
+                   x->m->card ? ", no card license" : "");
+    return say(c, HFE_CC_PASS, "%s = \"%s\"", x->lic_from, x->lic);
+}
 
-            const cJSON *hc =
-                m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+/* "other" is known when a name and a link say which license it is. */
+static enum hfe_cc_result license_other(const struct hfe_cc_model *m,
+                                        struct hfe_cc_check *c)
+{
+    const cJSON *hc = m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+    const char *nm = mstr(m->meta, "general.license.name"),
+               *ln = mstr(m->meta, "general.license.link");
 
-            nm = nm ? nm : mstr(m->card, "license_name");
-            ln = ln ? ln : mstr(m->card, "license_link");
-            nm = nm ? nm : mstr(hc, "license_name");
-            ln = ln ? ln : mstr(hc, "license_link");
-            add(r, "license.known", HFE_CC_WARNING,
-                nm && ln ? HFE_CC_PASS : HFE_CC_FAIL,
-                "\"other\", name %s%s%s, link %s%s%s", nm ? "\"" : "",
-                nm ? nm : "missing", nm ? "\"" : "", ln ? "\"" : "",
-                ln ? ln : "missing", ln ? "\"" : "");
-        } else {
-            add(r, "license.known", HFE_CC_WARNING,
-                each_id(v, is_known) ? HFE_CC_PASS : HFE_CC_FAIL, "\"%s\" %s",
-                v,
-                each_id(v, is_known)
-                    ? "is a known license id"
-                    : "is not a known license id (nor \"other\" with a "
-                      "name and link)");
-        }
-        osi_ok = each_id(v, is_osi);
-        add(r, "license.osi", HFE_CC_INFO, osi_ok ? HFE_CC_PASS : HFE_CC_FAIL,
-            "\"%s\" %s", v,
-            osi_ok ? "is OSI-approved" : "is not an OSI-approved license");
-    } else {
-        add(r, "license.present", HFE_CC_ERROR, HFE_CC_FAIL,
-            "no general.license%s", m->card ? ", no card license" : "");
-        add(r, "license.known", HFE_CC_WARNING, HFE_CC_NA, "no license");
-        add(r, "license.osi", HFE_CC_INFO, HFE_CC_FAIL, "no license");
-    }
+    nm = nm ? nm : mstr(m->card, "license_name");
+    ln = ln ? ln : mstr(m->card, "license_link");
+    nm = nm ? nm : mstr(hc, "license_name");
+    ln = ln ? ln : mstr(hc, "license_link");
+    return say(c, nm && ln ? HFE_CC_PASS : HFE_CC_FAIL,
+               "\"other\", name %s%s%s, link %s%s%s", nm ? "\"" : "",
+               nm ? nm : "missing", nm ? "\"" : "", ln ? "\"" : "",
+               ln ? ln : "missing", ln ? "\"" : "");
+}
+
+static enum hfe_cc_result license_known(const struct cc_in *x,
+                                        struct hfe_cc_check *c)
+{
+    if (!x->lic)
+        return say(c, HFE_CC_NA, "no license");
+    if (!strcasecmp(x->lic, "other"))
+        return license_other(x->m, c);
+    if (each_id(x->lic, is_known))
+        return say(c, HFE_CC_PASS, "\"%s\" is a known license id", x->lic);
+    return say(c, HFE_CC_FAIL,
+               "\"%s\" is not a known license id (nor \"other\" with a name "
+               "and link)",
+               x->lic);
+}
+
+static enum hfe_cc_result license_osi(const struct cc_in *x,
+                                      struct hfe_cc_check *c)
+{
+    if (!x->lic)
+        return say(c, HFE_CC_FAIL, "no license");
+    if (each_id(x->lic, is_osi))
+        return say(c, HFE_CC_PASS, "\"%s\" is OSI-approved", x->lic);
+    return say(c, HFE_CC_FAIL, "\"%s\" is not an OSI-approved license", x->lic);
+}
+
+/* A derivative may restrict an open parent's license, not open up a
+ * restrictive one. */
+static enum hfe_cc_result license_compatible(const struct cc_in *x,
+                                             struct hfe_cc_check *c)
+{
+    const char *v = x->lic, *bl, *bfrom;
+    int open;
+
+    if (!x->base)
+        return say(c, HFE_CC_NA, "no lineage parent in the model list");
+    if (!(bl = license_of(x->base, &bfrom)) || !v)
+        return say(c, HFE_CC_NA, "%s has no license",
+                   v ? x->base->name : x->m->name);
+    if (!strcasecmp(v, bl) || each_id(bl, is_open))
+        return say(c, HFE_CC_PASS, "\"%s\" under base %s's \"%s\"", v,
+                   x->base->name, bl);
+    open = each_id(v, is_open);
+    return say(c, open ? HFE_CC_FAIL : HFE_CC_PASS,
+               "\"%s\" %s base %s's restrictive \"%s\"", v,
+               open ? "is more permissive than" : "keeps to", x->base->name,
+               bl);
+}
+
+/* ---- lineage ------------------------------------------------------------ */
+
+/* m names its parent, one the list agrees with, and how it derives. */
+static enum hfe_cc_result lineage_declared(const struct cc_in *x,
+                                           struct hfe_cc_check *c)
+{
+    const struct hfe_cc_model *m = x->m, *base = x->base;
+    const char *rel, *d, *bn;
+    char buf[256];
+
     if (!base)
-        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_NA,
-            "no lineage parent in the model list");
-    else if (!(bl = license_of(base, &bfrom)) || !v)
-        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_NA,
-            "%s has no license", v ? base->name : m->name);
-    else if (!strcasecmp(v, bl) || each_id(bl, is_open))
-        add(r, "license.compatible", HFE_CC_ERROR, HFE_CC_PASS,
-            "\"%s\" under base %s's \"%s\"", v, base->name, bl);
-    else
-        add(r, "license.compatible", HFE_CC_ERROR,
-            lic_open ? HFE_CC_FAIL : HFE_CC_PASS,
-            "\"%s\" %s base %s's restrictive \"%s\"", v,
-            lic_open ? "is more permissive than" : "keeps to", base->name, bl);
-
-    /* lineage */
-    if (!base) {
-        add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_NA,
-            "a root of the lineage");
-        add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_NA,
-            "a root of the lineage");
-        add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_NA,
-            "a root of the lineage");
-        add(r, "lineage.context", HFE_CC_WARNING, HFE_CC_NA,
-            "a root of the lineage");
-    } else {
-        const char *rel = relation(m);
-        const char *d = declared_base(m, buf, sizeof(buf));
-        const char *ma = mstr(m->meta, "general.architecture"),
-                   *ba = mstr(base->meta, "general.architecture"),
-                   *mt = mstr(m->meta, "tokenizer.chat_template"),
-                   *bt = mstr(base->meta, "tokenizer.chat_template");
-        double mc, bc;
-
-        if (!d)
-            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
-                "no general.base_model.* nor card base_model, but the list "
-                "says base=%s",
-                base->name);
-        else if (!matches_base(m, base))
-            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
-                "declares %s, but the list's base %s is \"%s\"", d, base->name,
-                mstr(base->meta, "general.name")
-                    ? mstr(base->meta, "general.name")
-                    : "unnamed");
-        else if (!rel)
-            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_FAIL,
-                "declares %s, but not the relation (finetune, quantized, "
-                "adapter, merge)",
-                d);
-        else
-            add(r, "lineage.declared", HFE_CC_ERROR, HFE_CC_PASS,
-                "declares %s, relation %s", d, rel);
-        if (!ma || !ba || strcmp(ma, ba))
-            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_FAIL,
-                "architecture \"%s\", base %s's \"%s\"", ma ? ma : "?",
-                base->name, ba ? ba : "?");
-        else if (strcmp(m->tokenizer, base->tokenizer))
-            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_FAIL,
-                "tokenizer %s differs from base %s's %s (tokens, types, "
-                "merges, special ids)",
-                m->tokenizer, base->name, base->tokenizer);
-        else
-            add(r, "lineage.consistent", HFE_CC_ERROR, HFE_CC_PASS,
-                "architecture \"%s\" and tokenizer %s as base %s's", ma,
-                m->tokenizer, base->name);
-        if (!mt && !bt)
-            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_NA,
-                "neither has a chat template");
-        else if (mt && bt && !strcmp(mt, bt))
-            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_PASS,
-                "the same as base %s's (%zu bytes)", base->name, strlen(mt));
-        else
-            add(r, "lineage.chat_template", HFE_CC_WARNING, HFE_CC_FAIL,
-                "differs from base %s's (%zu vs %zu bytes)", base->name,
-                mt ? strlen(mt) : 0, bt ? strlen(bt) : 0);
-        mc = mnum(m->meta, arch_key(m, "context_length", k1, sizeof(k1)), 0);
-        bc = mnum(base->meta, arch_key(base, "context_length", k2, sizeof(k2)),
-                  0);
-        if (!mc || !bc)
-            add(r, "lineage.context", HFE_CC_WARNING, HFE_CC_NA,
-                "no context length on one side");
-        else
-            add(r, "lineage.context", HFE_CC_WARNING,
-                mc <= bc ? HFE_CC_PASS : HFE_CC_FAIL,
-                "%s = %.0f, base %s's %.0f", k1, mc, base->name, bc);
+        return root(c);
+    rel = relation(m);
+    if (!(d = declared_base(m, buf, sizeof(buf))))
+        return say(c, HFE_CC_FAIL,
+                   "no general.base_model.* nor card base_model, but the "
+                   "list says base=%s",
+                   base->name);
+    if (!matches_base(m, base)) {
+        bn = mstr(base->meta, "general.name");
+        return say(c, HFE_CC_FAIL,
+                   "declares %s, but the list's base %s is \"%s\"", d,
+                   base->name, bn ? bn : "unnamed");
     }
+    if (!rel)
+        return say(c, HFE_CC_FAIL,
+                   "declares %s, but not the relation (finetune, quantized, "
+                   "adapter, merge)",
+                   d);
+    return say(c, HFE_CC_PASS, "declares %s, relation %s", d, rel);
+}
 
-    /* quantization */
-    if (!quantized(m)) {
-        add(r, "quantization.attributed", HFE_CC_WARNING, HFE_CC_NA,
-            "not quantized (%s)", m->quant[0] ? m->quant : "type unknown");
-    } else {
-        const char *by = mstr(m->meta, "general.quantized_by");
-        const char *src = declared_base(m, buf, sizeof(buf));
+/* The parent's architecture and tokenizer. */
+static enum hfe_cc_result lineage_consistent(const struct cc_in *x,
+                                             struct hfe_cc_check *c)
+{
+    const struct hfe_cc_model *m = x->m, *base = x->base;
+    const char *ma, *ba;
 
-        if (!src && mstr(m->meta, "quantize.imatrix.file"))
-            src = "an imatrix file";
-        add(r, "quantization.attributed", HFE_CC_WARNING,
-            by && src ? HFE_CC_PASS : HFE_CC_FAIL,
-            "%s: quantized_by %s%s%s, from %s", m->quant, by ? "\"" : "",
-            by ? by : "missing", by ? "\"" : "",
-            src ? src : "no declared source");
+    if (!base)
+        return root(c);
+    ma = mstr(m->meta, "general.architecture");
+    ba = mstr(base->meta, "general.architecture");
+    if (!ma || !ba || strcmp(ma, ba))
+        return say(c, HFE_CC_FAIL, "architecture \"%s\", base %s's \"%s\"",
+                   ma ? ma : "?", base->name, ba ? ba : "?");
+    if (strcmp(m->tokenizer, base->tokenizer))
+        return say(c, HFE_CC_FAIL,
+                   "tokenizer %s differs from base %s's %s (tokens, types, "
+                   "merges, special ids)",
+                   m->tokenizer, base->name, base->tokenizer);
+    return say(c, HFE_CC_PASS,
+               "architecture \"%s\" and tokenizer %s as base %s's", ma,
+               m->tokenizer, base->name);
+}
+
+static enum hfe_cc_result lineage_chat_template(const struct cc_in *x,
+                                                struct hfe_cc_check *c)
+{
+    const char *mt, *bt;
+
+    if (!x->base)
+        return root(c);
+    mt = mstr(x->m->meta, "tokenizer.chat_template");
+    bt = mstr(x->base->meta, "tokenizer.chat_template");
+    if (!mt && !bt)
+        return say(c, HFE_CC_NA, "neither has a chat template");
+    if (mt && bt && !strcmp(mt, bt))
+        return say(c, HFE_CC_PASS, "the same as base %s's (%zu bytes)",
+                   x->base->name, strlen(mt));
+    return say(c, HFE_CC_FAIL, "differs from base %s's (%zu vs %zu bytes)",
+               x->base->name, mt ? strlen(mt) : 0, bt ? strlen(bt) : 0);
+}
+
+/* No longer a window than the parent's. */
+static enum hfe_cc_result lineage_context(const struct cc_in *x,
+                                          struct hfe_cc_check *c)
+{
+    char k1[128], k2[128];
+    double mc, bc;
+
+    if (!x->base)
+        return root(c);
+    mc = mnum(x->m->meta, arch_key(x->m, "context_length", k1, sizeof(k1)), 0);
+    bc = mnum(x->base->meta,
+              arch_key(x->base, "context_length", k2, sizeof(k2)), 0);
+    if (!mc || !bc)
+        return say(c, HFE_CC_NA, "no context length on one side");
+    return say(c, mc <= bc ? HFE_CC_PASS : HFE_CC_FAIL,
+               "%s = %.0f, base %s's %.0f", k1, mc, x->base->name, bc);
+}
+
+/* ---- quantization, data, source ----------------------------------------- */
+
+/* A quantized file says who quantized it, and from what. */
+static enum hfe_cc_result quantization_attributed(const struct cc_in *x,
+                                                  struct hfe_cc_check *c)
+{
+    const struct hfe_cc_model *m = x->m;
+    const char *by, *src;
+    char buf[256];
+
+    if (!quantized(m))
+        return say(c, HFE_CC_NA, "not quantized (%s)",
+                   m->quant[0] ? m->quant : "type unknown");
+    by = mstr(m->meta, "general.quantized_by");
+    src = declared_base(m, buf, sizeof(buf));
+    if (!src && mstr(m->meta, "quantize.imatrix.file"))
+        src = "an imatrix file";
+    return say(c, by && src ? HFE_CC_PASS : HFE_CC_FAIL,
+               "%s: quantized_by %s%s%s, from %s", m->quant, by ? "\"" : "",
+               by ? by : "missing", by ? "\"" : "",
+               src ? src : "no declared source");
+}
+
+static enum hfe_cc_result data_disclosed(const struct cc_in *x,
+                                         struct hfe_cc_check *c)
+{
+    const struct hfe_cc_model *m = x->m;
+    const cJSON *hc = m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+    double n = mnum(m->meta, "general.dataset.count", 0);
+    const char *first = mstr(m->meta, "general.dataset.0.name");
+
+    if (n >= 1)
+        return say(c, HFE_CC_PASS, "general.dataset.count = %.0f, first \"%s\"",
+                   n, first ? first : "?");
+    if (mlist(m->meta, "general.datasets"))
+        return say(c, HFE_CC_PASS, "general.datasets");
+    if (mlist(m->card, "datasets") || mlist(hc, "datasets"))
+        return say(c, HFE_CC_PASS, "%s datasets",
+                   mlist(m->card, "datasets") ? "card" : "hub");
+    return say(c, HFE_CC_FAIL, "no general.dataset.*, general.datasets%s",
+               m->card ? ", or card datasets" : "");
+}
+
+static enum hfe_cc_result source_declared(const struct cc_in *x,
+                                          struct hfe_cc_check *c)
+{
+    static const char *const keys[] = {"general.repo_url",
+                                       "general.source.url",
+                                       "general.source.repo_url",
+                                       "general.source.doi",
+                                       "general.source.huggingface.repository",
+                                       "general.url",
+                                       "general.doi",
+                                       NULL};
+    const struct hfe_cc_model *m = x->m;
+    const char *const *k;
+
+    for (k = keys; *k && !mstr(m->meta, *k); k++)
+        ;
+    if (*k)
+        return say(c, HFE_CC_PASS, "%s = \"%s\"", *k, mstr(m->meta, *k));
+    if (m->hub && mstr(m->hub, "id"))
+        return say(c, HFE_CC_PASS, "hub id \"%s\"", mstr(m->hub, "id"));
+    return say(c, HFE_CC_FAIL,
+               "no general.repo_url, general.source.*, url or doi");
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* Profile bits: bit p is profile hfe_cc_profiles[p]. */
+enum { P_PROVENANCE = 1 << 0, P_TRANSPARENCY = 1 << 1, P_OSAI = 1 << 2 };
+
+/* A built-in check: its id, severity, profiles, and the function that
+ * gives its result and writes its evidence. */
+struct cc_check {
+    const char *id;
+    enum hfe_cc_sev sev;
+    unsigned profiles;
+    enum hfe_cc_result (*fn)(const struct cc_in *x, struct hfe_cc_check *c);
+};
+
+/* Every built-in check, in the order of the report. */
+static const struct cc_check checks[] = {
+    {"identity.name", HFE_CC_ERROR, P_PROVENANCE, identity_name},
+    {"identity.architecture", HFE_CC_ERROR, P_PROVENANCE,
+     identity_architecture},
+    {"identity.size_label", HFE_CC_WARNING, P_PROVENANCE, identity_size_label},
+    {"license.present", HFE_CC_ERROR, P_PROVENANCE, license_present},
+    {"license.known", HFE_CC_WARNING, P_PROVENANCE, license_known},
+    {"license.osi", HFE_CC_INFO, P_OSAI, license_osi},
+    {"license.compatible", HFE_CC_ERROR, P_PROVENANCE, license_compatible},
+    {"lineage.declared", HFE_CC_ERROR, P_PROVENANCE, lineage_declared},
+    {"lineage.consistent", HFE_CC_ERROR, P_PROVENANCE, lineage_consistent},
+    {"lineage.chat_template", HFE_CC_WARNING, P_PROVENANCE,
+     lineage_chat_template},
+    {"lineage.context", HFE_CC_WARNING, P_PROVENANCE, lineage_context},
+    {"quantization.attributed", HFE_CC_WARNING, P_PROVENANCE,
+     quantization_attributed},
+    {"data.disclosed", HFE_CC_WARNING, P_TRANSPARENCY | P_OSAI, data_disclosed},
+    {"source.declared", HFE_CC_WARNING, P_PROVENANCE | P_TRANSPARENCY | P_OSAI,
+     source_declared},
+};
+
+#define N_CHECKS   (sizeof(checks) / sizeof(checks[0]))
+#define N_PROFILES (sizeof(hfe_cc_profiles) / sizeof(hfe_cc_profiles[0]))
+
+_Static_assert(N_CHECKS <= HFE_CC_MAX, "a report holds the built-in checks");
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* Appends check k's result to r.  Returns 0, or HFE_EXIT_INTERNAL with
+ * err when r is full (a bug: asserted in a Debug build). */
+static int add(struct hfe_cc_report *r, const struct cc_check *k,
+               const struct cc_in *x, struct hfe_err *err)
+{
+    struct hfe_cc_check *c;
+
+    assert(r->n < HFE_CC_MAX);
+    if (r->n >= HFE_CC_MAX) {
+        hfe_err_set(err, "model '%s': check %s: the report is full (%d)",
+                    x->m->name, k->id, HFE_CC_MAX);
+        return HFE_EXIT_INTERNAL;
     }
+    c = &r->v[r->n++];
+    c->id = k->id;
+    c->sev = k->sev;
+    c->result = k->fn(x, c);
+    return 0;
+}
 
-    /* training data and source */
-    {
-        const cJSON *hc =
-            m->hub ? cJSON_GetObjectItem(m->hub, "cardData") : NULL;
+/* Passed over applicable, per profile.  r->v[i] is checks[i]'s. */
+static void score_profiles(struct hfe_cc_report *r)
+{
+    size_t p, i;
 
-        if (mnum(m->meta, "general.dataset.count", 0) >= 1)
-            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS,
-                "general.dataset.count = %.0f, first \"%s\"",
-                mnum(m->meta, "general.dataset.count", 0),
-                mstr(m->meta, "general.dataset.0.name")
-                    ? mstr(m->meta, "general.dataset.0.name")
-                    : "?");
-        else if (mlist(m->meta, "general.datasets"))
-            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS,
-                "general.datasets");
-        else if (mlist(m->card, "datasets") || mlist(hc, "datasets"))
-            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_PASS, "%s datasets",
-                mlist(m->card, "datasets") ? "card" : "hub");
-        else
-            add(r, "data.disclosed", HFE_CC_WARNING, HFE_CC_FAIL,
-                "no general.dataset.*, general.datasets%s",
-                m->card ? ", or card datasets" : "");
-        data_ok = r->v[r->n - 1].result == HFE_CC_PASS;
-    }
-    {
-        static const char *const keys[] = {
-            "general.repo_url",
-            "general.source.url",
-            "general.source.repo_url",
-            "general.source.doi",
-            "general.source.huggingface.repository",
-            "general.url",
-            "general.doi",
-            NULL};
-        const char *const *k;
-
-        for (k = keys; *k && !mstr(m->meta, *k); k++)
-            ;
-        if (*k)
-            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_PASS,
-                "%s = \"%s\"", *k, mstr(m->meta, *k));
-        else if (m->hub && mstr(m->hub, "id"))
-            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_PASS,
-                "hub id \"%s\"", mstr(m->hub, "id"));
-        else
-            add(r, "source.declared", HFE_CC_WARNING, HFE_CC_FAIL,
-                "no general.repo_url, general.source.*, url or doi");
-        src_ok = r->v[r->n - 1].result == HFE_CC_PASS;
-    }
-
-    /* profiles and class */
-    for (i = 0; i < 3; i++) {
-        size_t c;
-
-        r->prof[i].name = hfe_cc_profiles[i];
-        for (c = 0; c < r->n; c++)
-            if (hfe_cc_in_profile(r->v[c].id, (int)i) &&
-                r->v[c].result != HFE_CC_NA) {
-                r->prof[i].applicable++;
-                r->prof[i].passed += r->v[c].result == HFE_CC_PASS;
+    for (p = 0; p < N_PROFILES; p++) {
+        r->prof[p].name = hfe_cc_profiles[p];
+        for (i = 0; i < r->n; i++)
+            if ((checks[i].profiles & 1u << p) && r->v[i].result != HFE_CC_NA) {
+                r->prof[p].applicable++;
+                r->prof[p].passed += r->v[i].result == HFE_CC_PASS;
             }
     }
-    r->class_ = osi_ok && data_ok && src_ok ? "open source"
-                : v && !lic_nc              ? "open weights"
-                                            : "restricted";
-    if (base_report && base_report->class_) { /* never above the parent */
-        static const char *const rank[] = {"restricted", "open weights",
-                                           "open source"};
-        int a = 0, b = 0, j;
+}
 
-        for (j = 0; j < 3; j++) {
-            a = !strcmp(r->class_, rank[j]) ? j : a;
-            b = !strcmp(base_report->class_, rank[j]) ? j : b;
-        }
-        r->class_ = rank[a < b ? a : b];
+/* Open source: every check of open-source-ai passes (an OSI license, the
+ * data disclosed, the source declared).  Open weights: a license, and not
+ * a non-commercial or no-derivatives one.  Else restricted. */
+static enum hfe_cc_class classify(const struct cc_in *x,
+                                  const struct hfe_cc_report *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        if ((checks[i].profiles & P_OSAI) && r->v[i].result != HFE_CC_PASS)
+            break;
+    if (i == r->n)
+        return HFE_CC_OPEN_SOURCE;
+    if (x->lic && !strcasestr(x->lic, "-nc") && !strcasestr(x->lic, "-nd"))
+        return HFE_CC_OPEN_WEIGHTS;
+    return HFE_CC_RESTRICTED;
+}
+
+int hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
+               const struct hfe_cc_report *base_report, struct hfe_cc_report *r,
+               struct hfe_err *err)
+{
+    struct cc_in x = {.m = m, .base = base};
+    size_t i;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    /* a parent's report is run before its children's */
+    assert(!base_report || base_report->n > 0);
+    if (base_report && !base_report->n) {
+        hfe_err_set(err, "model '%s': its base's report was not run", m->name);
+        return HFE_EXIT_INTERNAL;
     }
+    x.lic = license_of(m, &x.lic_from);
+    for (i = 0; i < N_CHECKS; i++)
+        if ((rc = add(r, &checks[i], &x, err)) != 0)
+            return rc;
+    score_profiles(r);
+    r->class_ = classify(&x, r);
+    if (base_report && base_report->class_ < r->class_) /* never above */
+        r->class_ = base_report->class_;
+    return 0;
 }
 
 int hfe_cc_in_profile(const char *id, int p)
 {
-    switch (p) {
-    case 0:
-        return strncmp(id, "data.", 5) && strcmp(id, "license.osi");
-    case 1:
-        return !strncmp(id, "data.", 5) || !strncmp(id, "source.", 7);
-    case 2:
-        return !strcmp(id, "license.osi") || !strncmp(id, "data.", 5) ||
-               !strncmp(id, "source.", 7);
-    }
+    size_t i;
+
+    if (p < 0 || (size_t)p >= N_PROFILES)
+        return 0;
+    for (i = 0; i < N_CHECKS; i++)
+        if (!strcmp(checks[i].id, id))
+            return !!(checks[i].profiles & 1u << p);
     return 0;
 }
 
-/* ---- output -------------------------------------------------------------- */
+/* ---- output ------------------------------------------------------------- */
 
 void hfe_cc_text(const struct hfe_cc_model *m, const char *base,
                  const struct hfe_cc_report *r, int p, struct hfe_buf *b)
@@ -705,7 +854,8 @@ void hfe_cc_text(const struct hfe_cc_model *m, const char *base,
     size_t i;
 
     hfe_buf_printf(b, "%s%s%s%s: %s\n", m->name, base ? " (base " : "",
-                   base ? base : "", base ? ")" : "", r->class_);
+                   base ? base : "", base ? ")" : "",
+                   hfe_cc_class_names[r->class_]);
     for (i = 0; i < 3; i++)
         if (p < 0 || (int)i == p)
             hfe_buf_printf(b, "  %-15s %u/%u\n", r->prof[i].name,
@@ -732,7 +882,8 @@ void hfe_cc_json(const struct hfe_cc_model *m, const char *base,
         hfe_json_str(b, base, strlen(base));
     else
         hfe_buf_puts(b, "null");
-    hfe_buf_printf(b, ",\"class\":\"%s\",\"profiles\":{", r->class_);
+    hfe_buf_printf(b, ",\"class\":\"%s\",\"profiles\":{",
+                   hfe_cc_class_names[r->class_]);
     for (i = 0; i < 3; i++)
         hfe_buf_printf(b, "%s\"%s\":{\"passed\":%u,\"applicable\":%u}",
                        i ? "," : "", r->prof[i].name, r->prof[i].passed,

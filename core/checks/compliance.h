@@ -27,9 +27,16 @@
 
 enum hfe_cc_sev { HFE_CC_ERROR, HFE_CC_WARNING, HFE_CC_INFO };
 enum hfe_cc_result { HFE_CC_PASS, HFE_CC_FAIL, HFE_CC_NA };
+/* Ranked: a class is never above its parent's. */
+enum hfe_cc_class {
+    HFE_CC_RESTRICTED,
+    HFE_CC_OPEN_WEIGHTS,
+    HFE_CC_OPEN_SOURCE
+};
 
 extern const char *const hfe_cc_sev_names[3];
 extern const char *const hfe_cc_result_names[3];
+extern const char *const hfe_cc_class_names[3]; /* "restricted", ... */
 
 /* What is known of one model. */
 struct hfe_cc_model {
@@ -68,16 +75,18 @@ struct hfe_cc_report {
     size_t n;
     struct hfe_cc_profile prof[3]; /* provenance, transparency,
                                       open-source-ai */
-    const char *class_; /* "open source", "open weights", "restricted" */
+    enum hfe_cc_class class_;
 };
 
 /* Runs every check on m, with its parent (NULL for a root).  The parent's
- * report, when given, caps m's class. */
-void hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
-                const struct hfe_cc_report *base_report,
-                struct hfe_cc_report *out);
+ * report, when given, has been run and caps m's class.  Returns 0, or
+ * HFE_EXIT_INTERNAL with err on a broken invariant (a bug). */
+int hfe_cc_run(const struct hfe_cc_model *m, const struct hfe_cc_model *base,
+               const struct hfe_cc_report *base_report,
+               struct hfe_cc_report *out, struct hfe_err *err);
 
-/* Profile names, and whether check id belongs to profile p (0..2). */
+/* Profile names, and whether built-in check id belongs to profile p
+ * (0..2); a suite's own checks belong to none. */
 extern const char *const hfe_cc_profiles[3];
 int hfe_cc_in_profile(const char *id, int p);
 

@@ -290,15 +290,16 @@ struct cc_entry {
     char why[sizeof(((struct hfe_err *)0)->msg)];
 };
 
-/* Compliance of every model, parents first (a child's class is capped by
- * its parent's).  A model whose metadata cannot be read says why. */
-static struct cc_entry *compliance_all(const struct hfe_model_list *l,
-                                       const size_t *order)
+/* Compliance of every model into cc, parents first (a child's class is
+ * capped by its parent's).  A model whose metadata cannot be read says
+ * why; a bug in the checks is HFE_EXIT_INTERNAL, with err. */
+static int compliance_all(const struct hfe_model_list *l, const size_t *order,
+                          struct cc_entry *cc, struct hfe_err *bug)
 {
-    struct cc_entry *cc = hfe_xcalloc(l->n + 1, sizeof(*cc));
     size_t o;
+    int rc = 0;
 
-    for (o = 0; o < l->n; o++) {
+    for (o = 0; o < l->n && !rc; o++) {
         size_t j = order[o];
         const struct hfe_model_ent *e = &l->v[j];
         char *card = hfe_models_path(l, hfe_models_opt(e, "card")),
@@ -318,13 +319,14 @@ static struct cc_entry *compliance_all(const struct hfe_model_list *l,
                      l->v[b].name);
         } else {
             cc[j].ok = 1;
-            hfe_cc_run(&cc[j].m, b >= 0 ? &cc[b].m : NULL,
-                       b >= 0 ? &cc[b].r : NULL, &cc[j].r);
+            if (hfe_cc_run(&cc[j].m, b >= 0 ? &cc[b].m : NULL,
+                           b >= 0 ? &cc[b].r : NULL, &cc[j].r, bug) != 0)
+                rc = HFE_EXIT_INTERNAL;
         }
         free(card);
         free(hub);
     }
-    return cc;
+    return rc;
 }
 
 /* Depth first from each root, in list order: each model after its
@@ -503,8 +505,13 @@ static int run_open(struct run *r)
     r->order = lineage_order(r->list);
     for (i = 0; i < o->n_suites; i++)
         for (k = 0; k < r->su[i].n_tasks; k++)
-            if (r->su[i].tasks[k].kind == HFE_TASK_COMPLIANCE && !r->cc)
-                r->cc = compliance_all(r->list, r->order);
+            if (r->su[i].tasks[k].kind == HFE_TASK_COMPLIANCE && !r->cc) {
+                r->cc = hfe_xcalloc(r->list->n + 1, sizeof(*r->cc));
+                if (compliance_all(r->list, r->order, r->cc, &r->err) != 0) {
+                    fprintf(stderr, "hfeval: %s\n", r->err.msg);
+                    return HFE_EXIT_INTERNAL;
+                }
+            }
     r->children = hfe_xcalloc(r->list->n + 1, sizeof(*r->children));
     for (j = 0; j < r->list->n; j++)
         if (r->list->v[j].base >= 0)

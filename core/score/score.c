@@ -923,7 +923,7 @@ static int score_compliance(struct hfe_job *j)
         st->n = capp;
         record_metric(j, &first, "custom", st->sum);
     }
-    st = hfe_stat_new(&j->st, 1, "class=%s", r.class_);
+    st = hfe_stat_new(&j->st, 1, "class=%s", hfe_cc_class_names[r.class_]);
     st->sum = 1;
     st->n = 1;
     hfe_buf_puts(j->rec, "},\"compliance\":");
