@@ -146,23 +146,91 @@ static int is_gguf_uri(const char *uri)
            strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0;
 }
 
+/* One model of a list as a JSON line; g NULL when its file could not be
+ * read (err says why) or it is no GGUF. */
+static void model_json(struct hfe_buf *b, const struct hfe_model_list *l,
+                       size_t i, const struct hfe_gguf *g,
+                       const struct hfe_err *err)
+{
+    const struct hfe_model_ent *e = &l->v[i];
+    char *shown = hfe_uri_shown(e->uri);
+
+    hfe_buf_puts(b, "{\"model\":");
+    hfe_json_strz(b, e->name);
+    hfe_buf_puts(b, ",\"base\":");
+    hfe_json_strz(b, e->base >= 0 ? l->v[e->base].name : NULL);
+    hfe_buf_printf(b, ",\"base_from\":\"%s\"",
+                   e->base < 0        ? "none"
+                   : e->base_inferred ? "gguf"
+                                      : "list");
+    hfe_buf_puts(b, ",\"uri\":");
+    hfe_json_strz(b, shown);
+    if (g) {
+        hfe_buf_printf(b,
+                       ",\"file_size\":%" PRIu64 ",\"n_params\":%" PRIu64
+                       ",\"quantization\":",
+                       g->file_size, g->n_params);
+        hfe_json_strz(b, g->quant);
+        hfe_buf_puts(b, ",\"architecture\":");
+        hfe_json_strz(b, hfe_gguf_str(g, "general.architecture"));
+        hfe_buf_puts(b, ",\"license\":");
+        hfe_json_strz(b, hfe_gguf_str(g, "general.license"));
+    } else if (is_gguf_uri(e->resolved)) {
+        hfe_buf_puts(b, ",\"error\":");
+        hfe_json_strz(b, err->msg);
+    }
+    hfe_buf_puts(b, "}\n");
+    free(shown);
+}
+
+/* One model of a list as a row of the table, indented under its parent
+ * ("(gguf)": the parent read from general.base_model.*). */
+static void model_row(struct hfe_buf *b, const struct hfe_model_list *l,
+                      size_t i, const struct hfe_gguf *g)
+{
+    const struct hfe_model_ent *e = &l->v[i];
+    const char *lic = g ? hfe_gguf_str(g, "general.license") : NULL,
+               *arch = g ? hfe_gguf_str(g, "general.architecture") : NULL;
+    char size[32], params[32], name[64], ctx[24] = "-", base[96] = "-";
+    char *shown = hfe_uri_shown(e->uri);
+
+    if (e->base >= 0)
+        snprintf(base, sizeof(base), "%s%s", l->v[e->base].name,
+                 e->base_inferred ? " (gguf)" : "");
+    snprintf(name, sizeof(name), "%*s%s", 2 * hfe_models_depth(l, i), "",
+             e->name);
+    if (g && arch) {
+        char k[96];
+
+        snprintf(k, sizeof(k), "%s.context_length", arch);
+        if (hfe_gguf_int(g, k, 0) > 0)
+            snprintf(ctx, sizeof(ctx), "%lld",
+                     (long long)hfe_gguf_int(g, k, 0));
+    }
+    hfe_buf_printf(b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n", name,
+                   base, arch ? arch : "-", g ? g->quant : "-",
+                   g ? fmt_params(g->n_params, params, sizeof(params)) : "-",
+                   ctx,
+                   g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
+                   g ? (lic ? lic : "(none)") : "-", shown);
+    free(shown);
+}
+
 static int inspect_models(int json, const char *list_file)
 {
     struct hfe_model_list *l;
     struct hfe_err err;
     struct hfe_plug_set plugins;
     struct hfe_buf b = {0};
-    int rc = HFE_EXIT_OK;
+    int rc;
     size_t i;
 
-    rc = hfe_models_load(list_file, &l, &err);
-    if (rc) {
+    if ((rc = hfe_models_load(list_file, &l, &err)) != 0) {
         fprintf(stderr, "hfeval: %s\n", err.msg);
         return rc;
     }
     hfe_plug_scan(&plugins);
-    rc = hfe_models_bind(l, &plugins, NULL, &err);
-    if (rc) {
+    if ((rc = hfe_models_bind(l, &plugins, NULL, &err)) != 0) {
         fprintf(stderr, "hfeval: %s\n", err.msg);
         goto out;
     }
@@ -173,81 +241,18 @@ static int inspect_models(int json, const char *list_file)
                        "SIZE", "LICENSE", "URI");
     for (i = 0; i < l->n; i++) {
         const struct hfe_model_ent *e = &l->v[i];
-        char size[32], params[32], name[64], ctx[24] = "-", base[96] = "-";
         struct hfe_gguf *g = NULL;
-        const char *lic = NULL, *arch = NULL;
-        char *shown;
 
-        if (e->base >= 0) /* "(gguf)": read from general.base_model.* */
-            snprintf(base, sizeof(base), "%s%s", l->v[e->base].name,
-                     e->base_inferred ? " (gguf)" : "");
-
-        if (is_gguf_uri(e->resolved)) {
-            if (hfe_gguf_open(e->resolved, 0, &g, &err) != 0) {
-                fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file,
-                        e->line, e->name, err.msg);
-                rc = HFE_EXIT_MODEL;
-            } else {
-                lic = hfe_gguf_str(g, "general.license");
-                arch = hfe_gguf_str(g, "general.architecture");
-            }
+        if (is_gguf_uri(e->resolved) &&
+            hfe_gguf_open(e->resolved, 0, &g, &err) != 0) {
+            fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", l->file, e->line,
+                    e->name, err.msg);
+            rc = HFE_EXIT_MODEL;
         }
-        shown = hfe_uri_shown(e->uri);
-        if (json) {
-            hfe_buf_puts(&b, "{\"model\":");
-            hfe_json_str(&b, e->name, strlen(e->name));
-            hfe_buf_puts(&b, ",\"base\":");
-            if (e->base >= 0)
-                hfe_json_str(&b, l->v[e->base].name,
-                             strlen(l->v[e->base].name));
-            else
-                hfe_buf_puts(&b, "null");
-            hfe_buf_printf(&b, ",\"base_from\":\"%s\"",
-                           e->base < 0        ? "none"
-                           : e->base_inferred ? "gguf"
-                                              : "list");
-            hfe_buf_puts(&b, ",\"uri\":");
-            hfe_json_str(&b, shown, strlen(shown));
-            if (g) {
-                hfe_buf_printf(&b,
-                               ",\"file_size\":%" PRIu64
-                               ",\"n_params\":%" PRIu64 ",\"quantization\":",
-                               g->file_size, g->n_params);
-                hfe_json_str(&b, g->quant, strlen(g->quant));
-                hfe_buf_puts(&b, ",\"architecture\":");
-                if (arch)
-                    hfe_json_str(&b, arch, strlen(arch));
-                else
-                    hfe_buf_puts(&b, "null");
-                hfe_buf_puts(&b, ",\"license\":");
-                if (lic)
-                    hfe_json_str(&b, lic, strlen(lic));
-                else
-                    hfe_buf_puts(&b, "null");
-            } else if (is_gguf_uri(e->resolved)) {
-                hfe_buf_puts(&b, ",\"error\":");
-                hfe_json_str(&b, err.msg, strlen(err.msg));
-            }
-            hfe_buf_puts(&b, "}\n");
-        } else {
-            snprintf(name, sizeof(name), "%*s%s", 2 * hfe_models_depth(l, i),
-                     "", e->name);
-            if (g && arch) {
-                char k[96];
-
-                snprintf(k, sizeof(k), "%s.context_length", arch);
-                if (hfe_gguf_int(g, k, 0) > 0)
-                    snprintf(ctx, sizeof(ctx), "%lld",
-                             (long long)hfe_gguf_int(g, k, 0));
-            }
-            hfe_buf_printf(
-                &b, "%-22s %-14s %-7s %-7s %-8s %-6s %-10s %-12s %s\n", name,
-                base, arch ? arch : "-", g ? g->quant : "-",
-                g ? fmt_params(g->n_params, params, sizeof(params)) : "-", ctx,
-                g ? hfe_fmt_bytes(g->file_size, size, sizeof(size)) : "-",
-                g ? (lic ? lic : "(none)") : "-", shown);
-        }
-        free(shown);
+        if (json)
+            model_json(&b, l, i, g, &err);
+        else
+            model_row(&b, l, i, g);
         hfe_gguf_close(g);
     }
     fputs(b.s, stdout);

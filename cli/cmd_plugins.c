@@ -19,12 +19,60 @@ static const char *state_name(enum hfe_plug_state s)
                                     : "broken";
 }
 
+/* A module as a JSON object (after k others). */
+static void plugin_json(struct hfe_buf *b, const struct hfe_plugin *p, size_t k)
+{
+    const struct hfe_backend *be = p->be;
+    char caps[256];
+
+    hfe_buf_puts(b, k ? ",\n {" : "\n {");
+    hfe_buf_puts(b, "\"name\":");
+    hfe_json_strz(b, be ? be->name : NULL);
+    if (be) {
+        hfe_plug_caps_str(be->caps, caps, sizeof(caps));
+        hfe_buf_puts(b, ",\"version\":");
+        hfe_json_strz(b, be->version);
+        hfe_buf_printf(b, ",\"abi\":\"%u.%u\",\"caps\":", be->abi_major,
+                       be->abi_minor);
+        hfe_json_strz(b, caps);
+        hfe_buf_puts(b, ",\"description\":");
+        hfe_json_strz(b, be->description);
+    }
+    hfe_buf_printf(b, ",\"status\":\"%s\",\"reason\":", state_name(p->state));
+    hfe_json_strz(b, p->why);
+    hfe_buf_puts(b, ",\"path\":");
+    hfe_json_strz(b, p->path);
+    hfe_buf_puts(b, "}");
+}
+
+/* A module as rows of the table: name, version, ABI, status and
+ * capabilities; its path, and why it is not usable, below. */
+static void plugin_row(struct hfe_buf *b, const struct hfe_plugin *p, int nw,
+                       int vw)
+{
+    const struct hfe_backend *be = p->be;
+    int ind = nw + vw + 20;
+    char caps[256];
+
+    if (be) {
+        hfe_plug_caps_str(be->caps, caps, sizeof(caps));
+        hfe_buf_printf(b, "%-*s %-*s %u.%-3u %-11s %s\n", nw, be->name, vw,
+                       be->version, be->abi_major, be->abi_minor,
+                       state_name(p->state), caps);
+    } else {
+        hfe_buf_printf(b, "%-*s %-*s %-5s %-11s\n", nw, "?", vw, "?", "?",
+                       state_name(p->state));
+    }
+    hfe_buf_printf(b, "%*s%s\n", ind, "", p->path);
+    if (p->state != HFE_PLUG_USABLE)
+        hfe_buf_printf(b, "%*s%s\n", ind, "", p->why);
+}
+
 int hfe_cmd_plugins(int argc, char **argv)
 {
     struct hfe_plug_set set;
     struct hfe_buf b = {0};
-    char caps[256];
-    int json = 0, i, ind;
+    int json = 0, i;
     size_t k, nw = 4, vw = 7;
 
     for (i = 1; i < argc; i++) {
@@ -36,61 +84,23 @@ int hfe_cmd_plugins(int argc, char **argv)
     hfe_plug_scan(&set);
     for (k = 0; k < set.n; k++) /* columns as wide as what they hold */
         if (set.v[k].be) {
-            nw =
-                strlen(set.v[k].be->name) > nw ? strlen(set.v[k].be->name) : nw;
-            vw = strlen(set.v[k].be->version) > vw
-                     ? strlen(set.v[k].be->version)
-                     : vw;
+            if (strlen(set.v[k].be->name) > nw)
+                nw = strlen(set.v[k].be->name);
+            if (strlen(set.v[k].be->version) > vw)
+                vw = strlen(set.v[k].be->version);
         }
-    ind = (int)(nw + vw) + 20;
+    hfe_buf_add(&b, "", 0);
     if (json)
         hfe_buf_puts(&b, "[");
     else
         hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s %s\n", (int)nw, "NAME",
                        (int)vw, "VERSION", "ABI", "STATUS",
                        "CAPABILITIES / PATH");
-    for (k = 0; k < set.n; k++) {
-        const struct hfe_plugin *p = &set.v[k];
-        const struct hfe_backend *be = p->be;
-
-        if (be)
-            hfe_plug_caps_str(be->caps, caps, sizeof(caps));
-        if (json) {
-            hfe_buf_puts(&b, k ? ",\n {" : "\n {");
-            hfe_buf_puts(&b, "\"name\":");
-            if (be)
-                hfe_json_str(&b, be->name, strlen(be->name));
-            else
-                hfe_buf_puts(&b, "null");
-            if (be) {
-                hfe_buf_puts(&b, ",\"version\":");
-                hfe_json_str(&b, be->version, strlen(be->version));
-                hfe_buf_printf(&b,
-                               ",\"abi\":\"%u.%u\",\"caps\":", be->abi_major,
-                               be->abi_minor);
-                hfe_json_str(&b, caps, strlen(caps));
-                hfe_buf_puts(&b, ",\"description\":");
-                hfe_json_str(&b, be->description, strlen(be->description));
-            }
-            hfe_buf_printf(
-                &b, ",\"status\":\"%s\",\"reason\":", state_name(p->state));
-            hfe_json_str(&b, p->why, strlen(p->why));
-            hfe_buf_puts(&b, ",\"path\":");
-            hfe_json_str(&b, p->path, strlen(p->path));
-            hfe_buf_puts(&b, "}");
-            continue;
-        }
-        if (be)
-            hfe_buf_printf(&b, "%-*s %-*s %u.%-3u %-11s %s\n", (int)nw,
-                           be->name, (int)vw, be->version, be->abi_major,
-                           be->abi_minor, state_name(p->state), caps);
+    for (k = 0; k < set.n; k++)
+        if (json)
+            plugin_json(&b, &set.v[k], k);
         else
-            hfe_buf_printf(&b, "%-*s %-*s %-5s %-11s\n", (int)nw, "?", (int)vw,
-                           "?", "?", state_name(p->state));
-        hfe_buf_printf(&b, "%*s%s\n", ind, "", p->path);
-        if (p->state != HFE_PLUG_USABLE)
-            hfe_buf_printf(&b, "%*s%s\n", ind, "", p->why);
-    }
+            plugin_row(&b, &set.v[k], (int)nw, (int)vw);
     if (json)
         hfe_buf_puts(&b, "\n]\n");
     else if (!set.n)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Metadata compliance (core/compliance.c): the fixture lineage's expected
+# Metadata compliance (core/checks/compliance.c): the fixture lineage's expected
 # verdicts, then each check with a model that passes it and one that fails
 # it (small models made here with mkmodel and llama-quantize), model
 # cards, classes, and bad cards with their line.

@@ -4,7 +4,7 @@
 # the same-top-token rate within 1%, mean Δp within the peer's printed
 # rounding (0.0005 percentage points, and a little).
 # llama-perplexity keeps the base's log-probabilities in 16 bits over their
-# top 16 nats; hfeval keeps them the same way (core/fidelity.c).
+# top 16 nats; hfeval keeps them the same way (core/score/fidelity.c).
 . "$(dirname "$0")/lib.sh"
 need_data gsm8k_test.jsonl
 need_peer llama-perplexity

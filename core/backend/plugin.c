@@ -12,7 +12,7 @@
 #include "models.h"
 #include "plugin.h"
 
-volatile int hfe_plug_cancel;
+volatile sig_atomic_t hfe_plug_cancel;
 
 static char *host_strdup(const char *s)
 {

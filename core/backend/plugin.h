@@ -14,6 +14,8 @@
 #ifndef HFEVAL_PLUGIN_LOADER_H
 #define HFEVAL_PLUGIN_LOADER_H
 
+#include <signal.h>
+
 #include "hfeval-plugin.h"
 #include "hfeval.h"
 
@@ -79,7 +81,8 @@ int hfe_models_bind(const struct hfe_model_list *l, struct hfe_plug_set *set,
 /* Capability bits as "loglik,rolling,..." into buf. */
 const char *hfe_plug_caps_str(uint64_t caps, char *buf, size_t size);
 
-/* Set by the interrupt handler; plugins read it through host->cancelled. */
-extern volatile int hfe_plug_cancel;
+/* Stop taking work: set by the run's Ctrl-C handler and when its journal
+ * cannot be written; plugins read it through host->cancelled. */
+extern volatile sig_atomic_t hfe_plug_cancel;
 
 #endif /* HFEVAL_PLUGIN_LOADER_H */

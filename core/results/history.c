@@ -65,6 +65,64 @@ static int fail(sqlite3 *db, const char *path, struct hfe_err *err)
     return HFE_EXIT_IO;
 }
 
+/* One result row of the run into the prepared INSERT st, with its
+ * lineage's root and the digests that say whether two rows compare.
+ * Returns 0 (a row without a value is passed over) or -1. */
+static int add_result(sqlite3_stmt *st, const cJSON *run, const cJSON *models,
+                      const cJSON *suites, const cJSON *r)
+{
+    const cJSON *m = by_name(models, hfe_json_get_str(r, "model")),
+                *s = by_name(suites, hfe_json_get_str(r, "suite")), *root = m,
+                *be = cJSON_GetObjectItem(m, "backend");
+    const cJSON *v = cJSON_GetObjectItem(r, "value"),
+                *se = cJSON_GetObjectItem(r, "stderr");
+    const char *bn = hfe_json_get_str(be, "name"),
+               *bv = hfe_json_get_str(be, "version");
+    char data[65], backend[256];
+    int hops = 0;
+
+    if (!hfe_json_get_str(r, "metric") || !cJSON_IsNumber(v))
+        return 0;
+    while (root && hops++ < 64) { /* up to its lineage's root */
+        const cJSON *up = by_name(models, hfe_json_get_str(root, "base"));
+
+        if (!up)
+            break;
+        root = up;
+    }
+    data_digest(s, data);
+    snprintf(backend, sizeof(backend), "%s %s", bn ? bn : "?", bv ? bv : "?");
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, hfe_json_get_str(run, "run_id"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, hfe_json_get_str(r, "model"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, root ? hfe_json_get_str(root, "name") : NULL, -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, hfe_json_get_str(r, "suite"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, hfe_json_get_str(r, "task"), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, hfe_json_get_str(r, "metric"), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 7, v->valuedouble);
+    if (cJSON_IsNumber(se))
+        sqlite3_bind_double(st, 8, se->valuedouble);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int64(
+        st, 9,
+        (sqlite3_int64)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "n")));
+    sqlite3_bind_text(
+        st, 10, hfe_json_get_str(cJSON_GetObjectItem(s, "file"), "sha256"), -1,
+        SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 11, data, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 12, backend, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(
+        st, 13, hfe_json_get_str(cJSON_GetObjectItem(m, "file"), "sha256"), -1,
+        SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
 int hfe_history_add(const char *dbpath, const char *run_json,
                     struct hfe_err *err)
 {
@@ -141,62 +199,7 @@ int hfe_history_add(const char *dbpath, const char *run_json,
     suites = cJSON_GetObjectItem(run, "suites");
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(run, "results"))
     {
-        const cJSON *m = by_name(models, hfe_json_get_str(r, "model")),
-                    *s = by_name(suites, hfe_json_get_str(r, "suite")),
-                    *root = m;
-        const cJSON *v = cJSON_GetObjectItem(r, "value"),
-                    *se = cJSON_GetObjectItem(r, "stderr");
-        char data[65], backend[256];
-        int hops = 0;
-
-        if (!hfe_json_get_str(r, "metric") || !cJSON_IsNumber(v))
-            continue;
-        while (root && hops++ < 64) { /* up to its lineage's root */
-            const cJSON *up = by_name(models, hfe_json_get_str(root, "base"));
-
-            if (!up)
-                break;
-            root = up;
-        }
-        data_digest(s, data);
-        snprintf(
-            backend, sizeof(backend), "%s %s",
-            hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "name")
-                ? hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "name")
-                : "?",
-            hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "version")
-                ? hfe_json_get_str(cJSON_GetObjectItem(m, "backend"), "version")
-                : "?");
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, hfe_json_get_str(run, "run_id"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, hfe_json_get_str(r, "model"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, root ? hfe_json_get_str(root, "name") : NULL,
-                          -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, hfe_json_get_str(r, "suite"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, hfe_json_get_str(r, "task"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 6, hfe_json_get_str(r, "metric"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 7, v->valuedouble);
-        if (cJSON_IsNumber(se))
-            sqlite3_bind_double(st, 8, se->valuedouble);
-        else
-            sqlite3_bind_null(st, 8);
-        sqlite3_bind_int64(
-            st, 9,
-            (sqlite3_int64)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "n")));
-        sqlite3_bind_text(
-            st, 10, hfe_json_get_str(cJSON_GetObjectItem(s, "file"), "sha256"),
-            -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 11, data, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 12, backend, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(
-            st, 13, hfe_json_get_str(cJSON_GetObjectItem(m, "file"), "sha256"),
-            -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (add_result(st, run, models, suites, r) != 0) {
             rc = fail(db, dbpath, err);
             goto out;
         }

@@ -362,6 +362,8 @@ static size_t *lineage_order(const struct hfe_model_list *l)
 /* The first Ctrl-C stops taking work (the worker in flight is stopped,
  * the journal kept); the second leaves at once: the journal is written a
  * whole batch at a time, so it stays readable. */
+static volatile sig_atomic_t interrupts; /* Ctrl-Cs so far */
+
 static void on_sigint(int sig)
 {
     static const char msg[] =
@@ -370,8 +372,11 @@ static void on_sigint(int sig)
     ssize_t k;
 
     (void)sig;
-    if (hfe_plug_cancel)
+    /* counted apart from hfe_plug_cancel, which a full disk sets too: the
+     * first Ctrl-C after one still stops cleanly */
+    if (interrupts)
         _exit(HFE_EXIT_INTERRUPTED);
+    interrupts = 1;
     hfe_plug_cancel = 1;
     k = write(2, msg, sizeof(msg) - 1);
     (void)k;
