@@ -59,6 +59,40 @@ srcs=$(cat $deps /dev/null | grep -o '"[^"]*\.c"' | sort -u)
 ok $? "CMake's source lists of the modules are there ($(printf '%s\n' "$srcs" | wc -l) files)"
 is "$(printf '%s\n' "$srcs" | grep "$src/core/")" "" "no backend module compiles a core/ file"
 
+# each folder includes only the folders below it (docs/ARCHITECTURE.md)
+declare -A may=(
+    [plugins]="plugins"
+    [common]="common plugins"
+    [backends/llama]="backends/llama common plugins"
+    [backends/http]="backends/http common plugins"
+    [core/input]="core/input common plugins"
+    [core/checks]="core/checks core/input common plugins"
+    [core/backend]="core/backend core/input common plugins"
+    [core/suite]="core/suite common plugins"
+    [core/score]="core/score core/suite core/checks core/input common plugins"
+    [core/results]="core/results core/score core/suite core/checks core/input common plugins"
+    [core/run]="core/run core/results core/score core/suite core/backend core/checks core/input common plugins"
+    [cli]="cli core/run core/results core/score core/suite core/backend core/checks core/input common plugins"
+)
+owner() { # the folder that holds header $1
+    local d
+    for d in plugins common backends/llama backends/http core/input core/checks \
+        core/backend core/suite core/score core/results core/run cli; do
+        [ -e "$d/$1" ] && echo "$d" && return
+    done
+}
+for d in "${!may[@]}"; do
+    for f in "$d"/*.[ch]; do
+        [ -e "$f" ] || continue
+        grep -o '^#include "[^"]*"' "$f" | sed 's/#include "\(.*\)"/\1/' |
+            while read -r h; do
+                o=$(owner "$h")
+                case " ${may[$d]} " in *" $o "*) ;; *) echo "$f includes $h ($o)" ;; esac
+            done
+    done
+done >"$SCRATCH/layers"
+is "$(cat "$SCRATCH/layers")" "" "each folder includes only the folders below it"
+
 # the library makes no command: every entry point of a command is in cli/
 cmds=$(grep -l 'int main(\|int hfe_cmd_' core/*/*.c common/*.c 2>/dev/null)
 is "$cmds" "" "core/ and common/ hold no command"
