@@ -618,51 +618,72 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     return read_items(c, ti, t, sel);
 }
 
-int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
-                   const struct hfe_select *sel, struct hfe_suite *s,
-                   struct hfe_err *err)
-{
-    struct ctx c = {0};
-    lua_State *L;
-    lua_Integer i, n;
+struct load {
+    struct ctx c;
+    const struct hfe_select *sel;
+    struct hfe_suite *s;
     int rc;
+};
 
-    memset(s, 0, sizeof(*s));
-    s->path = hfe_xstrdup(path);
-    if ((rc = hfe_lua_open(path, o, &s->rt, err)) != 0)
-        return rc;
-    L = hfe_lua_state(s->rt);
-    c = (struct ctx){s->rt, L, path, NULL, err};
+/* The suite's table: name, version, tasks.  Run by hfe_lua_run(), so that
+ * a metamethod on any table it reads is the suite's error. */
+static int read_suite(lua_State *L)
+{
+    struct load *ld = lua_touserdata(L, 1);
+    struct hfe_suite *s = ld->s;
+    lua_Integer i, n;
+
     hfe_lua_push_suite(s->rt);
     lua_getfield(L, -1, "name");
     s->name = hfe_xstrdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                         : path);
+                                                         : s->path);
     lua_pop(L, 1);
     lua_getfield(L, -1, "version");
     s->version = hfe_xstrdup(luaL_tolstring(L, -1, NULL));
     lua_pop(L, 2);
     lua_getfield(L, -1, "tasks");
     if (!lua_istable(L, -1) || (n = (lua_Integer)lua_rawlen(L, -1)) == 0) {
-        hfe_err_set(err, "%s: field 'tasks' must be a list of tasks, got %s",
-                    path, luaL_typename(L, -1));
-        lua_settop(L, 0);
-        return HFE_EXIT_SUITE;
+        hfe_err_set(ld->c.err,
+                    "%s: field 'tasks' must be a list of tasks, got %s",
+                    s->path, luaL_typename(L, -1));
+        ld->rc = HFE_EXIT_SUITE;
+        return 0;
     }
     s->tasks = hfe_xcalloc((size_t)n, sizeof(*s->tasks));
-    for (i = 1, rc = 0; i <= n && rc == 0; i++) {
+    for (i = 1; i <= n && ld->rc == 0; i++) {
         lua_rawgeti(L, -1, i);
         if (!lua_istable(L, -1)) {
-            hfe_err_set(err, "%s: task %lld must be a table, got %s", path,
-                        (long long)i, luaL_typename(L, -1));
-            rc = HFE_EXIT_SUITE;
+            hfe_err_set(ld->c.err, "%s: task %lld must be a table, got %s",
+                        s->path, (long long)i, luaL_typename(L, -1));
+            ld->rc = HFE_EXIT_SUITE;
             break;
         }
-        c.task = NULL;
-        rc = read_task(&c, lua_gettop(L), &s->tasks[s->n_tasks++], sel);
+        ld->c.task = NULL;
+        ld->rc =
+            read_task(&ld->c, lua_gettop(L), &s->tasks[s->n_tasks++], ld->sel);
         lua_pop(L, 1);
     }
-    lua_settop(L, 0);
-    return rc;
+    return 0;
+}
+
+int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
+                   const struct hfe_select *sel, struct hfe_suite *s,
+                   struct hfe_err *err)
+{
+    struct load ld = {{0}, sel, s, 0};
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->path = hfe_xstrdup(path);
+    if ((rc = hfe_lua_open(path, o, &s->rt, err)) != 0)
+        return rc;
+    ld.c = (struct ctx){s->rt, hfe_lua_state(s->rt), path, NULL, err};
+    if ((rc = hfe_lua_run(s->rt, read_suite, &ld, err)) != 0) {
+        if (ld.c.task) /* which task was being read */
+            hfe_err_prefix(err, "task '%s': ", ld.c.task);
+        return rc;
+    }
+    return ld.rc;
 }
 
 void hfe_suite_free(struct hfe_suite *s)
