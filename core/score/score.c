@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lauxlib.h>
-
+#include "call.h"
 #include "sandbox.h"
 #include "score.h"
 #include "sha256.h"
@@ -195,80 +194,26 @@ static void record_metric(struct hfe_job *j, int *first, const char *name,
     *first = 0;
 }
 
-/* Pushes the item's document. */
-static void push_doc(lua_State *L, const struct hfe_task *t,
-                     const struct hfe_item *it)
+/* The Lua metrics of one item on what the model answered (call.h): each
+ * one's value into its stat and the record. */
+static int suite_metrics(struct hfe_job *j, const struct hfe_item *it,
+                         const struct hfe_suite_out *out,
+                         struct hfe_stat *first_stat, int *first_rec)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->docs_ref);
-    lua_rawgeti(L, -1, (lua_Integer)it->doc_id + 1);
-    lua_remove(L, -2);
-}
-
-/* Calls the task's Lua function `field`[`name`] (or `field` when name is
- * NULL) with (doc, the value at the top); pops that value; *out is the
- * number it returns (true 1, false 0). */
-static int call_lua(struct hfe_job *j, const struct hfe_item *it,
-                    const char *field, const char *name, double *out)
-{
-    lua_State *L = hfe_lua_state(j->s->rt);
+    double v[HFE_MAX_NAMED];
+    size_t x;
     int rc;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, j->t->ref); /* v task */
-    lua_getfield(L, -1, field);                   /* v task f */
-    if (name) {
-        lua_getfield(L, -1, name); /* v task metrics f */
-        lua_remove(L, -2);
-    }
-    lua_remove(L, -2); /* v f */
-    lua_insert(L, -2); /* f v */
-    push_doc(L, j->t, it);
-    lua_insert(L, -2); /* f doc v */
-    if ((rc = hfe_lua_call(j->s->rt, 2, 1, j->err)) != 0) {
-        hfe_err_prefix(j->err, "task '%s', document %lld, %s%s%s: ", j->t->name,
-                       (long long)it->doc_id, field, name ? "." : "",
-                       name ? name : "");
+    if ((rc = hfe_suite_call_metrics(j->s, j->t, it, out, v, j->err)) != 0)
         return rc;
+    for (x = 0; x < j->t->n_lua; x++) {
+        stat_add(&first_stat[x], v[x]);
+        record_metric(j, first_rec, j->t->lua_metric[x], v[x]);
     }
-    if (lua_isboolean(L, -1)) {
-        *out = lua_toboolean(L, -1);
-    } else if (lua_type(L, -1) == LUA_TNUMBER) {
-        *out = lua_tonumber(L, -1);
-    } else {
-        hfe_err_set(j->err,
-                    "%s: task '%s', document %lld: %s%s%s must return a "
-                    "number or a boolean, got %s",
-                    j->s->path, j->t->name, (long long)it->doc_id, field,
-                    name ? "." : "", name ? name : "", luaL_typename(L, -1));
-        lua_pop(L, 1);
-        return HFE_EXIT_SUITE;
-    }
-    lua_pop(L, 1);
     return 0;
 }
 
-/* The Lua metrics of one item; `out` (what the model answered) is at the
- * top of the stack and is popped. */
-static int lua_metrics(struct hfe_job *j, const struct hfe_item *it,
-                       struct hfe_stat *first_stat, int *first_rec)
-{
-    lua_State *L = hfe_lua_state(j->s->rt);
-    size_t x;
-    int rc = 0;
-
-    for (x = 0; x < j->t->n_lua && rc == 0; x++) {
-        double v;
-
-        lua_pushvalue(L, -1);
-        if ((rc = call_lua(j, it, "metrics", j->t->lua_metric[x], &v)) == 0) {
-            stat_add(&first_stat[x], v);
-            record_metric(j, first_rec, j->t->lua_metric[x], v);
-        }
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static struct hfe_stat *lua_stats(struct hfe_job *j)
+static struct hfe_stat *suite_stats(struct hfe_job *j)
 {
     struct hfe_stat *first = &j->st.v[j->st.n];
     size_t x;
@@ -295,8 +240,7 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
     struct hfe_stat *acc = hfe_stat_new(&j->st, 0, "acc"),
                     *norm = hfe_stat_new(&j->st, 0, "acc_norm"),
                     *tok = hfe_stat_new(&j->st, 0, "acc_tok"),
-                    *ls = lua_stats(j);
-    lua_State *L = hfe_lua_state(j->s->rt);
+                    *ls = suite_stats(j);
     size_t i, k, r = 0;
     int rc = 0;
 
@@ -329,16 +273,9 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
         record_metric(j, &first, "acc_norm", bn == (size_t)it->gold);
         record_metric(j, &first, "acc_tok", bt == (size_t)it->gold);
         if (t->n_lua) {
-            lua_createtable(L, 0, 2);
-            lua_pushinteger(L, (lua_Integer)best);
-            lua_setfield(L, -2, "pick");
-            lua_createtable(L, (int)it->n_choices, 0);
-            for (k = 0; k < it->n_choices; k++) {
-                lua_pushnumber(L, res[r + k].logprob);
-                lua_rawseti(L, -2, (lua_Integer)k + 1);
-            }
-            lua_setfield(L, -2, "logprobs");
-            rc = lua_metrics(j, it, ls, &first);
+            struct hfe_suite_out out = {&res[r], it->n_choices, best, NULL};
+
+            rc = suite_metrics(j, it, &out, ls, &first);
         }
         hfe_buf_puts(j->rec, "},\"logprobs\":[");
         for (k = 0; k < it->n_choices; k++)
@@ -349,41 +286,6 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
         r += it->n_choices;
     }
     return rc;
-}
-
-/* task.execute[fn](doc [, text]) as a string; caller frees *out. */
-static int call_exec(struct hfe_job *j, const struct hfe_item *it,
-                     const char *fn, const char *text, char **out)
-{
-    lua_State *L = hfe_lua_state(j->s->rt);
-    int rc;
-
-    lua_rawgeti(L, LUA_REGISTRYINDEX, j->t->ref); /* task */
-    lua_getfield(L, -1, "execute");               /* task x */
-    lua_getfield(L, -1, fn);                      /* task x f */
-    lua_replace(L, -3);                           /* f x */
-    lua_pop(L, 1);                                /* f */
-    push_doc(L, j->t, it);
-    if (text)
-        lua_pushstring(L, text);
-    if ((rc = hfe_lua_call(j->s->rt, text ? 2 : 1, 1, j->err)) != 0) {
-        hfe_err_prefix(j->err,
-                       "task '%s', document %lld, execute.%s: ", j->t->name,
-                       (long long)it->doc_id, fn);
-        return rc;
-    }
-    if (lua_type(L, -1) != LUA_TSTRING) {
-        hfe_err_set(j->err,
-                    "%s: task '%s', document %lld: execute.%s must return a "
-                    "string, got %s",
-                    j->s->path, j->t->name, (long long)it->doc_id, fn,
-                    luaL_typename(L, -1));
-        lua_pop(L, 1);
-        return HFE_EXIT_SUITE;
-    }
-    *out = hfe_xstrdup(lua_tostring(L, -1));
-    lua_pop(L, 1);
-    return 0;
 }
 
 static void exec_job(const struct hfe_execute *x, struct hfe_sb_job *jb,
@@ -437,8 +339,10 @@ static int measure_references(struct hfe_job *j)
     for (i = 0; i < t->n && rc == 0; i++) {
         char *ref = NULL, *src = NULL;
 
-        if ((rc = call_exec(j, &t->items[i], "reference", NULL, &ref)) == 0)
-            rc = call_exec(j, &t->items[i], "program", ref, &src);
+        if ((rc = hfe_suite_call_exec(j->s, t, &t->items[i], "reference", NULL,
+                                      &ref, j->err)) == 0)
+            rc = hfe_suite_call_exec(j->s, t, &t->items[i], "program", ref,
+                                     &src, j->err);
         free(ref);
         exec_job(x, &jobs[i], src ? src : hfe_xstrdup(""),
                  x->timeout * x->factor * 4);
@@ -495,9 +399,10 @@ static int execute(struct hfe_job *j, const struct hfe_result *res,
             char *src = NULL;
 
             if (rc == 0)
-                rc = call_exec(j, &t->items[i], "program",
-                               res[i * ns + k].text ? res[i * ns + k].text : "",
-                               &src);
+                rc = hfe_suite_call_exec(
+                    j->s, t, &t->items[i], "program",
+                    res[i * ns + k].text ? res[i * ns + k].text : "", &src,
+                    j->err);
             exec_job(x, &(*jobs)[i * ns + k], src ? src : hfe_xstrdup(""),
                      x->limit_s[i]);
         }
@@ -549,7 +454,6 @@ static void record_exec(struct hfe_job *j, const struct hfe_sb_job *jb,
 static int score_generate(struct hfe_job *j, const struct hfe_result *res)
 {
     const struct hfe_task *t = j->t;
-    lua_State *L = hfe_lua_state(j->s->rt);
     struct hfe_stat *em = NULL, *maj = NULL, *pk = NULL, *ls, *tm = NULL,
                     *rm = NULL;
     size_t i, k, x, ns = t->samples;
@@ -581,7 +485,7 @@ static int score_generate(struct hfe_job *j, const struct hfe_result *res)
         for (x = 0; x < t->n_pass_at; x++)
             hfe_stat_new(&j->st, 0, "pass@%u", t->pass_at[x]);
     }
-    ls = lua_stats(j);
+    ls = suite_stats(j);
     if (t->timing) {
         tm = &j->st.v[j->st.n];
         hfe_stat_new(&j->st, 0, "prompt_tokens");
@@ -645,9 +549,10 @@ static int score_generate(struct hfe_job *j, const struct hfe_result *res)
             if (t->exec) {
                 v = jobs[i * ns + k].status == HFE_SB_OK;
             } else if (t->check) {
-                lua_pushstring(L, res[i * ns + k].text ? res[i * ns + k].text
-                                                       : "");
-                rc = call_lua(j, it, "check", NULL, &v);
+                rc = hfe_suite_call_check(
+                    j->s, t, it,
+                    res[i * ns + k].text ? res[i * ns + k].text : "", &v,
+                    j->err);
             } else {
                 v = !strcmp(got[k], want);
             }
@@ -662,21 +567,9 @@ static int score_generate(struct hfe_job *j, const struct hfe_result *res)
             record_metric(j, &first, name, p);
         }
         if (t->n_lua && rc == 0) {
-            lua_createtable(L, 0, 3);
-            lua_pushstring(L, r0->text ? r0->text : "");
-            lua_setfield(L, -2, "text");
-            lua_createtable(L, (int)ns, 0);
-            for (k = 0; k < ns; k++) {
-                lua_pushstring(L, res[i * ns + k].text ? res[i * ns + k].text
-                                                       : "");
-                lua_rawseti(L, -2, (lua_Integer)k + 1);
-            }
-            lua_setfield(L, -2, "texts");
-            if (t->n_ex) {
-                lua_pushstring(L, got[0]);
-                lua_setfield(L, -2, "answer");
-            }
-            rc = lua_metrics(j, it, ls, &first);
+            struct hfe_suite_out out = {r0, ns, 0, t->n_ex ? got[0] : NULL};
+
+            rc = suite_metrics(j, it, &out, ls, &first);
         }
         if (t->timing) {
             double pp = r0->t_first_token_ms,
@@ -734,7 +627,6 @@ static int score_generate(struct hfe_job *j, const struct hfe_result *res)
 static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
 {
     const struct hfe_task *t = j->t;
-    lua_State *L = hfe_lua_state(j->s->rt);
     struct hfe_stat *ppl = hfe_stat_new(&j->st, 1, "ppl_token"),
                     *bpb = hfe_stat_new(&j->st, 1, "bits_per_byte"), *ls;
     struct hfe_fid_acc acc = {0};
@@ -742,7 +634,7 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
     size_t i, at = 0;
     int rc = 0;
 
-    ls = lua_stats(j);
+    ls = suite_stats(j);
     for (i = 0; i < t->n && rc == 0; i++) {
         const struct hfe_result *r = &res[i];
         int first = 1;
@@ -793,14 +685,9 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
             }
         }
         if (t->n_lua) {
-            lua_createtable(L, 0, 3);
-            lua_pushnumber(L, r->logprob);
-            lua_setfield(L, -2, "logprob");
-            lua_pushinteger(L, r->n_tokens);
-            lua_setfield(L, -2, "tokens");
-            lua_pushinteger(L, (lua_Integer)r->n_bytes);
-            lua_setfield(L, -2, "bytes");
-            rc = lua_metrics(j, &t->items[i], ls, &first);
+            struct hfe_suite_out out = {r, 1, 0, NULL};
+
+            rc = suite_metrics(j, &t->items[i], &out, ls, &first);
         }
         hfe_buf_puts(j->rec, "}}\n");
     }
@@ -835,22 +722,12 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
     return rc;
 }
 
-/* Pushes a cJSON value (or nil) as Lua (lua_hfe.c's reader). */
-static void push_or_nil(lua_State *L, const cJSON *v)
-{
-    if (v)
-        hfe_lua_push_json(L, v);
-    else
-        lua_pushnil(L);
-}
-
 /* One model's compliance: the built-in checks (j->cc_report) and the
  * task's own, written in Lua: checks[id](meta, card, hub) returns
  * pass (true, false, or nil for "not applicable") and its evidence. */
 static int score_compliance(struct hfe_job *j)
 {
     const struct hfe_task *t = j->t;
-    lua_State *L = hfe_lua_state(j->s->rt);
     struct hfe_cc_report r = *j->cc_report;
     unsigned cpass = 0, capp = 0, errors = 0;
     struct hfe_stat *st;
@@ -859,38 +736,15 @@ static int score_compliance(struct hfe_job *j)
 
     for (i = 0; i < t->n_custom && rc == 0 && r.n < HFE_CC_MAX; i++) {
         struct hfe_cc_check *c = &r.v[r.n];
+        int pass;
 
-        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
-        lua_getfield(L, -1, "checks");
-        lua_getfield(L, -1, t->custom[i]);
-        lua_replace(L, -3);
-        lua_pop(L, 1);
-        push_or_nil(L, j->cc->meta);
-        push_or_nil(L, j->cc->card);
-        push_or_nil(L, j->cc->hub);
-        if ((rc = hfe_lua_call(j->s->rt, 3, 2, j->err)) != 0) {
-            hfe_err_prefix(j->err, "task '%s', checks.%s: ", t->name,
-                           t->custom[i]);
+        if ((rc = hfe_suite_call_cc_check(
+                 j->s, t, t->custom[i], j->cc->meta, j->cc->card, j->cc->hub,
+                 &pass, c->evidence, sizeof(c->evidence), j->err)) != 0)
             break;
-        }
-        if (!lua_isnil(L, -2) && !lua_isboolean(L, -2)) {
-            hfe_err_set(j->err,
-                        "%s: task '%s': checks.%s must return true, false or "
-                        "nil (not applicable), and the evidence; got %s",
-                        j->s->path, t->name, t->custom[i],
-                        luaL_typename(L, -2));
-            lua_pop(L, 2);
-            rc = HFE_EXIT_SUITE;
-            break;
-        }
         c->id = t->custom[i];
         c->sev = HFE_CC_WARNING;
-        c->result = lua_isnil(L, -2)       ? HFE_CC_NA
-                    : lua_toboolean(L, -2) ? HFE_CC_PASS
-                                           : HFE_CC_FAIL;
-        snprintf(c->evidence, sizeof(c->evidence), "%s",
-                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
-        lua_pop(L, 2);
+        c->result = pass < 0 ? HFE_CC_NA : pass ? HFE_CC_PASS : HFE_CC_FAIL;
         capp += c->result != HFE_CC_NA;
         cpass += c->result == HFE_CC_PASS;
         r.n++;
