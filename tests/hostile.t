@@ -131,6 +131,21 @@ hostile tasks-proxy.lua "field 'tasks' must be a list of tasks, got table" "task
 hostile tasks-userdata.lua "field 'tasks' must be a list of tasks, got userdata" "tasks a userdata" \
     'return { name = "x", tasks = hfe.json.null }'
 
+# --- lists whose length is a lie: 31 entries, a border of 2^30 ------------
+lie='local function lie(v) local t = {} for k = 30, 0, -1 do t[1 << k] = v end return t end'
+hostile lie-tasks.lua "task 3 must be a table, got nil" "a list of tasks with holes" \
+    "$lie
+return { name = \"x\", tasks = lie({ $task }) }"
+hostile lie-docs.lua "field 'docs' must be a list without holes, entry 3 of 1073741824 is nil" \
+    "a list of documents with holes" \
+    "$lie
+return { name = \"x\", tasks = { { name = \"t\", kind = \"generate\", docs = lie({ q = \"1\" }),
+    prompt = function(d) return d.q end } } }"
+hostile lie-choices.lua "choices\(document\) must be a list without holes" "a list of choices with holes" \
+    "$lie
+return { name = \"x\", tasks = { { $choice, gold = function() return 0 end,
+    choices = function() return lie(\"a\") end } } }"
+
 # --- a good suite before a hostile one -------------------------------------
 cat >"$SCRATCH/good.lua" <<'L'
 return { name = "good", tasks = { { name = "g", kind = "generate",
