@@ -1,7 +1,8 @@
 /*
  * test_units.c - unit tests of the core's pure parts: the model-list
  * parser (every error it promises, with file, line and column), edit
- * distance, JSON string escaping.  TAP on stdout.
+ * distance, JSON string escaping, the scorers' statistics.  TAP on
+ * stdout.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "json.h"
 #include "hfeval.h"
 #include "models.h"
+#include "score.h"
 #include "tap.h"
 
 static struct hfe_model_list *parse(const char *text, struct hfe_err *err,
@@ -154,6 +156,39 @@ static void test_helpers(void)
        "out-of-range ftypes have no name");
 }
 
+/* Stats come in groups, side by side; more than a task may have is a bug
+ * that is reported, not written over the last one. */
+static void test_stats(void)
+{
+    static struct hfe_stats st; /* large: not on the stack */
+    struct hfe_stat *g = hfe_stat_group(&st, 3), *s;
+
+    ok(g == st.v && st.n == 3, "a group of 3 takes the first 3 stats");
+    hfe_stat_name(&g[1], 0, "pass@%d", 10);
+    is_str(g[1].name, "pass@10", "a stat of the group is named");
+    hfe_stat_add(&g[1], 1);
+    hfe_stat_add(&g[1], 0);
+    hfe_stat_add(&g[1], 1);
+    ok(hfe_stat_mean(&g[1]) > 0.666 && hfe_stat_mean(&g[1]) < 0.667,
+       "the mean of 1, 0, 1");
+    ok(hfe_stat_stderr(&g[1]) > 0.333 && hfe_stat_stderr(&g[1]) < 0.334,
+       "its standard error");
+    s = hfe_stat_new(&st, 1, "ppl_token");
+    ok(s == &st.v[3] && s->corpus, "hfe_stat_new: a group of one, named");
+    ok(hfe_stat_group(&st, 0) == &st.v[4], "an empty group is no error");
+#ifdef NDEBUG /* a Debug build asserts instead */
+    ok(hfe_stat_group(&st, HFE_MAX_STATS) == NULL && st.n == 4,
+       "a group that does not fit: NULL, and nothing taken");
+    st.n = HFE_MAX_STATS;
+    s = hfe_stat_new(&st, 0, "one too many");
+    ok(s == &st.spare && st.overflow && st.n == HFE_MAX_STATS,
+       "hfe_stat_new past the end: the spare, flagged, no stat overwritten");
+#else
+    ok(1, "# SKIP a Debug build asserts on a group that does not fit");
+    ok(1, "# SKIP and on hfe_stat_new past the end");
+#endif
+}
+
 int main(void)
 {
     test_good_list();
@@ -161,5 +196,6 @@ int main(void)
     test_nul();
     test_keys();
     test_helpers();
+    test_stats();
     return tap_done();
 }

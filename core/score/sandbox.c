@@ -426,7 +426,7 @@ static void keeper(const struct hfe_sb_job *j, unsigned slot, int outfd,
     _exit(0);
 }
 
-/* ---- the harness's side -------------------------------------------------- */
+/* ---- the harness's side ------------------------------------------------- */
 
 static int namespaced(void)
 {

@@ -35,9 +35,15 @@ struct hfe_stat {
 
 #define HFE_MAX_STATS (4 * HFE_MAX_NAMED + 24) /* a task's most */
 
+/* A task's stats, in the order of its rows.  A scorer takes its stats as a
+ * group (hfe_stat_group), so that one kind's stats lie side by side. */
 struct hfe_stats {
     struct hfe_stat v[HFE_MAX_STATS];
     size_t n;
+    /* more than HFE_MAX_STATS asked of hfe_stat_new: a bug, which takes
+     * the spare and is reported as HFE_EXIT_INTERNAL by hfe_score */
+    int overflow;
+    struct hfe_stat spare;
 };
 
 /* Everything one task on one model needs. */
@@ -65,8 +71,17 @@ struct hfe_job {
     struct hfe_journal *jr;
 };
 
+/* The statistics (stats.c).  hfe_stat_group reserves n stats in a row,
+ * zeroed, for hfe_stat_name to name; NULL when they do not fit, which is
+ * a bug (asserted in Debug builds; the scorers return HFE_EXIT_INTERNAL).
+ * hfe_stat_new is a group of one, named; where it does not fit it hands
+ * out st->spare and sets st->overflow.  Pointers live as long as st. */
+struct hfe_stat *hfe_stat_group(struct hfe_stats *st, size_t n);
+void hfe_stat_name(struct hfe_stat *s, int corpus, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 struct hfe_stat *hfe_stat_new(struct hfe_stats *st, int corpus, const char *fmt,
                               ...) __attribute__((format(printf, 3, 4)));
+void hfe_stat_add(struct hfe_stat *s, double x);
 double hfe_stat_mean(const struct hfe_stat *s);
 double hfe_stat_stderr(const struct hfe_stat *s);
 

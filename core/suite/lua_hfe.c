@@ -148,8 +148,7 @@ static const char *slurp(lua_State *L, const char *path, size_t *len)
     return lua_tolstring(L, -1, len);
 }
 
-/* ---- JSON -----------------------------------------------------------------
- */
+/* ---- JSON --------------------------------------------------------------- */
 
 static void push_json(lua_State *L, const cJSON *v, int depth)
 {
@@ -278,8 +277,7 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
-/* ---- readers --------------------------------------------------------------
- */
+/* ---- readers ------------------------------------------------------------ */
 
 /* The file's text (slurp) past a UTF-8 BOM, pushed as a string; *end is
  * one past its last byte. */
@@ -418,8 +416,7 @@ void hfe_lua_push_json(lua_State *L, const struct cJSON *v)
     push_json(L, v, 0);
 }
 
-/* ---- CSV ------------------------------------------------------------------
- */
+/* ---- CSV ---------------------------------------------------------------- */
 
 /* At a line end: LF, CRLF, or a CR that ends the file. */
 static int at_eol(const char *p, const char *end)
@@ -620,8 +617,7 @@ static int l_read_csv(lua_State *L)
     return 1;
 }
 
-/* ---- HellaSwag ------------------------------------------------------------
- */
+/* ---- HellaSwag ---------------------------------------------------------- */
 
 /* hfe.read_hellaswag(path): llama.cpp's layout, what llama-perplexity
  * --hellaswag reads: six lines a task (the context, the gold ending's
@@ -678,8 +674,7 @@ static int l_read_hellaswag(lua_State *L)
     return 1;
 }
 
-/* ---- regex ----------------------------------------------------------------
- */
+/* ---- regex -------------------------------------------------------------- */
 
 static int l_regex_match(lua_State *L)
 {
@@ -747,8 +742,7 @@ static int l_regex_match(lua_State *L)
     return groups;
 }
 
-/* ---- few-shot -------------------------------------------------------------
- */
+/* ---- few-shot ----------------------------------------------------------- */
 
 /* hfe.fewshot(list, n, seed [, skip]): n entries of list, drawn without
  * replacement by a seeded splitmix64 shuffle (the same on every machine
@@ -796,8 +790,7 @@ static int l_fewshot(lua_State *L)
     return 1;
 }
 
-/* ---- log --------------------------------------------------------------------
- */
+/* ---- log ---------------------------------------------------------------- */
 
 static int l_log(lua_State *L)
 {

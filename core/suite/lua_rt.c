@@ -1,6 +1,11 @@
 /*
  * lua_rt.c - the suite runtime: a sandboxed Lua state with a memory cap and
  * a time limit, protected calls with tracebacks.  See lua_rt.h.
+ *
+ * Nothing touches the state unprotected (Lua's lua.c, pmain): the state is
+ * set up, the suite run and its tables read inside hfe_lua_run(), so that an
+ * error in a metamethod is a message and not Lua's panic, which aborts.
+ * The panic function is still set, as a last line of defence.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +39,16 @@ struct hfe_lua {
     int data_error; /* the error was a bad data line           */
 };
 
+/* The runtime of a state, without touching its stack: the allocator's
+ * userdata (hfe_lua_open). */
+static struct hfe_lua *runtime_of(lua_State *L)
+{
+    void *ud = NULL;
+
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -64,17 +79,37 @@ static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static int past_deadline(const struct hfe_lua *s)
+{
+    return s->deadline > 0 && now_s() > s->deadline;
+}
+
 static void deadline_hook(lua_State *L, lua_Debug *ar)
 {
-    struct hfe_lua *s;
+    struct hfe_lua *s = runtime_of(L);
 
     (void)ar;
-    lua_getfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
-    s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (s && s->deadline > 0 && now_s() > s->deadline)
-        luaL_error(L, "the suite ran past its time limit of %f s",
-                   (lua_Number)s->time_limit);
+    if (!past_deadline(s))
+        return;
+    luaL_where(L, 0); /* the line that was running, not its caller's */
+    lua_pushfstring(L, "the suite ran past its time limit of %f s",
+                    (lua_Number)s->time_limit);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+/* Lua's panic: an error outside any protected call.  hfe_lua_run() leaves
+ * none; should one come, it is the suite's status and a message, never
+ * the abort() that follows a panic that returns. */
+static int panic(lua_State *L)
+{
+    struct hfe_lua *s = runtime_of(L);
+
+    fprintf(stderr, "hfeval: %s: a Lua error outside any protected call: %s\n",
+            s ? s->path : "?",
+            lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                           : "(not a string)");
+    exit(HFE_EXIT_SUITE);
 }
 
 /* Message handler: the message with a traceback (as lua.c's msghandler). */
@@ -92,27 +127,53 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
+/* The error at the top as err: the suite's file first where Lua's
+ * message does not name it (running out of memory has no position). */
+static void report(struct hfe_lua *s, int rc, struct hfe_err *err)
+{
+    lua_State *L = s->L;
+    const char *msg =
+        lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown error";
+
+    if (rc == LUA_ERRMEM)
+        hfe_err_set(err, "%s: %s (the suite may use %zu MiB)", s->path, msg,
+                    s->mem_limit >> 20);
+    else if (!strstr(msg, s->path))
+        hfe_err_set(err, "%s: %s", s->path, msg);
+    else
+        hfe_err_set(err, "%s", msg);
+}
+
 int hfe_lua_call(struct hfe_lua *s, int nargs, int nres, struct hfe_err *err)
 {
     lua_State *L = s->L;
     int base = lua_gettop(L) - nargs; /* the function's index */
+    double outer = s->deadline;       /* > 0: inside hfe_lua_run */
     int rc;
 
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base); /* stack: handler f args */
     s->deadline = now_s() + s->time_limit;
     rc = lua_pcall(L, nargs, nres, base);
-    s->deadline = 0;
+    /* back in the harness: the enclosing call's limit starts again */
+    s->deadline = outer > 0 ? now_s() + s->time_limit : 0;
     lua_remove(L, base);
     if (rc == LUA_OK)
         return 0;
-    hfe_err_set(err, "%s",
-                lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+    report(s, rc, err);
     lua_pop(L, 1);
     return HFE_EXIT_SUITE;
 }
 
-/* ---- the sandbox ------------------------------------------------------- */
+int hfe_lua_run(struct hfe_lua *s, lua_CFunction fn, void *ud,
+                struct hfe_err *err)
+{
+    lua_pushcfunction(s->L, fn); /* a light C function: no allocation */
+    lua_pushlightuserdata(s->L, ud);
+    return hfe_lua_call(s, 1, 0, err);
+}
+
+/* ---- the sandbox -------------------------------------------------------- */
 
 static const char *const forbidden[] = {
     "io",     "os",       "package", "debug",      "require",
@@ -133,6 +194,54 @@ static int forbid(lua_State *L)
                               "hfe.read_jsonl, hfe.read_lines, hfe.read_json",
                               k);
     return 0;
+}
+
+/* pcall, xpcall and coroutine.resume as the base library's (the original
+ * is upvalue 1), except that an error past the deadline goes on up: a
+ * suite cannot catch its own time limit and loop again. */
+static int rethrow_late(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
+    if (!lua_toboolean(L, 1) && past_deadline(runtime_of(L))) {
+        lua_settop(L, 2); /* false message */
+        return lua_error(L);
+    }
+    return lua_gettop(L);
+}
+
+static int guarded_catch(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1); /* stack: original args */
+    lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, rethrow_late);
+    return rethrow_late(L, LUA_OK, 0);
+}
+
+/* setmetatable without __gc: finalizers run with hooks off, where no time
+ * limit reaches them, and again when the harness closes the state. */
+static int guarded_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "the sandbox forbids __gc metamethods: a "
+                                 "suite's objects have no finalizers");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1); /* stack: original args */
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Replaces table[name] (the table at the top) by f with the original as
+ * its upvalue. */
+static void guard(lua_State *L, const char *name, lua_CFunction f)
+{
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, f, 1);
+    lua_setfield(L, -2, name);
 }
 
 static void open_sandbox(lua_State *L)
@@ -162,6 +271,12 @@ static void open_sandbox(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
+    guard(L, "pcall", guarded_catch);
+    guard(L, "xpcall", guarded_catch);
+    guard(L, "setmetatable", guarded_setmetatable);
+    lua_getfield(L, -1, "coroutine");
+    guard(L, "resume", guarded_catch);
+    lua_pop(L, 1);
     lua_newtable(L); /* _G's metatable */
     lua_pushcfunction(L, forbid);
     lua_setfield(L, -2, "__index");
@@ -169,16 +284,19 @@ static void open_sandbox(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* ---- roots: what the readers may open ---------------------------------- */
+/* ---- roots: what the readers may open ----------------------------------- */
 
-static void add_root(struct hfe_lua *s, const char *path)
+/* Adds path, resolved, to the roots; returns it resolved (owned by s), or
+ * NULL when it does not exist. */
+static const char *add_root(struct hfe_lua *s, const char *path)
 {
     char *r = realpath(path, NULL);
 
     if (!r)
-        return;
+        return NULL;
     s->roots = hfe_xrealloc(s->roots, (s->n_roots + 1) * sizeof(*s->roots));
     s->roots[s->n_roots++] = r;
+    return r;
 }
 
 char *hfe_lua_resolve(struct hfe_lua *s, const char *path)
@@ -224,21 +342,104 @@ int hfe_lua_may_read(struct hfe_lua *s, const char *path)
     return ok;
 }
 
-/* ---- the state -------------------------------------------------------------
- */
+/* ---- the state ---------------------------------------------------------- */
+
+/* A limit from the environment (HFEVAL_LUA_TIME_LIMIT, seconds;
+ * HFEVAL_LUA_MEM_LIMIT, MiB), or def when it is unset or not a positive
+ * number. */
+static double env_limit(const char *name, double def)
+{
+    const char *v = getenv(name);
+    char *end;
+    double x;
+
+    if (!v || !*v)
+        return def;
+    x = strtod(v, &end);
+    return *end == '\0' && x > 0 && x < 1e9 ? x : def;
+}
+
+struct open_args {
+    struct hfe_lua *s;
+    const struct hfe_lua_opts *o;
+    const char *text;
+    size_t len;
+    struct hfe_err *err;
+    int rc;
+};
+
+/* The sandbox, hfe with hfe.set, print. */
+static void open_libs(lua_State *L, struct hfe_lua *s,
+                      const struct hfe_lua_opts *o)
+{
+    size_t i;
+
+    open_sandbox(L);
+    luaL_requiref(L, "hfe", hfe_lua_open_hfe, 1);
+    lua_newtable(L);
+    for (i = 0; o && i < o->n_set; i++) {
+        /* a path given on the command line: absolute, and readable */
+        const char *real = add_root(s, o->set_values[i]);
+
+        lua_pushstring(L, real ? real : o->set_values[i]);
+        lua_setfield(L, -2, o->set_keys[i]);
+    }
+    lua_setfield(L, -2, "set");
+    /* print goes to the log, as hfe.log: stdout carries the tables */
+    lua_getfield(L, -1, "log");
+    lua_setglobal(L, "print");
+    lua_pop(L, 1);
+}
+
+/* Run by hfe_lua_run: the libraries, then the suite file, whose table
+ * goes to the registry.  a->rc says how it went. */
+static int open_body(lua_State *L)
+{
+    struct open_args *a = lua_touserdata(L, 1);
+    struct hfe_lua *s = a->s;
+    char *chunk;
+    int rc;
+
+    lua_pushlightuserdata(L, s); /* where lua_hfe.c finds the runtime */
+    lua_setfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
+    open_libs(L, s, a->o);
+    chunk = hfe_xasprintf("@%s", s->path); /* loading raises nothing */
+    rc = luaL_loadbufferx(L, a->text, a->len, chunk, "t");
+    free(chunk);
+    if (rc != LUA_OK) {
+        hfe_err_set(a->err, "%s", lua_tostring(L, -1));
+        a->rc = HFE_EXIT_SUITE;
+        return 0;
+    }
+    if ((a->rc = hfe_lua_call(s, 0, 1, a->err)) != 0)
+        return 0;
+    if (!lua_istable(L, -1)) {
+        hfe_err_set(a->err, "%s: the suite must return a table, it returned %s",
+                    s->path, luaL_typename(L, -1));
+        a->rc = HFE_EXIT_SUITE;
+        return 0;
+    }
+    s->suite_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
 
 int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
                  struct hfe_lua **out, struct hfe_err *err)
 {
     struct hfe_lua *s = hfe_xcalloc(1, sizeof(*s));
+    struct open_args a = {s, o, NULL, 0, err, 0};
     char *text = NULL, *dir, *slash;
-    size_t len, i;
     lua_State *L;
 
     *out = NULL;
     s->path = hfe_xstrdup(path);
-    s->mem_limit = o && o->mem_limit ? o->mem_limit : (size_t)1 << 30;
-    s->time_limit = o && o->time_limit > 0 ? o->time_limit : 60;
+    s->mem_limit =
+        o && o->mem_limit
+            ? o->mem_limit
+            : (size_t)(env_limit("HFEVAL_LUA_MEM_LIMIT", 1024) * 1048576.0);
+    s->time_limit = o && o->time_limit > 0
+                        ? o->time_limit
+                        : env_limit("HFEVAL_LUA_TIME_LIMIT", 60);
     s->suite_ref = LUA_NOREF;
     s->skip_bad = o && o->skip_bad_lines;
     dir = hfe_xstrdup(path);
@@ -249,55 +450,18 @@ int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
     add_root(s, s->dir);
     free(dir);
 
+    if (hfe_read_file(path, &text, &a.len, err) != 0)
+        goto fail;
     s->L = L = lua_newstate(cap_alloc, s);
     if (!L) {
         hfe_err_set(err, "%s: cannot create a Lua state", path);
         goto fail;
     }
-    lua_pushlightuserdata(L, s);
-    lua_setfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
+    lua_atpanic(L, panic);
     lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 10000);
-    open_sandbox(L);
-
-    /* hfe, with hfe.set from --set */
-    luaL_requiref(L, "hfe", hfe_lua_open_hfe, 1);
-    lua_newtable(L);
-    for (i = 0; o && i < o->n_set; i++) {
-        char *real = realpath(o->set_values[i], NULL);
-
-        /* a path given on the command line: absolute, and readable */
-        lua_pushstring(L, real ? real : o->set_values[i]);
-        lua_setfield(L, -2, o->set_keys[i]);
-        if (real)
-            add_root(s, real);
-        free(real);
-    }
-    lua_setfield(L, -2, "set");
-    /* print goes to the log, as hfe.log: stdout carries the tables */
-    lua_getfield(L, -1, "log");
-    lua_setglobal(L, "print");
-    lua_pop(L, 1);
-
-    if (hfe_read_file(path, &text, &len, err) != 0)
+    a.text = text;
+    if (hfe_lua_run(s, open_body, &a, err) != 0 || a.rc != 0)
         goto fail;
-    {
-        char *chunk = hfe_xasprintf("@%s", path);
-        int rc = luaL_loadbufferx(L, text, len, chunk, "t");
-
-        free(chunk);
-        if (rc != LUA_OK) {
-            hfe_err_set(err, "%s", lua_tostring(L, -1));
-            goto fail;
-        }
-    }
-    if (hfe_lua_call(s, 0, 1, err) != 0)
-        goto fail;
-    if (!lua_istable(L, -1)) {
-        hfe_err_set(err, "%s: the suite must return a table, it returned %s",
-                    path, luaL_typename(L, -1));
-        goto fail;
-    }
-    s->suite_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     free(text);
     *out = s;
     return 0;
@@ -315,11 +479,8 @@ fail:
  * error (and the error is the data's: exit status 6). */
 int hfe_lua_bad_line(lua_State *L)
 {
-    struct hfe_lua *s;
+    struct hfe_lua *s = runtime_of(L);
 
-    lua_getfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
-    s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
     if (!s)
         return 0;
     if (s->skip_bad) {
@@ -332,11 +493,8 @@ int hfe_lua_bad_line(lua_State *L)
 
 int hfe_lua_data_error(lua_State *L, int on)
 {
-    struct hfe_lua *s;
+    struct hfe_lua *s = runtime_of(L);
 
-    lua_getfield(L, LUA_REGISTRYINDEX, RUNTIME_KEY);
-    s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
     if (s)
         s->data_error = on;
     return 1;

@@ -6,8 +6,13 @@
  * libraries without dofile, loadfile, load, require and string.dump; no
  * io, os, package or debug (naming one raises "the sandbox forbids ...").
  * A memory cap and a time limit per call (an instruction-count hook
- * checks the clock) bound what a suite can take.  Every call into Lua is
- * protected and reports the suite's file and line with a traceback.
+ * checks the clock) bound what a suite can take; a suite cannot catch the
+ * time limit (pcall, xpcall and coroutine.resume pass it on), and gets no
+ * __gc metamethods (finalizers run where no hook reaches them).  Every
+ * call into Lua is protected and reports the suite's file and line with a
+ * traceback: the harness reads what a suite gives (its tables, what its
+ * functions return) only inside hfe_lua_run(), where a metamethod that
+ * throws, loops or eats memory is the suite's error (HFE_EXIT_SUITE).
  *
  * The suite gets the `hfe` library (core/lua_hfe.c): data readers confined
  * to the suite's directory and the paths given with --set, JSON, PCRE2
@@ -25,8 +30,10 @@
 #include "hfeval.h"
 
 struct hfe_lua_opts {
-    size_t mem_limit;  /* bytes; 0: 1 GiB                               */
-    double time_limit; /* seconds a call may run; 0: 60                 */
+    /* bytes; 0: $HFEVAL_LUA_MEM_LIMIT MiB, else 1 GiB */
+    size_t mem_limit;
+    /* seconds a call may run; 0: $HFEVAL_LUA_TIME_LIMIT, else 60 */
+    double time_limit;
     /* --set key=value pairs, readable as hfe.set.key; a value that names
      * an existing file or directory also opens it to the readers. */
     const char *const *set_keys;
@@ -62,8 +69,21 @@ void hfe_lua_push_suite(struct hfe_lua *s);
 
 /* Calls the function below its nargs arguments, protected, with the time
  * limit; leaves nres results.  Returns 0, or HFE_EXIT_SUITE with the
- * message and traceback in err (and nothing pushed). */
+ * message and traceback in err (and nothing pushed); the message names
+ * the suite's file, and its line where Lua gives one.  Inside
+ * hfe_lua_run() a call has a limit of its own, and the enclosing one's
+ * starts again when it returns. */
 int hfe_lua_call(struct hfe_lua *s, int nargs, int nres, struct hfe_err *err);
+
+/* The door to the state: runs fn(L) with ud as its one argument (a light
+ * userdata), as hfe_lua_call() runs a suite function, so that every
+ * lua_* call fn makes is protected, under the time limit and the memory
+ * cap.  fn returns 0 and reports through ud; an error it raises, or a
+ * suite function or metamethod raises under it, is HFE_EXIT_SUITE with
+ * the message in err.  An error leaves fn by longjmp: it must not hold
+ * memory of its own across a lua_* call that may raise. */
+int hfe_lua_run(struct hfe_lua *s, lua_CFunction fn, void *ud,
+                struct hfe_err *err);
 
 /* A data path as the suite means it: relative to the suite's directory.
  * Caller frees. */

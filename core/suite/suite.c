@@ -57,12 +57,41 @@ static int take_string(struct ctx *c, char **out, const char *what)
     return 0;
 }
 
+/* The length of the list at idx as the harness reads it: entries 1 to n,
+ * raw, at most max (-1: all).  Lua's length is any border, which skips
+ * holes: 31 entries can have a length of 2^30.  A nil entry is the
+ * suite's error, found before anything is allocated for the list. */
+static int list_len(struct ctx *c, int idx, const char *what, lua_Integer max,
+                    lua_Integer *n)
+{
+    lua_Integer i, len = (lua_Integer)lua_rawlen(c->L, idx);
+
+    idx = lua_absindex(c->L, idx);
+    if (max >= 0 && len > max)
+        len = max;
+    for (i = 1; i <= len; i++) {
+        int hole = lua_rawgeti(c->L, idx, i) == LUA_TNIL;
+
+        lua_pop(c->L, 1);
+        if (hole) {
+            hfe_err_set(c->err,
+                        "%s: task '%s': %s must be a list without holes, "
+                        "entry %lld of %lld is nil",
+                        c->path, c->task ? c->task : "?", what, (long long)i,
+                        (long long)len);
+            return HFE_EXIT_SUITE;
+        }
+    }
+    *n = len;
+    return 0;
+}
+
 static int read_items(struct ctx *c, int ti, struct hfe_task *t,
                       const struct hfe_select *sel)
 {
     lua_State *L = c->L;
     lua_Integer n, i;
-    int docs, rc = 0;
+    int docs, rc;
 
     lua_getfield(L, ti, "docs");
     if (lua_isfunction(L, -1)) {
@@ -77,9 +106,8 @@ static int read_items(struct ctx *c, int ti, struct hfe_task *t,
     docs = lua_gettop(L);
     lua_pushvalue(L, docs); /* kept for the Lua metrics */
     t->docs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    n = (lua_Integer)lua_rawlen(L, docs);
-    if (sel->limit >= 0 && n > sel->limit)
-        n = sel->limit;
+    if ((rc = list_len(c, docs, "field 'docs'", sel->limit, &n)) != 0)
+        return rc;
     t->items = hfe_xcalloc((size_t)n + 1, sizeof(*t->items));
     for (i = 1; i <= n && rc == 0; i++) {
         struct hfe_item *it;
@@ -118,12 +146,13 @@ static int read_items(struct ctx *c, int ti, struct hfe_task *t,
 
             if ((rc = call_field(c, ti, "choices", (int)i - 1)))
                 break;
-            if (!lua_istable(L, -1) ||
-                (nc = (lua_Integer)lua_rawlen(L, -1)) < 2) {
+            if (!lua_istable(L, -1) || lua_rawlen(L, -1) < 2) {
                 rc = type_error(c, "choices(document)",
                                 "a list of two or more strings");
                 break;
             }
+            if ((rc = list_len(c, -1, "choices(document)", -1, &nc)))
+                break;
             it->choices = hfe_xcalloc((size_t)nc, sizeof(char *));
             for (k = 1; k <= nc && rc == 0; k++) {
                 lua_rawgeti(L, -1, k);
@@ -246,7 +275,8 @@ static int read_extract(struct ctx *c, int ti, struct hfe_task *t)
     lua_pop(L, 1);
     lua_getfield(L, ti, "ignore");
     if (lua_istable(L, -1)) {
-        n = (lua_Integer)lua_rawlen(L, -1);
+        if (list_len(c, -1, "field 'ignore'", -1, &n))
+            return HFE_EXIT_SUITE;
         t->ignore = hfe_xcalloc((size_t)n + 1, sizeof(*t->ignore));
         for (j = 1; j <= n; j++) {
             lua_rawgeti(L, -1, j);
@@ -540,8 +570,10 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
 
     lua_getfield(L, ti, "until");
     if (lua_istable(L, -1)) {
-        lua_Integer j, n = (lua_Integer)lua_rawlen(L, -1);
+        lua_Integer j, n;
 
+        if ((rc = list_len(c, -1, "field 'until'", -1, &n)) != 0)
+            return rc;
         t->until = hfe_xcalloc((size_t)n + 1, sizeof(char *));
         for (j = 1; j <= n; j++) {
             lua_rawgeti(L, -1, j);
@@ -618,51 +650,76 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     return read_items(c, ti, t, sel);
 }
 
-int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
-                   const struct hfe_select *sel, struct hfe_suite *s,
-                   struct hfe_err *err)
-{
-    struct ctx c = {0};
-    lua_State *L;
-    lua_Integer i, n;
+struct load {
+    struct ctx c;
+    const struct hfe_select *sel;
+    struct hfe_suite *s;
     int rc;
+};
 
-    memset(s, 0, sizeof(*s));
-    s->path = hfe_xstrdup(path);
-    if ((rc = hfe_lua_open(path, o, &s->rt, err)) != 0)
-        return rc;
-    L = hfe_lua_state(s->rt);
-    c = (struct ctx){s->rt, L, path, NULL, err};
+/* The suite's table: name, version, tasks.  Run by hfe_lua_run(), so that
+ * a metamethod on any table it reads is the suite's error. */
+static int read_suite(lua_State *L)
+{
+    struct load *ld = lua_touserdata(L, 1);
+    struct hfe_suite *s = ld->s;
+    lua_Integer i, n;
+
     hfe_lua_push_suite(s->rt);
     lua_getfield(L, -1, "name");
     s->name = hfe_xstrdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                         : path);
+                                                         : s->path);
     lua_pop(L, 1);
     lua_getfield(L, -1, "version");
     s->version = hfe_xstrdup(luaL_tolstring(L, -1, NULL));
     lua_pop(L, 2);
     lua_getfield(L, -1, "tasks");
     if (!lua_istable(L, -1) || (n = (lua_Integer)lua_rawlen(L, -1)) == 0) {
-        hfe_err_set(err, "%s: field 'tasks' must be a list of tasks, got %s",
-                    path, luaL_typename(L, -1));
-        lua_settop(L, 0);
-        return HFE_EXIT_SUITE;
+        hfe_err_set(ld->c.err,
+                    "%s: field 'tasks' must be a list of tasks, got %s",
+                    s->path, luaL_typename(L, -1));
+        ld->rc = HFE_EXIT_SUITE;
+        return 0;
     }
-    s->tasks = hfe_xcalloc((size_t)n, sizeof(*s->tasks));
-    for (i = 1, rc = 0; i <= n && rc == 0; i++) {
+    for (i = 1; i <= n; i++) { /* all of them, before n are allocated */
         lua_rawgeti(L, -1, i);
         if (!lua_istable(L, -1)) {
-            hfe_err_set(err, "%s: task %lld must be a table, got %s", path,
-                        (long long)i, luaL_typename(L, -1));
-            rc = HFE_EXIT_SUITE;
-            break;
+            hfe_err_set(ld->c.err, "%s: task %lld must be a table, got %s",
+                        s->path, (long long)i, luaL_typename(L, -1));
+            ld->rc = HFE_EXIT_SUITE;
+            return 0;
         }
-        c.task = NULL;
-        rc = read_task(&c, lua_gettop(L), &s->tasks[s->n_tasks++], sel);
         lua_pop(L, 1);
     }
-    lua_settop(L, 0);
-    return rc;
+    s->tasks = hfe_xcalloc((size_t)n, sizeof(*s->tasks));
+    for (i = 1; i <= n && ld->rc == 0; i++) {
+        lua_rawgeti(L, -1, i);
+        ld->c.task = NULL;
+        ld->rc =
+            read_task(&ld->c, lua_gettop(L), &s->tasks[s->n_tasks++], ld->sel);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
+                   const struct hfe_select *sel, struct hfe_suite *s,
+                   struct hfe_err *err)
+{
+    struct load ld = {{0}, sel, s, 0};
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->path = hfe_xstrdup(path);
+    if ((rc = hfe_lua_open(path, o, &s->rt, err)) != 0)
+        return rc;
+    ld.c = (struct ctx){s->rt, hfe_lua_state(s->rt), path, NULL, err};
+    if ((rc = hfe_lua_run(s->rt, read_suite, &ld, err)) != 0) {
+        if (ld.c.task) /* which task was being read */
+            hfe_err_prefix(err, "task '%s': ", ld.c.task);
+        return rc;
+    }
+    return ld.rc;
 }
 
 void hfe_suite_free(struct hfe_suite *s)
