@@ -86,6 +86,85 @@ static int list_len(struct ctx *c, int idx, const char *what, lua_Integer max,
     return 0;
 }
 
+/* id(doc), when the task gives one; nil leaves the item without. */
+static int read_id(struct ctx *c, int ti, struct hfe_item *it, int doc)
+{
+    lua_State *L = c->L;
+    int rc;
+
+    lua_getfield(L, ti, "id");
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pop(L, 1);
+    if ((rc = call_field(c, ti, "id", doc)))
+        return rc;
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return take_string(c, &it->item_id, "id(document)");
+}
+
+/* choices(doc) and gold(doc) of a choice task. */
+static int read_choices(struct ctx *c, int ti, struct hfe_item *it, int doc)
+{
+    lua_State *L = c->L;
+    lua_Integer k, nc;
+    int rc;
+
+    if ((rc = call_field(c, ti, "choices", doc)))
+        return rc;
+    if (!lua_istable(L, -1) || lua_rawlen(L, -1) < 2)
+        return type_error(c, "choices(document)",
+                          "a list of two or more strings");
+    if ((rc = list_len(c, -1, "choices(document)", -1, &nc)))
+        return rc;
+    it->choices = hfe_xcalloc((size_t)nc, sizeof(char *));
+    for (k = 1; k <= nc; k++) {
+        lua_rawgeti(L, -1, k);
+        if ((rc = take_string(c, &it->choices[it->n_choices], "a choice")))
+            return rc;
+        it->n_choices++;
+    }
+    lua_pop(L, 1);
+    if ((rc = call_field(c, ti, "gold", doc)))
+        return rc;
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
+        lua_tointeger(L, -1) >= nc)
+        return type_error(c, "gold(document)",
+                          "the 0-based index of the right choice");
+    it->gold = (long)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* One document (at the top of the stack, which stays): its prompt (or
+ * text), id, and choices and gold or target. */
+static int read_item(struct ctx *c, int ti, const struct hfe_task *t,
+                     struct hfe_item *it, int doc)
+{
+    const char *field = t->kind == HFE_TASK_ROLLING ? "text" : "prompt";
+    char what[96];
+    int rc;
+
+    snprintf(what, sizeof(what), "%s(document %d)", field, doc);
+    if ((rc = call_field(c, ti, field, doc)) ||
+        (rc = take_string(c, &it->prompt, what)) ||
+        (rc = read_id(c, ti, it, doc)))
+        return rc;
+    if (t->kind == HFE_TASK_CHOICE)
+        return read_choices(c, ti, it, doc);
+    if (t->kind == HFE_TASK_GENERATE && t->n_ex &&
+        ((rc = call_field(c, ti, "target", doc)) ||
+         (rc = take_string(c, &it->target, "target(document)"))))
+        return rc;
+    return 0;
+}
+
+/* docs (a list, or a function returning one): the documents the
+ * selection takes, as items. */
 static int read_items(struct ctx *c, int ti, struct hfe_task *t,
                       const struct hfe_select *sel)
 {
@@ -111,74 +190,16 @@ static int read_items(struct ctx *c, int ti, struct hfe_task *t,
     t->items = hfe_xcalloc((size_t)n + 1, sizeof(*t->items));
     for (i = 1; i <= n && rc == 0; i++) {
         struct hfe_item *it;
-        char what[96];
 
         /* a shard takes every n-th document: the same on every machine */
         if (sel->shards > 1 && (uint64_t)(i - 1) % sel->shards != sel->shard)
             continue;
         it = &t->items[t->n++];
-
         it->doc_id = i - 1;
         it->gold = -1;
         lua_rawgeti(L, docs, i); /* the doc */
-        snprintf(what, sizeof(what), "%s(document %lld)",
-                 t->kind == HFE_TASK_ROLLING ? "text" : "prompt",
-                 (long long)i - 1);
-        if ((rc = call_field(c, ti,
-                             t->kind == HFE_TASK_ROLLING ? "text" : "prompt",
-                             (int)i - 1)) ||
-            (rc = take_string(c, &it->prompt, what)))
-            break;
-        lua_getfield(L, ti, "id");
-        if (lua_isfunction(L, -1)) {
+        if ((rc = read_item(c, ti, t, it, (int)i - 1)) == 0)
             lua_pop(L, 1);
-            if ((rc = call_field(c, ti, "id", (int)i - 1)))
-                break;
-            if (lua_isnil(L, -1))
-                lua_pop(L, 1);
-            else if ((rc = take_string(c, &it->item_id, "id(document)")))
-                break;
-        } else {
-            lua_pop(L, 1);
-        }
-        if (t->kind == HFE_TASK_CHOICE) {
-            lua_Integer k, nc;
-
-            if ((rc = call_field(c, ti, "choices", (int)i - 1)))
-                break;
-            if (!lua_istable(L, -1) || lua_rawlen(L, -1) < 2) {
-                rc = type_error(c, "choices(document)",
-                                "a list of two or more strings");
-                break;
-            }
-            if ((rc = list_len(c, -1, "choices(document)", -1, &nc)))
-                break;
-            it->choices = hfe_xcalloc((size_t)nc, sizeof(char *));
-            for (k = 1; k <= nc && rc == 0; k++) {
-                lua_rawgeti(L, -1, k);
-                rc = take_string(c, &it->choices[it->n_choices], "a choice");
-                if (!rc)
-                    it->n_choices++;
-            }
-            lua_pop(L, 1);
-            if (rc)
-                break;
-            if ((rc = call_field(c, ti, "gold", (int)i - 1)))
-                break;
-            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
-                lua_tointeger(L, -1) >= nc) {
-                rc = type_error(c, "gold(document)",
-                                "the 0-based index of the right choice");
-                break;
-            }
-            it->gold = (long)lua_tointeger(L, -1);
-            lua_pop(L, 1);
-        } else if (t->kind == HFE_TASK_GENERATE && t->n_ex) {
-            if ((rc = call_field(c, ti, "target", (int)i - 1)) ||
-                (rc = take_string(c, &it->target, "target(document)")))
-                break;
-        }
-        lua_pop(L, 1); /* the doc */
     }
     lua_settop(L, docs - 1);
     return rc;
