@@ -415,15 +415,18 @@ struct model {
     struct hfe_model_info info;
 };
 
-/* The run's status once something failed with `now`: the suite's own
- * fault outranks a bad model file, which outranks any other failure. */
+/* The run's status once something failed with `now`: a bug outranks
+ * the suite's own fault, which outranks a bad model file, which outranks
+ * any other failure. */
 static int worse(int failed, int now)
 {
-    static const int rank[] = {
-        [HFE_EXIT_FAIL] = 1, [HFE_EXIT_MODEL] = 2, [HFE_EXIT_SUITE] = 3};
+    static const int rank[] = {[HFE_EXIT_FAIL] = 1,
+                               [HFE_EXIT_MODEL] = 2,
+                               [HFE_EXIT_SUITE] = 3,
+                               [HFE_EXIT_INTERNAL] = 4};
 
     assert(now == HFE_EXIT_FAIL || now == HFE_EXIT_MODEL ||
-           now == HFE_EXIT_SUITE);
+           now == HFE_EXIT_SUITE || now == HFE_EXIT_INTERNAL);
     return rank[now] > rank[failed] ? now : failed;
 }
 
@@ -661,8 +664,10 @@ static void run_one(struct run *r, const struct model *mo, struct hfe_suite *s,
     fprintf(stderr, "hfeval: model '%s': %s\n", name, r->err.msg);
     hfe_table_error(&r->table, name, t->name, r->err.msg);
     hfe_record_result_error(&r->out, name, s->name, t->name, r->err.msg);
-    r->failed = worse(r->failed,
-                      trc == HFE_EXIT_SUITE ? HFE_EXIT_SUITE : HFE_EXIT_FAIL);
+    r->failed =
+        worse(r->failed, trc == HFE_EXIT_SUITE || trc == HFE_EXIT_INTERNAL
+                             ? trc
+                             : HFE_EXIT_FAIL);
 }
 
 /* Every task on the model in lineage position o; then its parent's
