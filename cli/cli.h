@@ -23,4 +23,9 @@ int hfe_cmd_plugins(int argc, char **argv);
  * returns HFE_EXIT_USAGE.  fmt NULL: the usage alone. */
 int hfe_cli_usage(const char *fmt, const char *arg);
 
+/* "hfeval CMD: " fmt (with arg) and "usage: hfeval CMD ARGS", on
+ * stderr; returns HFE_EXIT_USAGE.  A command's own misuse. */
+int hfe_cli_misuse(const char *cmd, const char *args, const char *fmt,
+                   const char *arg);
+
 #endif /* HFEVAL_CLI_H */

@@ -11,13 +11,11 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    fprintf(stderr, "hfeval compare: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr,
-            "\nusage: hfeval compare BASELINE CANDIDATE [--baseline-model "
-            "NAME] [--candidate-model NAME] [--max-drop METRIC=VALUE ...] "
-            "[--max-kld X] [--alpha A] [--format tap|md]\n");
-    return HFE_EXIT_USAGE;
+    return hfe_cli_misuse("compare",
+                          "BASELINE CANDIDATE [--baseline-model NAME] "
+                          "[--candidate-model NAME] [--max-drop METRIC=VALUE "
+                          "...] [--max-kld X] [--alpha A] [--format tap|md]",
+                          msg, arg);
 }
 
 /* An option with its value v. */

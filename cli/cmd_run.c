@@ -13,13 +13,11 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    fprintf(stderr, "hfeval run: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr,
-            "\nusage: hfeval run SUITE.lua [SUITE.lua ...] --models LIST "
-            "[--set key=value ...] [--limit N] [--shard K/N] [--out DIR] "
-            "[--db PATH]\n");
-    return HFE_EXIT_USAGE;
+    return hfe_cli_misuse("run",
+                          "SUITE.lua [SUITE.lua ...] --models LIST [--set "
+                          "key=value ...] [--limit N] [--shard K/N] [--out "
+                          "DIR] [--db PATH]",
+                          msg, arg);
 }
 
 /* The parsed command and what holds its strings. */

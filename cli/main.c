@@ -102,6 +102,15 @@ int hfe_cli_usage(const char *fmt, const char *arg)
     return HFE_EXIT_USAGE;
 }
 
+int hfe_cli_misuse(const char *cmd, const char *args, const char *fmt,
+                   const char *arg)
+{
+    fprintf(stderr, "hfeval %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: hfeval %s %s\n", cmd, args);
+    return HFE_EXIT_USAGE;
+}
+
 static int cmd_version(int argc, char **argv)
 {
     (void)argc;

@@ -182,16 +182,17 @@ int hfe_read_file(const char *path, char **out, size_t *len,
 int hfe_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "w");
-    int rc, saved;
+    int saved;
 
     if (!f)
         return -1;
-    rc = fwrite(data, 1, len, f) == len ? 0 : -1;
-    saved = errno;
-    if (fclose(f) != 0 && rc == 0)
+    if (fwrite(data, 1, len, f) != len) {
+        saved = errno; /* fclose may set its own */
+        fclose(f);
+        errno = saved;
         return -1;
-    errno = rc ? saved : errno;
-    return rc;
+    }
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 int hfe_mkdirs(const char *path)

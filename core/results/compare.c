@@ -12,6 +12,7 @@
 #include "compare.h"
 #include "hfeval.h"
 #include "json.h"
+#include "json_get.h"
 #include "record.h"
 
 /* One side: the run's record, and each sample's metrics by item. */
@@ -331,32 +332,40 @@ void hfe_cmp_close(struct hfe_cmp_side *s)
     }
 }
 
+/* The paired test on pairs already made: McNemar's exact test when every
+ * value is 0 or 1, a paired bootstrap otherwise; p is -1 with no pair. */
+static void paired_test(const struct pairs *pr, struct hfe_paired *out)
+{
+    size_t k;
+    int binary = 1;
+
+    memset(out, 0, sizeof(*out));
+    out->n = pr->n;
+    for (k = 0; k < pr->n; k++)
+        binary &= (pr->a[k] == 0 || pr->a[k] == 1) &&
+                  (pr->b[k] == 0 || pr->b[k] == 1);
+    out->binary = pr->n && binary;
+    if (out->binary) {
+        for (k = 0; k < pr->n; k++) {
+            out->worse += pr->a[k] == 1 && pr->b[k] == 0;
+            out->better += pr->a[k] == 0 && pr->b[k] == 1;
+        }
+        out->p = hfe_mcnemar_p(out->worse, out->better);
+    } else {
+        out->p = pr->n ? bootstrap_p(pr) : -1;
+    }
+}
+
 int hfe_cmp_paired(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
                    const char *suite, const char *task, const char *metric,
                    struct hfe_paired *out)
 {
     struct pairs pr;
-    size_t k;
-    int binary = 1;
 
-    memset(out, 0, sizeof(*out));
     pair_up(a, b, suite, task, metric, &pr);
-    out->n = pr.n;
-    for (k = 0; k < pr.n; k++)
-        binary &=
-            (pr.a[k] == 0 || pr.a[k] == 1) && (pr.b[k] == 0 || pr.b[k] == 1);
-    out->binary = pr.n && binary;
-    if (out->binary) {
-        for (k = 0; k < pr.n; k++) {
-            out->worse += pr.a[k] == 1 && pr.b[k] == 0;
-            out->better += pr.a[k] == 0 && pr.b[k] == 1;
-        }
-        out->p = hfe_mcnemar_p(out->worse, out->better);
-    } else {
-        out->p = pr.n ? bootstrap_p(&pr) : -1;
-    }
+    paired_test(&pr, out);
     free_pairs(&pr);
-    return pr.n ? 0 : -1;
+    return out->n ? 0 : -1;
 }
 
 /* ---- the gate ----------------------------------------------------------- */
@@ -420,36 +429,16 @@ static void row_kld(struct gate *g, const char *suite, const char *task,
                        task, kld, bad ? "**fails --max-kld**" : "ok");
 }
 
-/* The paired test of a metric, described in test; its p (-1: none) and
- * the right->wrong flips. */
-static double paired_test(const struct pairs *pr, char *test, size_t n,
-                          size_t *flips)
+/* The paired test of a metric, described in test. */
+static void describe(const struct hfe_paired *pt, char *test, size_t n)
 {
-    unsigned bw = 0, wb = 0;
-    int binary = 1;
-    size_t k;
-    double p;
-
-    for (k = 0; k < pr->n; k++)
-        binary &= (pr->a[k] == 0 || pr->a[k] == 1) &&
-                  (pr->b[k] == 0 || pr->b[k] == 1);
-    if (!pr->n)
-        return -1;
-    if (!binary) {
-        p = bootstrap_p(pr);
-        snprintf(test, n, "paired bootstrap p=%.3g, %zu paired", p, pr->n);
-        return p;
-    }
-    for (k = 0; k < pr->n; k++) {
-        bw += pr->a[k] == 1 && pr->b[k] == 0;
-        wb += pr->a[k] == 0 && pr->b[k] == 1;
-    }
-    p = hfe_mcnemar_p(bw, wb);
-    *flips = bw;
-    snprintf(test, n,
-             "McNemar p=%.4g, %u right->wrong, %u wrong->right, %zu paired", p,
-             bw, wb, pr->n);
-    return p;
+    if (pt->binary)
+        snprintf(test, n,
+                 "McNemar p=%.4g, %u right->wrong, %u wrong->right, %zu "
+                 "paired",
+                 pt->p, pt->worse, pt->better, pt->n);
+    else if (pt->n)
+        snprintf(test, n, "paired bootstrap p=%.3g, %zu paired", pt->p, pt->n);
 }
 
 /* A metric both runs have: its drop against its tolerance, and with
@@ -460,12 +449,15 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
     const struct hfe_compare_opts *o = g->o;
     double drop = lower_better(metric) ? b - a : a - b, p;
     char test[160] = "";
-    size_t k, flips = 0;
+    struct hfe_paired pt;
     struct pairs pr;
+    size_t k;
     int bad;
 
     pair_up(&g->s[0], &g->s[1], suite, task, metric, &pr);
-    p = paired_test(&pr, test, sizeof(test), &flips);
+    paired_test(&pr, &pt);
+    describe(&pt, test, sizeof(test));
+    p = pt.p;
     /* with no paired test (corpus metrics), the tolerance decides */
     bad = drop > limit + 1e-12 && (o->alpha <= 0 || p < 0 || p < o->alpha);
     g->failed |= bad;
@@ -479,7 +471,7 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
                        : "change",
             fabs(drop), drop > limit ? ">" : "<=", limit, test[0] ? "; " : "",
             test);
-        for (k = 0; bad && flips && k < pr.n; k++)
+        for (k = 0; bad && pt.binary && pt.worse && k < pr.n; k++)
             if (pr.a[k] == 1 && pr.b[k] == 0)
                 hfe_buf_printf(g->out, "#   right -> wrong: %s\n", pr.id[k]);
     } else {

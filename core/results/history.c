@@ -12,6 +12,7 @@
 
 #include "history.h"
 #include "json.h"
+#include "json_get.h"
 #include "sha256.h"
 
 static const char schema[] =

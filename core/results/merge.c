@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_get.h"
 #include "merge.h"
 #include "record.h"
 #include "score.h"
@@ -113,11 +114,8 @@ static void stats_items(const struct group *x, const char *kind,
             if (!t)
                 t = hfe_stat_new(st, kind && !strcmp(kind, "compliance"), "%s",
                                  v->string);
-            if (cJSON_IsNumber(v)) {
-                t->sum += v->valuedouble;
-                t->sum2 += v->valuedouble * v->valuedouble;
-                t->n++;
-            }
+            if (cJSON_IsNumber(v))
+                hfe_stat_add(t, v->valuedouble);
         }
 }
 

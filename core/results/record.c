@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "json_get.h"
 #include "models.h"
 #include "record.h"
 #include "score.h"

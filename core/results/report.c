@@ -12,6 +12,7 @@
 #include "compare.h"
 #include "gguf_meta.h"
 #include "json.h"
+#include "json_get.h"
 #include "hfeval.h"
 #include "record.h"
 #include "report.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_get.h"
 #include "models.h"
 #include "score.h"
 #include "table.h"

@@ -1,0 +1,30 @@
+/*
+ * json_get.h - reading JSON: the getters every reader of a record or an
+ * answer uses on what cJSON parsed.  They answer NULL or NAN for a field
+ * that is missing or of another type, never crash.  Inline, so that
+ * nothing needs linking for them beyond cJSON itself.
+ */
+#ifndef HFEVAL_JSON_GET_H
+#define HFEVAL_JSON_GET_H
+
+#include <math.h>
+
+#include <cjson/cJSON.h>
+
+/* o[key] when it is a string, else NULL; borrowed from o. */
+static inline const char *hfe_json_get_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* o[key] when it is a number, else NAN. */
+static inline double hfe_json_get_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+#endif /* HFEVAL_JSON_GET_H */
