@@ -34,6 +34,10 @@ like "$out" '^\| child \| s/t \| exact_match \| 0\.2500 \| \[0\.0000, 0\.5059\] 
     "the child: its value, a 95% interval kept in [0, 1], its change from the root and its parent, McNemar's p"
 like "$out" '^\| grand \| s/t \| exact_match \| 0\.5000 \| \[0\.2045, 0\.7955\] \| -0\.3333 \| \+0\.2500 \| 0\.125 \(4 down, 0 up\) \|$' \
     "the grandchild: from the root and from its own parent (p = 2 x 0.5^4)"
+like "$out" '^Items that flipped against base:$' "under the table, the items that flipped"
+like "$out" '^- child, s/t exact_match: 7 down \(q3, q4, q5, q6, q7, q8, q9\), 0 up$' \
+    "each derivative's, named, against the root"
+like "$out" '^- grand, s/t exact_match: 4 down \(q6, q7, q8, q9\), 0 up$' "the grandchild's too"
 run "$hfeval" report run --format csv
 like "$out" '^lineage,model,base,task,metric,value,ci_low,ci_high,n,delta_root,delta_parent,p_root,down_root,up_root$' "CSV: a header"
 like "$out" '^base,grand,child,s/t,exact_match,0\.5000,0\.2045,0\.7955,12,-0\.3333,\+0\.2500,0\.125,4,0$' "and a row a metric"
@@ -43,7 +47,7 @@ ok $? "JSON parses"
 like "$out" '"model":"child","task":"s/t","metric":"exact_match","value":0\.25,"ci95":\[' "with the interval"
 like "$out" '"paired_root":\{"p":0\.015625,"n":12,"down":7,"up":0\}' "and the paired test"
 # the fixture lineage on the engine: one block, the base first
-run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/lineage.txt" \
+run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/random.txt" \
     --limit 4 --out fixture
 run "$hfeval" report fixture
 is "$(printf '%s\n' "$out" | grep -c '^## Lineage:')" 1 "the fixture lineage: one block"

@@ -368,6 +368,34 @@ int hfe_cmp_paired(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
     return out->n ? 0 : -1;
 }
 
+/* Append the ids of the pairs going from x to y to out, at most max. */
+static void flip_ids(const struct pairs *pr, double x, double y, size_t max,
+                     struct hfe_buf *out)
+{
+    size_t k, n = 0;
+
+    for (k = 0; k < pr->n; k++)
+        if (pr->a[k] == x && pr->b[k] == y && n++ < max)
+            hfe_buf_printf(out, "%s%s", n > 1 ? ", " : "", pr->id[k]);
+    if (n > max)
+        hfe_buf_printf(out, " and %zu more", n - max);
+}
+
+int hfe_cmp_flips(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
+                  const char *suite, const char *task, const char *metric,
+                  size_t max, struct hfe_buf *down, struct hfe_buf *up)
+{
+    struct pairs pr;
+    int rc;
+
+    pair_up(a, b, suite, task, metric, &pr);
+    rc = pr.n ? 0 : -1;
+    flip_ids(&pr, 1, 0, max, down);
+    flip_ids(&pr, 0, 1, max, up);
+    free_pairs(&pr);
+    return rc;
+}
+
 /* ---- the gate ----------------------------------------------------------- */
 
 /* A comparison under way. */

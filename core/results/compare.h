@@ -70,4 +70,12 @@ int hfe_cmp_paired(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
                    const char *suite, const char *task, const char *metric,
                    struct hfe_paired *out);
 
+/* The items of metric, 0 or 1 in both, that went right -> wrong (down)
+ * and wrong -> right (up) from a to b: at most max ids of each, joined by
+ * ", " and followed by "and N more" past max, appended to down and up.
+ * -1 when no item pairs up. */
+int hfe_cmp_flips(const struct hfe_cmp_side *a, const struct hfe_cmp_side *b,
+                  const char *suite, const char *task, const char *metric,
+                  size_t max, struct hfe_buf *down, struct hfe_buf *up);
+
 #endif /* HFEVAL_COMPARE_H */
