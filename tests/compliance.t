@@ -29,7 +29,7 @@ cc() { # name: inspect --compliance --json --models $SCRATCH/name.txt
 }
 
 # The fixture lineage.
-cp "$fx/lineage.txt" "$SCRATCH/lin.txt"
+cp "$fx/random.txt" "$SCRATCH/lin.txt"
 sed -i "s|^\([a-z0-9_-]*\) *\([a-z0-9_]*\.gguf\)|\1 $fx/\2|" "$SCRATCH/lin.txt"
 cc lin
 is "$rc" 1 "the fixture lineage: exit 1, error-level checks fail"

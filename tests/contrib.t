@@ -29,11 +29,11 @@ S
 chmod +x bin/sbatch
 export PATH=$SCRATCH/bin:$PATH SBATCH_LOG=$SCRATCH/sbatch.log HFEVAL=$HFEVAL_BIN
 run "$HFEVAL_SRC/contrib/slurm-shards.sh" 3 "$HFEVAL_SRC/suites/arith.lua" \
-    "$HFEVAL_FIXTURES/lineage.txt" "$SCRATCH/spread" --limit 6
+    "$HFEVAL_FIXTURES/random.txt" "$SCRATCH/spread" --limit 6
 is "$rc" 0 "the script submits"; [ "$rc" = 0 ] || printf "# %s\n" "$err"
 like "$(cat sbatch.log)" '--array=1-3 ' "an array of three"
 like "$(cat sbatch.log)" '--dependency=afterok:' "a merge that waits for it"
-"$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/lineage.txt" \
+"$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/random.txt" \
     --limit 6 --out whole >whole.txt 2>/dev/null
 tail -n +1 spread/merge.log | grep -v '^hfeval:' >merged.txt
 is "$(cat merged.txt)" "$(cat whole.txt)" "the merged table is the unsharded run's"

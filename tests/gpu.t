@@ -128,7 +128,7 @@ elif [ -z "$gpu" ]; then
     skip $n_gpu_tests "$built built, not usable here: $why"
 else
     dev=$([ "$gpu" = llama-cuda ] && echo CUDA0 || echo ROCm0)
-    sed "s/base=tiny-base/& backend=$gpu/; /^tiny-base /s/\$/ backend=$gpu/" "$fx/lineage.txt" |
+    sed "s/base=tiny-base/& backend=$gpu/; /^tiny-base /s/\$/ backend=$gpu/" "$fx/random.txt" |
         sed "s|  *\([a-z0-9_]*\.gguf\)| $fx/\1|" >gpu-lineage.txt
     run "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/speed.lua" --models gpu-lineage.txt \
         --set lengths=64 --set gen=16 --set reps=2 --out gpu-speed

@@ -74,14 +74,14 @@ is "$rc" 4 "a missing file: exit 4"
 like "$err" "none.gguf: No such file or directory" "with the system's reason"
 
 # The lineage list.
-run "$hfeval" inspect --models "$fx/lineage.txt"
+run "$hfeval" inspect --models "$fx/random.txt"
 is "$rc" 0 "inspect --models exits 0"
 like "$out" '^tiny-base +- +llama +F32 ' "the base first, at the root"
 like "$out" '^  tiny-q4_k_m +tiny-base +llama +Q4_K_M ' "derivatives indented under it"
 like "$out" '^  tiny-nolicense +tiny-base .* \(none\) ' "a missing license shows"
 like "$out" '^  tiny-chat +tiny-base +llama +F(32|16) .* apache-2\.0 ' "the fine-tune"
 is "$(printf '%s\n' "$out" | wc -l)" 8 "a header and seven models"
-run "$hfeval" inspect --json --models "$fx/lineage.txt"
+run "$hfeval" inspect --json --models "$fx/random.txt"
 json_ok "$out" --lines
 ok $? "inspect --json --models is valid JSON lines"
 done_testing

@@ -6,7 +6,7 @@
 hfeval=$HFEVAL_BIN
 cd "$SCRATCH" || exit 1
 suite=$HFEVAL_SRC/suites/arith.lua
-lin=$HFEVAL_FIXTURES/lineage.txt
+lin=$HFEVAL_FIXTURES/random.txt
 
 run "$hfeval" run "$suite" --models "$lin" --limit 12 --out whole
 is "$rc" 0 "the unsharded run"

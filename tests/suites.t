@@ -8,7 +8,7 @@
 need_data gsm8k_test.jsonl
 need_data hellaswag_val_full.txt.bz2
 hfeval=$HFEVAL_BIN
-lin=$HFEVAL_FIXTURES/lineage.txt
+lin=$HFEVAL_FIXTURES/random.txt
 n_models=$(grep -c '^[a-z]' "$lin")
 
 suite() { # name metric args...
