@@ -54,6 +54,15 @@ is "$(printf '%s\n' "$out" | grep -c '^## Lineage:')" 1 "the fixture lineage: on
 like "$(printf '%s\n' "$out" | grep -m1 '^| tiny-')" '^\| tiny-base \| - \| F32 ' "the base first"
 like "$out" '^\| tiny-q4_0 \| arith/arith_choice \| acc \| [0-9.]+ \| [^|]+ \| [+-][0-9.e+-]+ \| [+-][0-9.e+-]+ \| [^|]+ \|$' \
     "each derivative with its Δs and its paired test against the base"
+# compliance in every run, not only with compliance.lua
+like "$out" '^\| tiny-base \| - \| F32 \| [0-9]+ \| [0-9.]+ MiB \| open source \|$' \
+    "a run of arith alone gives the base its class"
+like "$out" '^\|   tiny-nolicense \| tiny-base \| F16 \| [0-9]+ \| [0-9.]+ MiB \| restricted \|$' \
+    "and the unlicensed derivative restricted"
+like "$(tr -d ' \n' <fixture/run.json)" '"name":"tiny-nolicense".*"compliance":\{"class":"restricted","license":null,"failed":\["license\.present","license\.osi"' \
+    "run.json records each model's class, license and failed checks"
+like "$(tr -d ' \n' <fixture/run.json)" '"name":"tiny-base".*"compliance":\{"class":"opensource","license":"apache-2\.0","failed":\[\]\}' \
+    "a model that passes them all: none failed"
 run "$hfeval" report nowhere
 is "$rc" 8 "a missing run: exit 8"
 run "$hfeval" report run --format xml

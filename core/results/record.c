@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compliance.h"
 #include "json.h"
 #include "json_get.h"
 #include "models.h"
@@ -266,6 +267,38 @@ void hfe_record_model_error(struct hfe_record_out *w, const char *msg)
 {
     hfe_buf_puts(&w->models, ",\"error\":");
     hfe_json_strz(&w->models, msg);
+}
+
+void hfe_record_model_compliance(struct hfe_record_out *w,
+                                 const struct hfe_cc_model *m,
+                                 const struct hfe_cc_report *r, const char *why)
+{
+    struct hfe_buf *b = &w->models;
+    const cJSON *lic =
+        m ? cJSON_GetObjectItem(m->meta, "general.license") : NULL;
+    size_t i, n = 0;
+
+    hfe_buf_puts(b, ",\"compliance\":{");
+    if (!r) {
+        hfe_buf_puts(b, "\"error\":");
+        hfe_json_strz(b, why);
+        hfe_buf_puts(b, "}");
+        return;
+    }
+    hfe_buf_puts(b, "\"class\":");
+    hfe_json_strz(b, hfe_cc_class_names[r->class_]);
+    hfe_buf_puts(b, ",\"license\":");
+    if (cJSON_IsString(lic))
+        hfe_json_strz(b, lic->valuestring);
+    else
+        hfe_buf_puts(b, "null");
+    hfe_buf_puts(b, ",\"failed\":[");
+    for (i = 0; i < r->n; i++)
+        if (r->v[i].result == HFE_CC_FAIL) {
+            hfe_buf_puts(b, n++ ? "," : "");
+            hfe_json_strz(b, r->v[i].id);
+        }
+    hfe_buf_puts(b, "]}");
 }
 
 void hfe_record_model_info(struct hfe_record_out *w,

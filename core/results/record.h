@@ -66,13 +66,23 @@ void hfe_record_out_init(struct hfe_record_out *w);
 void hfe_record_out_free(struct hfe_record_out *w);
 
 /* A model's entry: begun with what the list says of it (its name, URI
- * less any password, parent, backend, options and file), then at most
- * one of _error (it did not open) or _info (what its backend says),
+ * less any password, parent, backend, options and file), then its
+ * _compliance, then at most one of _error (it did not open) or _info
+ * (what its backend says),
  * then _stats (what the backend counted), then _end. */
 void hfe_record_model_begin(struct hfe_record_out *w,
                             const struct hfe_model_ent *e, const char *base,
                             const struct hfe_backend *be);
 void hfe_record_model_error(struct hfe_record_out *w, const char *msg);
+/* Its metadata compliance, checked in every run (checks/compliance.h):
+ * the class, the license and the checks that failed; or, with r NULL, why
+ * it could not be checked.  After _begin, before _error or _info. */
+struct hfe_cc_model;
+struct hfe_cc_report;
+void hfe_record_model_compliance(struct hfe_record_out *w,
+                                 const struct hfe_cc_model *m,
+                                 const struct hfe_cc_report *r,
+                                 const char *why);
 void hfe_record_model_info(struct hfe_record_out *w,
                            const struct hfe_model_info *info);
 void hfe_record_model_stats(struct hfe_record_out *w,

@@ -87,6 +87,12 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
         r->m[k].params = hfe_json_get_num(info, "n_params");
         r->m[k].run = arg;
         r->m[k].bytes = hfe_json_get_num(file, "bytes");
+        /* every run checks the metadata; a compliance task's rows agree */
+        if (hfe_json_get_str(cJSON_GetObjectItem(e, "compliance"), "class")) {
+            free(r->m[k].klass);
+            r->m[k].klass = hfe_xstrdup(hfe_json_get_str(
+                cJSON_GetObjectItem(e, "compliance"), "class"));
+        }
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "results"))
     {

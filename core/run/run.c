@@ -394,7 +394,7 @@ struct run {
     size_t n_flat;            /* tasks of all suites               */
     size_t *order, *children; /* lineage order; children by model */
     struct hfe_fid_base *fid; /* [model][flat task]               */
-    struct cc_entry *cc;      /* compliance by model, when asked   */
+    struct cc_entry *cc;      /* compliance by model               */
     char *dir, *samples_path;
     struct hfe_journal *jr;
     struct sigaction old_int;
@@ -489,7 +489,7 @@ static int run_dir(struct run *r)
 static int run_open(struct run *r)
 {
     const struct hfe_run_opts *o = r->o;
-    size_t i, k, j;
+    size_t j;
     int rc;
 
     if ((rc = hfe_models_load(o->list_file, &r->list, &r->err)) != 0) {
@@ -511,15 +511,13 @@ static int run_open(struct run *r)
     /* parents first; a parent's fidelity data lives until its last child
      * has used it */
     r->order = lineage_order(r->list);
-    for (i = 0; i < o->n_suites; i++)
-        for (k = 0; k < r->su[i].n_tasks; k++)
-            if (r->su[i].tasks[k].kind == HFE_TASK_COMPLIANCE && !r->cc) {
-                r->cc = hfe_xcalloc(r->list->n + 1, sizeof(*r->cc));
-                if (compliance_all(r->list, r->order, r->cc, &r->err) != 0) {
-                    fprintf(stderr, "hfeval: %s\n", r->err.msg);
-                    return HFE_EXIT_INTERNAL;
-                }
-            }
+    /* the metadata checks cost nothing next to inference: every run
+     * records each model's class, license and failed checks */
+    r->cc = hfe_xcalloc(r->list->n + 1, sizeof(*r->cc));
+    if (compliance_all(r->list, r->order, r->cc, &r->err) != 0) {
+        fprintf(stderr, "hfeval: %s\n", r->err.msg);
+        return HFE_EXIT_INTERNAL;
+    }
     r->children = hfe_xcalloc(r->list->n + 1, sizeof(*r->children));
     for (j = 0; j < r->list->n; j++)
         if (r->list->v[j].base >= 0)
@@ -535,6 +533,7 @@ static int model_open(struct run *r, struct model *mo)
     const struct hfe_model_ent *e = mo->e;
     struct hfe_option *opts = hfe_xcalloc(e->n_opt + 1, sizeof(*opts));
     struct hfe_worker *wk = NULL;
+    const struct cc_entry *cc;
     size_t n_opts = 0, k;
     char oerr[1024];
     int orc;
@@ -551,6 +550,9 @@ static int model_open(struct run *r, struct model *mo)
     }
     hfe_record_model_begin(
         &r->out, e, e->base >= 0 ? r->list->v[e->base].name : NULL, mo->be);
+    cc = &r->cc[mo->j];
+    hfe_record_model_compliance(&r->out, cc->ok ? &cc->m : NULL,
+                                cc->ok ? &cc->r : NULL, cc->why);
     orc = hfe_worker_open(mo->be, e->resolved, opts, n_opts, &wk, oerr,
                           sizeof(oerr));
     free(opts);
