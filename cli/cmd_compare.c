@@ -11,11 +11,12 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    return hfe_cli_misuse("compare",
-                          "BASELINE CANDIDATE [--baseline-model NAME] "
-                          "[--candidate-model NAME] [--max-drop METRIC=VALUE "
-                          "...] [--max-kld X] [--alpha A] [--format tap|md]",
-                          msg, arg);
+    return hfe_cli_misuse(
+        "compare",
+        "BASELINE CANDIDATE [--baseline-model NAME] "
+        "[--candidate-model NAME] [--max-drop METRIC=VALUE "
+        "...] [--max-kld X] [--alpha A] [--format tap|md|junit]",
+        msg, arg);
 }
 
 /* An option with its value v. */
@@ -44,9 +45,14 @@ static int set_opt(struct hfe_compare_opts *o, struct hfe_tol *tol,
         if (*end || o->alpha <= 0 || o->alpha >= 1)
             return usage("--alpha needs a level between 0 and 1, got '%s'", v);
     } else if (!strcmp(a, "--format")) {
-        if (strcmp(v, "tap") && strcmp(v, "md"))
-            return usage("--format is tap or md, got '%s'", v);
-        o->md = !strcmp(v, "md");
+        if (!strcmp(v, "tap"))
+            o->format = HFE_CMP_TAP;
+        else if (!strcmp(v, "md"))
+            o->format = HFE_CMP_MD;
+        else if (!strcmp(v, "junit"))
+            o->format = HFE_CMP_JUNIT;
+        else
+            return usage("--format is tap, md or junit, got '%s'", v);
     } else {
         return -1; /* not an option with a value */
     }

@@ -2,7 +2,7 @@
 # hfeval compare, the CI gate: a derivative that lost 7 of 10 right
 # answers fails, with McNemar's exact p (2 x 0.5^7 = 0.015625) and the
 # items that flipped; the base against itself passes; tolerances and
-# --alpha decide; on the engine, a strongly perturbed derivative fails on
+# --alpha decide; JUnit XML says what TAP says; on the engine, a strongly perturbed derivative fails on
 # perplexity and --max-kld, the base against itself passes.
 . "$(dirname "$0")/lib.sh"
 hfeval=$HFEVAL_BIN
@@ -38,6 +38,14 @@ is "$rc" 0 "p = 0.0156 is not significant at --alpha 0.01: passes"
 run "$hfeval" compare run run --baseline-model base --candidate-model cand --alpha 0.05 --format md
 is "$rc" 1 "and is at 0.05: fails"
 like "$out" '^\| s/t \| exact_match \| 0\.8333 \| 0\.2500 \| -0\.5833 \| 0\.0156 \| \*\*regressed\*\* \|$' "a Markdown table"
+run "$hfeval" compare run run --baseline-model base --candidate-model cand --format junit
+is "$rc" 1 "JUnit XML: the same exit status"
+like "$out" '^  <testsuite name="cand against base" tests="1" failures="1">$' "a testsuite for the candidate"
+like "$out" '<testcase classname="s/t" name="exact_match"><failure type="regression" message="0\.8333 -&gt; 0\.2500 \(drop 0\.5833 &gt; 0; McNemar p=0\.01563' \
+    "a testcase for the metric, failed with the drop and p"
+like "$out" '^right -&gt; wrong: q9$' "and the items that flipped"
+run "$hfeval" compare run run --baseline-model base --candidate-model cand --format xml
+is "$rc" 2 "an unknown format: exit 2"
 run "$hfeval" compare run run
 is "$rc" 2 "two models and none named: exit 2"
 like "$err" "2 models in this run: name one with --baseline-model" "and says so"
@@ -73,6 +81,24 @@ run "$hfeval" compare fid fid --baseline-model b --candidate-model p --max-kld 0
 is "$rc" 1 "the perturbed derivative fails"
 like "$out" '^not ok [0-9]+ - fidelity/fidelity ppl_token: ' "on perplexity"
 like "$out" '^not ok [0-9]+ - fidelity/fidelity kld: [0-9.e+-]+ > 0\.01$' "and on --max-kld"
+tap=$out
+run "$hfeval" compare fid fid --baseline-model b --candidate-model p --max-kld 0.01 --format junit
+is "$rc" 1 "JUnit: the same exit status"
+printf '%s\n' "$out" >junit.xml
+python3 - junit.xml "$tap" <<'P'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.findall("./testsuite/testcase")
+tap = [l for l in sys.argv[2].splitlines() if l.startswith(("ok ", "not ok "))]
+got = [(c.get("classname") + " " + c.get("name"), c.find("failure") is not None)
+       for c in cases]
+want = [(l.split(" - ", 1)[1].split(":")[0], l.startswith("not ok")) for l in tap]
+assert root.tag == "testsuites" and len(tap) > 2, (root.tag, len(tap))
+assert got == want, (got, want)
+assert root.get("failures") == str(sum(f for _, f in want))
+P
+ok $? "well-formed XML with a testcase for each TAP line, a failure exactly where TAP says not ok"
 run "$hfeval" compare fid fid --baseline-model b --candidate-model p --alpha 0.05
 like "$out" '^not ok [0-9]+ - fidelity/fidelity ppl_token: ' \
     "perplexity has no paired test: with --alpha its tolerance still decides"

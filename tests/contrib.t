@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # contrib/slurm-shards.sh against a stand-in sbatch that runs what it is
 # given (each array index, then the dependent merge) on this machine: the
-# shards and the merge it submits give the unsharded run's table.
+# shards and the merge it submits give the unsharded run's table.  And the
+# CI jobs (contrib/github-actions.yml, contrib/gitlab-ci.yml): each parses,
+# and its compare commands run as they are written, giving JUnit XML.
 . "$(dirname "$0")/lib.sh"
 cd "$SCRATCH" || exit 1
 mkdir bin
@@ -37,4 +39,35 @@ like "$(cat sbatch.log)" '--dependency=afterok:' "a merge that waits for it"
     --limit 6 --out whole >whole.txt 2>/dev/null
 tail -n +1 spread/merge.log | grep -v '^hfeval:' >merged.txt
 is "$(cat merged.txt)" "$(cat whole.txt)" "the merged table is the unsharded run's"
+
+# the CI jobs' commands, on a baseline and a candidate of the demo lineage
+mkdir -p results/baselines results/runs build/bin
+ln -s "$HFEVAL_BIN" build/bin/hfeval
+ln -s "$HFEVAL_SRC/suites" suites
+printf 'demo-q2_k %s/demo-q2_k.gguf\n' "$HFEVAL_FIXTURES" >candidate.txt
+printf 'demo-base %s/demo-base.gguf\n' "$HFEVAL_FIXTURES" >baseline.txt
+"$HFEVAL_BIN" run "$HFEVAL_SRC/suites/coding.lua" --models baseline.txt \
+    --out results/baselines/coding >/dev/null 2>&1
+for f in github-actions gitlab-ci; do
+    if ! python3 -c 'import yaml' 2>/dev/null; then
+        skip 2 "no python3-yaml to read contrib/$f.yml"
+        continue
+    fi
+    python3 - "$HFEVAL_SRC/contrib/$f.yml" >"$f.sh" <<'P'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+jobs = doc["jobs"].values() if "jobs" in doc else [doc["hfeval-gate"]]
+for job in jobs:
+    steps = [s.get("run", "") for s in job["steps"]] if "steps" in job else job["script"]
+    for cmd in steps:
+        if "hfeval run" in cmd or "hfeval compare" in cmd:
+            print(cmd.replace("--format md >>\"$GITHUB_STEP_SUMMARY\"", "--format md >summary.md"))
+P
+    ok $? "contrib/$f.yml parses"
+    rm -f hfeval-junit.xml
+    bash -c ". ./$f.sh" >/dev/null 2>&1
+    python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(not (r.tag == "testsuites" and r.find("testsuite/testcase") is not None))' \
+        hfeval-junit.xml 2>/dev/null
+    ok $? "its commands run as written and leave the JUnit report"
+done
 done_testing

@@ -403,9 +403,70 @@ struct gate {
     const struct hfe_compare_opts *o;
     struct hfe_cmp_side s[2]; /* baseline, candidate */
     struct hfe_buf *out;
-    size_t n; /* tests so far */
+    struct hfe_buf cases; /* JUnit: the testcases, wrapped at the end */
+    size_t n;             /* tests so far                             */
+    size_t n_failed;
     int failed;
 };
+
+/* s with XML's five characters escaped, appended to b. */
+static void xml_text(struct hfe_buf *b, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '&':
+            hfe_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            hfe_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            hfe_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            hfe_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            hfe_buf_puts(b, "&apos;");
+            break;
+        default:
+            /* XML 1.0 has no control characters but tab and newlines */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
+                hfe_buf_puts(b, "?");
+            else
+                hfe_buf_add(b, s, 1);
+        }
+}
+
+/* One JUnit testcase: classname suite/task, name the metric; a failure
+ * with message and body (NULL for none) when bad. */
+static void junit_case(struct gate *g, const char *suite, const char *task,
+                       const char *metric, int bad, const char *message,
+                       const char *body)
+{
+    struct hfe_buf *b = &g->cases;
+
+    g->n_failed += bad != 0;
+    hfe_buf_puts(b, "    <testcase classname=\"");
+    xml_text(b, suite);
+    hfe_buf_puts(b, "/");
+    xml_text(b, task);
+    hfe_buf_puts(b, "\" name=\"");
+    xml_text(b, metric);
+    hfe_buf_puts(b, "\">");
+    if (bad) {
+        hfe_buf_puts(b, "<failure type=\"regression\" message=\"");
+        xml_text(b, message);
+        hfe_buf_puts(b, "\">");
+        xml_text(b, body ? body : message);
+        hfe_buf_puts(b, "</failure>");
+    } else {
+        hfe_buf_puts(b, "<system-out>");
+        xml_text(b, message);
+        hfe_buf_puts(b, "</system-out>");
+    }
+    hfe_buf_puts(b, "</testcase>\n");
+}
 
 /* The tolerance named for metric, or NULL. */
 static const struct hfe_tol *tolerance(const struct hfe_compare_opts *o,
@@ -428,12 +489,18 @@ static void row_failed(struct gate *g, const cJSON *r, const char *suite,
 
     g->failed = 1;
     g->n++;
-    if (!g->o->md)
+    if (g->o->format == HFE_CMP_TAP)
         hfe_buf_printf(g->out, "not ok %zu - %s/%s %s: %s\n", g->n, suite, task,
                        metric ? metric : "(the task)",
                        metric ? "no value (NaN)"
                        : why  ? why
                               : "failed");
+    else if (g->o->format == HFE_CMP_JUNIT)
+        junit_case(g, suite, task, metric ? metric : "(the task)", 1,
+                   metric ? "no value (NaN)"
+                   : why  ? why
+                          : "failed",
+                   NULL);
     else
         hfe_buf_printf(g->out,
                        "| %s/%s | %s | | failed | | | **regressed** |\n", suite,
@@ -448,11 +515,17 @@ static void row_kld(struct gate *g, const char *suite, const char *task,
 
     g->failed |= bad;
     g->n++;
-    if (!g->o->md)
+    if (g->o->format == HFE_CMP_TAP) {
         hfe_buf_printf(g->out, "%sok %zu - %s/%s kld: %.6g %s %.6g\n",
                        bad ? "not " : "", g->n, suite, task, kld,
                        bad ? ">" : "<=", g->o->max_kld);
-    else
+    } else if (g->o->format == HFE_CMP_JUNIT) {
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "kld %.6g %s %.6g", kld,
+                 bad ? ">" : "<=", g->o->max_kld);
+        junit_case(g, suite, task, "kld", bad, msg, NULL);
+    } else
         hfe_buf_printf(g->out, "| %s/%s | kld | | %.6g | | | %s |\n", suite,
                        task, kld, bad ? "**fails --max-kld**" : "ok");
 }
@@ -490,18 +563,29 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
     bad = drop > limit + 1e-12 && (o->alpha <= 0 || p < 0 || p < o->alpha);
     g->failed |= bad;
     g->n++;
-    if (!o->md) {
-        hfe_buf_printf(
-            g->out, "%sok %zu - %s/%s %s: %.4f -> %.4f (%s %.4f %s %g%s%s)\n",
-            bad ? "not " : "", g->n, suite, task, metric, a, b,
-            drop > 0   ? "drop"
-            : drop < 0 ? "gain"
-                       : "change",
-            fabs(drop), drop > limit ? ">" : "<=", limit, test[0] ? "; " : "",
-            test);
+    if (o->format != HFE_CMP_MD) {
+        char msg[384];
+        struct hfe_buf body = {0};
+
+        snprintf(msg, sizeof(msg), "%.4f -> %.4f (%s %.4f %s %g%s%s)", a, b,
+                 drop > 0   ? "drop"
+                 : drop < 0 ? "gain"
+                            : "change",
+                 fabs(drop), drop > limit ? ">" : "<=", limit,
+                 test[0] ? "; " : "", test);
+        if (o->format == HFE_CMP_TAP)
+            hfe_buf_printf(g->out, "%sok %zu - %s/%s %s: %s\n",
+                           bad ? "not " : "", g->n, suite, task, metric, msg);
+        hfe_buf_printf(&body, "%s\n", msg);
         for (k = 0; bad && pt.binary && pt.worse && k < pr.n; k++)
             if (pr.a[k] == 1 && pr.b[k] == 0)
-                hfe_buf_printf(g->out, "#   right -> wrong: %s\n", pr.id[k]);
+                hfe_buf_printf(o->format == HFE_CMP_TAP ? g->out : &body,
+                               "%sright -> wrong: %s\n",
+                               o->format == HFE_CMP_TAP ? "#   " : "",
+                               pr.id[k]);
+        if (o->format == HFE_CMP_JUNIT)
+            junit_case(g, suite, task, metric, bad, msg, body.s);
+        hfe_buf_free(&body);
     } else {
         char pv[32] = "-";
 
@@ -559,11 +643,14 @@ static void baseline_row(struct gate *g, const cJSON *r)
         return;
     g->failed = 1;
     g->n++;
-    if (!g->o->md)
+    if (g->o->format == HFE_CMP_TAP)
         hfe_buf_printf(g->out,
                        "not ok %zu - %s/%s %s: in the baseline, missing "
                        "from the candidate\n",
                        g->n, suite, task, metric);
+    else if (g->o->format == HFE_CMP_JUNIT)
+        junit_case(g, suite, task, metric, 1,
+                   "in the baseline, missing from the candidate", NULL);
     else
         hfe_buf_printf(g->out,
                        "| %s/%s | %s | | missing | | | **regressed** |\n",
@@ -582,7 +669,7 @@ int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
         rc = load_side(&g.s[i], o->runs[i], o->models[i], err);
     if (rc)
         goto out;
-    if (o->md)
+    if (o->format == HFE_CMP_MD)
         hfe_buf_printf(out,
                        "| suite/task | metric | %s | %s | change | p | |\n"
                        "| --- | --- | ---: | ---: | ---: | ---: | --- |\n",
@@ -592,10 +679,26 @@ int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
         candidate_row(&g, r);
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(g.s[0].run, "results"))
         baseline_row(&g, r);
-    if (!o->md)
+    if (o->format == HFE_CMP_TAP)
         hfe_buf_printf(out, "1..%zu\n", g.n);
+    if (o->format == HFE_CMP_JUNIT) {
+        hfe_buf_printf(out,
+                       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                       "<testsuites tests=\"%zu\" failures=\"%zu\">\n"
+                       "  <testsuite name=\"",
+                       g.n, g.n_failed);
+        xml_text(out, g.s[1].model);
+        hfe_buf_puts(out, " against ");
+        xml_text(out, g.s[0].model);
+        hfe_buf_printf(out, "\" tests=\"%zu\" failures=\"%zu\">\n", g.n,
+                       g.n_failed);
+        if (g.cases.len)
+            hfe_buf_add(out, g.cases.s, g.cases.len);
+        hfe_buf_puts(out, "  </testsuite>\n</testsuites>\n");
+    }
     rc = g.failed || !g.n ? HFE_EXIT_FAIL : 0;
 out:
+    hfe_buf_free(&g.cases);
     *n_tests = g.n;
     free_side(&g.s[0]);
     free_side(&g.s[1]);

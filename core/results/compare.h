@@ -4,7 +4,7 @@
  *
  *   hfeval compare BASELINE CANDIDATE [--baseline-model NAME]
  *       [--candidate-model NAME] [--max-drop METRIC=VALUE ...]
- *       [--max-kld X] [--alpha A] [--format tap|md]
+ *       [--max-kld X] [--alpha A] [--format tap|md|junit]
  *
  * BASELINE and CANDIDATE are run directories (run.json, samples.jsonl)
  * or their run.json; the same run twice compares two of its models.
@@ -14,7 +14,10 @@
  * says it is significant (McNemar's exact test for right/wrong metrics, a
  * paired bootstrap for the rest).  --max-kld fails a candidate whose KLD
  * from its base is above X.  Exit 0 when nothing failed, 1 when something
- * did; bad input has its own status (hfeval.h).
+ * did; bad input has its own status (hfeval.h).  --format junit writes
+ * JUnit XML, which CI test reporters read: one testsuite (the candidate
+ * against the baseline), a testcase a metric, a failure where TAP says
+ * "not ok", with the items that went from right to wrong.
  */
 #ifndef HFEVAL_COMPARE_H
 #define HFEVAL_COMPARE_H
@@ -22,6 +25,8 @@
 #include <stddef.h>
 
 #include "hfeval.h"
+
+enum hfe_cmp_format { HFE_CMP_TAP, HFE_CMP_MD, HFE_CMP_JUNIT };
 
 /* A metric's tolerated drop (--max-drop METRIC=VALUE). */
 struct hfe_tol {
@@ -37,10 +42,10 @@ struct hfe_compare_opts {
     size_t n_tol;
     double alpha;   /* 0: any drop past its tolerance fails */
     double max_kld; /* < 0: not checked                     */
-    int md;         /* a Markdown table instead of TAP       */
+    enum hfe_cmp_format format;
 };
 
-/* The comparison, as TAP or Markdown, appended to out; *n_tests the
+/* The comparison, as TAP, Markdown or JUnit XML, appended to out; *n_tests the
  * metrics compared.  Returns 0, HFE_EXIT_FAIL on a regression (or when
  * no metric is in common), or another status with err set. */
 int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
