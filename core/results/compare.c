@@ -564,8 +564,10 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
     g->failed |= bad;
     g->n++;
     if (o->format != HFE_CMP_MD) {
+        int tap = o->format == HFE_CMP_TAP;
         char msg[384];
-        struct hfe_buf body = {0};
+        struct hfe_buf body = {0}; /* JUnit: the failure's text */
+        struct hfe_buf *items = tap ? g->out : &body;
 
         snprintf(msg, sizeof(msg), "%.4f -> %.4f (%s %.4f %s %g%s%s)", a, b,
                  drop > 0   ? "drop"
@@ -573,17 +575,16 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
                             : "change",
                  fabs(drop), drop > limit ? ">" : "<=", limit,
                  test[0] ? "; " : "", test);
-        if (o->format == HFE_CMP_TAP)
+        if (tap)
             hfe_buf_printf(g->out, "%sok %zu - %s/%s %s: %s\n",
                            bad ? "not " : "", g->n, suite, task, metric, msg);
-        hfe_buf_printf(&body, "%s\n", msg);
+        else
+            hfe_buf_printf(&body, "%s\n", msg);
         for (k = 0; bad && pt.binary && pt.worse && k < pr.n; k++)
             if (pr.a[k] == 1 && pr.b[k] == 0)
-                hfe_buf_printf(o->format == HFE_CMP_TAP ? g->out : &body,
-                               "%sright -> wrong: %s\n",
-                               o->format == HFE_CMP_TAP ? "#   " : "",
-                               pr.id[k]);
-        if (o->format == HFE_CMP_JUNIT)
+                hfe_buf_printf(items, "%sright -> wrong: %s\n",
+                               tap ? "#   " : "", pr.id[k]);
+        if (!tap)
             junit_case(g, suite, task, metric, bad, msg, body.s);
         hfe_buf_free(&body);
     } else {

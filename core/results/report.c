@@ -351,48 +351,35 @@ static void models_md(struct hfe_buf *b, const struct rep *r, const int *order,
                     "| ---: | ---: | ---: | ---: |\n");
 }
 
-/* Under a lineage's Markdown table, the items each derivative got wrong
- * that the root got right (down) and the other way (up), named. */
-static void flips_md(struct hfe_buf *b, struct rep *r, const int *order,
-                     size_t k, size_t end)
+/* A derivative's row whose items flipped against the root: one line
+ * naming them, appended to fl (printed under the lineage's table). */
+static void flips_md(struct hfe_buf *fl, const struct rep *r, int root, int m,
+                     const struct row *v, const struct cells *c)
 {
-    int root = order[k], any = 0;
+    struct hfe_buf down = {0}, up = {0};
 
-    for (size_t q = k + 1; q < end; q++)
-        for (size_t x = 0; x < r->n_r; x++) {
-            struct hfe_buf down = {0}, up = {0};
-            struct cells c;
-            int m = order[q];
-
-            if (r->r[x].model != m)
-                continue;
-            cells(r, root, m, &r->r[x], &c);
-            if (!c.pt.binary || c.pt.p < 0 || !(c.pt.worse + c.pt.better))
-                continue;
-            if (!any++)
-                hfe_buf_printf(b, "Items that flipped against %s:\n\n",
-                               r->m[root].name);
-            hfe_cmp_flips(r->m[root].side, r->m[m].side, r->r[x].suite,
-                          r->r[x].task, r->r[x].metric, 12, &down, &up);
-            hfe_buf_printf(b, "- %s, %s %s: %u down", r->m[m].name, c.task,
-                           c.metric, c.pt.worse);
-            if (down.len)
-                hfe_buf_printf(b, " (%s)", down.s);
-            hfe_buf_printf(b, ", %u up", c.pt.better);
-            if (up.len)
-                hfe_buf_printf(b, " (%s)", up.s);
-            hfe_buf_puts(b, "\n");
-            hfe_buf_free(&down);
-            hfe_buf_free(&up);
-        }
-    if (any)
-        hfe_buf_puts(b, "\n");
+    if (m == root || !c->pt.binary || c->pt.p < 0 ||
+        !(c->pt.worse + c->pt.better))
+        return;
+    hfe_cmp_flips(r->m[root].side, r->m[m].side, v->suite, v->task, v->metric,
+                  12, &down, &up);
+    hfe_buf_printf(fl, "- %s, %s %s: %u down", r->m[m].name, c->task, c->metric,
+                   c->pt.worse);
+    if (down.len)
+        hfe_buf_printf(fl, " (%s)", down.s);
+    hfe_buf_printf(fl, ", %u up", c->pt.better);
+    if (up.len)
+        hfe_buf_printf(fl, " (%s)", up.s);
+    hfe_buf_puts(fl, "\n");
+    hfe_buf_free(&down);
+    hfe_buf_free(&up);
 }
 
 /* One lineage, its root at order[k], its models up to order[end). */
 static void lineage(struct hfe_buf *b, struct rep *r, enum hfe_report_format f,
                     const int *order, const int *depth, size_t k, size_t end)
 {
+    struct hfe_buf fl = {0}; /* Markdown: the flipped items' lines */
     int root = order[k];
     size_t q, x;
 
@@ -406,17 +393,21 @@ static void lineage(struct hfe_buf *b, struct rep *r, enum hfe_report_format f,
             if (r->r[x].model != m)
                 continue;
             cells(r, root, m, &r->r[x], &c);
-            if (f == HFE_REPORT_MD)
+            if (f == HFE_REPORT_MD) {
                 row_md(b, r, m, &c);
-            else if (f == HFE_REPORT_CSV)
+                flips_md(&fl, r, root, m, &r->r[x], &c);
+            } else if (f == HFE_REPORT_CSV)
                 row_csv(b, r, root, m, &c);
             else
                 row_json(b, r, root, m, &c);
         }
     if (f == HFE_REPORT_MD) {
         hfe_buf_puts(b, "\n");
-        flips_md(b, r, order, k, end);
+        if (fl.len)
+            hfe_buf_printf(b, "Items that flipped against %s:\n\n%s\n",
+                           r->m[root].name, fl.s);
     }
+    hfe_buf_free(&fl);
 }
 
 static void render(struct hfe_buf *b, struct rep *r, enum hfe_report_format f)
