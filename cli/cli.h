@@ -14,6 +14,7 @@ int hfe_cmd_run(int argc, char **argv);
 int hfe_cmd_merge(int argc, char **argv);
 int hfe_cmd_compare(int argc, char **argv);
 int hfe_cmd_report(int argc, char **argv);
+int hfe_cmd_pick(int argc, char **argv);
 int hfe_cmd_history(int argc, char **argv);
 int hfe_cmd_models(int argc, char **argv);
 int hfe_cmd_inspect(int argc, char **argv);

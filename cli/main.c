@@ -34,10 +34,18 @@ static const struct command {
      "          [--format tap|md]       the CI gate: exit 1 on a "
      "regression\n"},
     {"report", hfe_cmd_report,
-     "  report RUN... [--format md|csv|json]\n"
-     "                                   lineage tables: each model with its\n"
-     "                                   95% CI and its change from the\n"
-     "                                   lineage's root and its parent\n"},
+     "  report RUN... [--format text|md|csv|json] [--long] [--metric T=M]\n"
+     "                                   the decision table: a row a model,\n"
+     "                                   quality with its CI, Δ, recovery,\n"
+     "                                   flips, KLD, speed, memory, class,\n"
+     "                                   Pareto marks and the pick; --long:\n"
+     "                                   every metric's row\n"},
+    {"pick", hfe_cmd_pick,
+     "  pick RUN... [--min-recovery R] [--class C] [--max-memory MIB]\n"
+     "       [--max-size MIB] [--min-decode T] [--by size|decode|quality]\n"
+     "                                   the member each lineage ships, and\n"
+     "                                   why not the better-scoring ones;\n"
+     "                                   exit 1 when none fits\n"},
     {"models", hfe_cmd_models,
      "  models [--json] LIST             the lineage as a tree: base (from\n"
      "                                   base= or the GGUF), arch, quant,\n"

@@ -20,6 +20,7 @@ return {
         {
             name = "arith_choice",
             kind = "choice",
+            primary = "acc",
             docs = docs,
             prompt = prompt,
             choices = function(doc)
@@ -35,6 +36,7 @@ return {
         {
             name = "arith_gen",
             kind = "generate",
+            primary = "exact_match",
             docs = docs,
             prompt = prompt,
             target = function(doc) return doc.a end,

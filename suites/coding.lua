@@ -83,6 +83,7 @@ local task = {
     samples = samples,
     temperature = hfe.set.temperature and tonumber(hfe.set.temperature) or nil,
     pass_at = pass_at,
+    primary = "pass@" .. pass_at[1],
     max_tokens = tonumber(hfe.set.max_tokens or "384"),
     id = function(doc) return tostring(doc.task_id) end,
     execute = {

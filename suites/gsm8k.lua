@@ -50,6 +50,7 @@ return {
         {
             name = "gsm8k",
             kind = "generate",
+            primary = "exact_match:strict",
             docs = docs,
             prompt = prompt,
             target = function(doc) return final_answer(doc.answer) end,

@@ -22,6 +22,7 @@ return {
         {
             name = "hellaswag",
             kind = "choice",
+            primary = "acc_norm",
             docs = docs,
             prompt = function(doc) return doc.ctx end,
             choices = function(doc)

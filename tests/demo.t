@@ -11,7 +11,7 @@ cd "$SCRATCH" || exit 1
 
 # csv RUN TASK METRIC MODEL FIELD: one field of `hfeval report --format csv`
 csv() {
-    "$hfeval" report "$1" --format csv | awk -F, -v t="$2" -v m="$3" \
+    "$hfeval" report "$1" --long --format csv | awk -F, -v t="$2" -v m="$3" \
         -v model="$4" -v f="$5" '
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         $col["task"] == t && $col["metric"] == m && $col["model"] == model {
@@ -28,13 +28,13 @@ is "$rc" 0 "the coding suite over the demo lineage"
 base=$(csv coding coding/coding pass@1 demo-base value)
 ge "$base" 0.6
 ok $? "the base passes at least 60% of the coding problems (pass@1 $base)"
-values=$("$hfeval" report coding --format csv | awk -F, '$5 == "pass@1" { print $6 }' | sort -u | wc -l)
+values=$("$hfeval" report coding --long --format csv | awk -F, '$5 == "pass@1" { print $6 }' | sort -u | wc -l)
 ge "$values" 3
 ok $? "at least three different pass@1 values across the lineage ($values)"
-worse=$("$hfeval" report coding --format csv | awk -F, '
+worse=$("$hfeval" report coding --long --format csv | awk -F, '
     NR > 1 && $5 == "pass@1" && $12 != "" && $12 + 0 < 0.05 && $10 + 0 < 0 { print $2 }' | head -1)
 like "$worse" '^demo-' "a derivative is worse than the base with McNemar's p < 0.05 ($worse)"
-run "$hfeval" report coding
+run "$hfeval" report coding --long
 like "$out" "^\| +$worse \|.*\([0-9]+ down, [0-9]+ up\)" "and the report shows its flipped items"
 
 # --- arithmetic: learned over the range, lost by Q2_K -----------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# hfeval report: one block a lineage, base first, each derivative with its
-# 95% interval and its change from the root and from its parent, in
-# Markdown, CSV and JSON; runs merged in order.
+# hfeval report --long: one block a lineage, base first, each derivative
+# with its 95% interval and its change from the root and from its parent,
+# in Markdown, CSV and JSON; runs merged in order.  (The decision table,
+# report's default, is tests/decide.t's.)
 . "$(dirname "$0")/lib.sh"
 hfeval=$HFEVAL_BIN
 cd "$SCRATCH" || exit 1
@@ -23,7 +24,7 @@ printf 'child replay:child.jsonl base=base\nbase replay:base.jsonl\ngrand replay
 run "$hfeval" run s.lua --models list.txt --set data=data.jsonl --out run
 is "$rc" 0 "a run of two lineages"
 
-run "$hfeval" report run
+run "$hfeval" report run --long
 is "$rc" 0 "report exits 0"
 like "$out" '^## Lineage: base$' "a block for the lineage of base"
 like "$out" '^## Lineage: other$' "and one for the model alone"
@@ -38,10 +39,10 @@ like "$out" '^Items that flipped against base:$' "under the table, the items tha
 like "$out" '^- child, s/t exact_match: 7 down \(q3, q4, q5, q6, q7, q8, q9\), 0 up$' \
     "each derivative's, named, against the root"
 like "$out" '^- grand, s/t exact_match: 4 down \(q6, q7, q8, q9\), 0 up$' "the grandchild's too"
-run "$hfeval" report run --format csv
+run "$hfeval" report run --long --format csv
 like "$out" '^lineage,model,base,task,metric,value,ci_low,ci_high,n,delta_root,delta_parent,p_root,down_root,up_root$' "CSV: a header"
 like "$out" '^base,grand,child,s/t,exact_match,0\.5000,0\.2045,0\.7955,12,-0\.3333,\+0\.2500,0\.125,4,0$' "and a row a metric"
-run "$hfeval" report run --format json
+run "$hfeval" report run --long --format json
 json_ok "$out"
 ok $? "JSON parses"
 like "$out" '"model":"child","task":"s/t","metric":"exact_match","value":0\.25,"ci95":\[' "with the interval"
@@ -49,7 +50,7 @@ like "$out" '"paired_root":\{"p":0\.015625,"n":12,"down":7,"up":0\}' "and the pa
 # the fixture lineage on the engine: one block, the base first
 run "$hfeval" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/random.txt" \
     --limit 4 --out fixture
-run "$hfeval" report fixture
+run "$hfeval" report fixture --long
 is "$(printf '%s\n' "$out" | grep -c '^## Lineage:')" 1 "the fixture lineage: one block"
 like "$(printf '%s\n' "$out" | grep -m1 '^| tiny-')" '^\| tiny-base \| - \| F32 ' "the base first"
 like "$out" '^\| tiny-q4_0 \| arith/arith_choice \| acc \| [0-9.]+ \| [^|]+ \| [+-][0-9.e+-]+ \| [+-][0-9.e+-]+ \| [^|]+ \|$' \

@@ -2,7 +2,8 @@
 # schema.pl SCHEMA.json FILE [--lines]: checks a JSON document (or, with
 # --lines, each line of a JSON-lines file) against the subset of JSON
 # Schema 2020-12 that results/*.schema.json use: type (one or a list),
-# enum, required, properties, additionalProperties (a schema), items,
+# enum, required, properties, additionalProperties (a schema, or false),
+# items,
 # pattern, minimum, $ref to #/$defs/NAME.  Prints the first violation
 # with its JSON path and exits 1; exits 0 when every document conforms.
 use strict;
@@ -49,6 +50,8 @@ sub check {
         }
         for my $k (sort keys %$v) {
             my $sub = $s->{properties}{$k} // $s->{additionalProperties};
+            return "$path: unexpected '$k'"
+                if JSON::PP::is_bool($sub) && !$sub;
             next unless ref $sub eq 'HASH';
             my $err = check($sub, $v->{$k}, "$path.$k");
             return $err if $err;

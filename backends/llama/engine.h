@@ -71,7 +71,7 @@ struct hfe_model {
     } gpus[ENG_MAX_GPUS];
     size_t n_gpus;
 
-    struct hfe_mem mem[3 + ENG_MAX_BUFFERS + ENG_MAX_GPUS];
+    struct hfe_mem mem[4 + ENG_MAX_BUFFERS + ENG_MAX_GPUS];
     struct hfe_kv stats[2];
     char *stats_text[2];
     size_t n_stats;

@@ -917,7 +917,11 @@ static int llm_measure(struct hfe_model *m, struct hfe_measure *out)
     getrusage(RUSAGE_SELF, &ru);
     m->mem[2] =
         (struct hfe_mem){"rss-peak", "host", (uint64_t)ru.ru_maxrss * 1024u};
-    v.n_mem = 3;
+    m->mem[3] = (struct hfe_mem){"compute", "total", 0};
+    for (size_t i = 0; i < m->n_buffers; i++)
+        if (!strcmp(m->buffers[i].kind, "compute"))
+            m->mem[3].bytes += m->buffers[i].bytes;
+    v.n_mem = 4;
 #ifdef HFE_LLAMA_GPU /* by device: the rows of the GPU tables */
     {
         size_t i;

@@ -43,16 +43,13 @@ static int samp_cmp(const void *a, const void *b)
     return c ? c : (x->doc > y->doc) - (x->doc < y->doc);
 }
 
-/* Measurements, not quality: compared only when named. */
-static int measurement(const char *m)
+int hfe_cmp_measurement(const char *m)
 {
-    static const char *const v[] = {"prompt_tokens", "prompt_tok_s",
-                                    "decode_tok_s",  "ttft_ms",
-                                    "weights_mib",   "kv_mib",
-                                    "peak_rss_mib",  "kld",
-                                    "kld_p99",       "kld_max",
-                                    "delta_p",       "rms_delta_p",
-                                    "same_top",      NULL};
+    static const char *const v[] = {
+        "prompt_tokens", "prompt_tok_s", "decode_tok_s", "ttft_ms",
+        "weights_mib",   "kv_mib",       "peak_rss_mib", "kld",
+        "kld_p99",       "kld_max",      "delta_p",      "rms_delta_p",
+        "same_top",      "truncated",    "looped",       NULL};
     const char *const *p;
 
     if (!strncmp(m, "class=", 6))
@@ -63,12 +60,12 @@ static int measurement(const char *m)
     return 0;
 }
 
-/* Lower is better for these. */
-static int lower_better(const char *m)
+int hfe_cmp_lower_better(const char *m)
 {
     return !strcmp(m, "ppl_token") || !strcmp(m, "bits_per_byte") ||
            !strncmp(m, "kld", 3) || !strcmp(m, "rms_delta_p") ||
            !strcmp(m, "ttft_ms") || !strcmp(m, "failed_errors") ||
+           !strcmp(m, "truncated") || !strcmp(m, "looped") ||
            strstr(m, "_mib") != NULL;
 }
 
@@ -548,7 +545,7 @@ static void row_metric(struct gate *g, const char *suite, const char *task,
                        const char *metric, double a, double b, double limit)
 {
     const struct hfe_compare_opts *o = g->o;
-    double drop = lower_better(metric) ? b - a : a - b, p;
+    double drop = hfe_cmp_lower_better(metric) ? b - a : a - b, p;
     char test[160] = "";
     struct hfe_paired pt;
     struct pairs pr;
@@ -612,7 +609,8 @@ static void candidate_row(struct gate *g, const cJSON *r)
     if (!mo || !suite || !task || strcmp(mo, g->s[1].model))
         return;
     if (!metric || !cJSON_IsNumber(va)) {
-        if (!(metric && !tolerance(g->o, metric) && measurement(metric)))
+        if (!(metric && !tolerance(g->o, metric) &&
+              hfe_cmp_measurement(metric)))
             row_failed(g, r, suite, task, metric);
         return;
     }
@@ -621,7 +619,7 @@ static void candidate_row(struct gate *g, const cJSON *r)
         return;
     }
     t = tolerance(g->o, metric);
-    if (!t && measurement(metric))
+    if (!t && hfe_cmp_measurement(metric))
         return;
     base = result(&g->s[0], suite, task, metric);
     if (base && cJSON_IsNumber(cJSON_GetObjectItem(base, "value")))
@@ -639,7 +637,7 @@ static void baseline_row(struct gate *g, const cJSON *r)
                *task = hfe_json_get_str(r, "task");
 
     if (!mo || !metric || !suite || !task || strcmp(mo, g->s[0].model) ||
-        (!tolerance(g->o, metric) && measurement(metric)) ||
+        (!tolerance(g->o, metric) && hfe_cmp_measurement(metric)) ||
         !strncmp(metric, "kld", 3) || result(&g->s[1], suite, task, metric))
         return;
     g->failed = 1;

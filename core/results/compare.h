@@ -51,6 +51,12 @@ struct hfe_compare_opts {
 int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
                 size_t *n_tests, struct hfe_err *err);
 
+/* Is lower better for metric (perplexity, KLD, memory, degeneration);
+ * is it a measurement (speed, memory, fidelity, degeneration), which the
+ * gate compares only when --max-drop names it. */
+int hfe_cmp_lower_better(const char *metric);
+int hfe_cmp_measurement(const char *metric);
+
 /* McNemar's exact two-sided p for b and c discordant pairs. */
 double hfe_mcnemar_p(unsigned b, unsigned c);
 

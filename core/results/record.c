@@ -208,6 +208,14 @@ static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
         hfe_json_strz(b, s->tasks[k].name);
         hfe_buf_puts(b, ",\"kind\":");
         hfe_json_strz(b, hfe_task_kinds[s->tasks[k].kind]);
+        if (s->tasks[k].timing)
+            hfe_buf_puts(b, ",\"timing\":true");
+        if (s->tasks[k].fidelity)
+            hfe_buf_puts(b, ",\"fidelity\":true");
+        if (s->tasks[k].primary) {
+            hfe_buf_puts(b, ",\"primary\":");
+            hfe_json_strz(b, s->tasks[k].primary);
+        }
         hfe_buf_printf(b, ",\"documents\":%zu,\"samples\":%u,\"seed\":%llu}",
                        s->tasks[k].n, s->tasks[k].samples,
                        (unsigned long long)s->tasks[k].seed);
@@ -324,6 +332,11 @@ void hfe_record_model_stats(struct hfe_record_out *w,
                             const struct hfe_backend *be, struct hfe_model *m)
 {
     backend_stats(&w->models, be, m);
+}
+
+void hfe_record_model_json(struct hfe_record_out *w, const char *json)
+{
+    hfe_buf_puts(&w->models, json);
 }
 
 void hfe_record_model_end(struct hfe_record_out *w)

@@ -87,6 +87,8 @@ void hfe_record_model_info(struct hfe_record_out *w,
                            const struct hfe_model_info *info);
 void hfe_record_model_stats(struct hfe_record_out *w,
                             const struct hfe_backend *be, struct hfe_model *m);
+/* More of the model's object, as it is: ",\"key\":{...}". */
+void hfe_record_model_json(struct hfe_record_out *w, const char *json);
 void hfe_record_model_end(struct hfe_record_out *w);
 
 /* A result row: a metric's mean, standard error (null for a corpus

@@ -16,33 +16,9 @@
 #include "hfeval.h"
 #include "record.h"
 #include "report.h"
+#include "report_int.h"
 
-struct model {
-    char *name, *base, *quant, *klass;
-    const char *run;           /* the run it was read from, for its samples */
-    struct hfe_cmp_side *side; /* opened when a test needs it */
-    int side_tried;
-    double params, bytes;
-    int root; /* index of its lineage's root */
-};
-
-struct row {
-    int model;
-    char *key; /* "suite/task\tmetric" */
-    char *suite, *task, *metric;
-    double value, se;
-    int has_se;
-    double n;
-};
-
-struct rep {
-    struct model *m;
-    size_t n_m;
-    struct row *r;
-    size_t n_r;
-};
-
-static int find_model(const struct rep *r, const char *name)
+int hfe_rep_find(const struct rep *r, const char *name)
 {
     size_t i;
 
@@ -52,7 +28,7 @@ static int find_model(const struct rep *r, const char *name)
     return -1;
 }
 
-static int load(struct rep *r, const char *arg, struct hfe_err *err)
+int hfe_rep_load(struct rep *r, const char *arg, struct hfe_err *err)
 {
     struct hfe_record rec;
     const cJSON *run, *e;
@@ -64,12 +40,13 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "models"))
     {
         const cJSON *info = cJSON_GetObjectItem(e, "info"),
-                    *file = cJSON_GetObjectItem(e, "file");
+                    *file = cJSON_GetObjectItem(e, "file"),
+                    *cc = cJSON_GetObjectItem(e, "compliance");
         int k;
 
         if (!hfe_json_get_str(e, "name"))
             continue;
-        if ((k = find_model(r, hfe_json_get_str(e, "name"))) < 0) {
+        if ((k = hfe_rep_find(r, hfe_json_get_str(e, "name"))) < 0) {
             r->m = hfe_xrealloc(r->m, (r->n_m + 1) * sizeof(*r->m));
             k = (int)r->n_m++;
             memset(&r->m[k], 0, sizeof(r->m[k]));
@@ -88,10 +65,68 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
         r->m[k].run = arg;
         r->m[k].bytes = hfe_json_get_num(file, "bytes");
         /* every run checks the metadata; a compliance task's rows agree */
-        if (hfe_json_get_str(cJSON_GetObjectItem(e, "compliance"), "class")) {
+        if (hfe_json_get_str(cc, "class")) {
+            const cJSON *f;
+
             free(r->m[k].klass);
-            r->m[k].klass = hfe_xstrdup(hfe_json_get_str(
-                cJSON_GetObjectItem(e, "compliance"), "class"));
+            free(r->m[k].license);
+            free(r->m[k].failed);
+            r->m[k].klass = hfe_xstrdup(hfe_json_get_str(cc, "class"));
+            r->m[k].license = hfe_json_get_str(cc, "license")
+                                  ? hfe_xstrdup(hfe_json_get_str(cc, "license"))
+                                  : NULL;
+            r->m[k].failed = NULL;
+            cJSON_ArrayForEach(f, cJSON_GetObjectItem(cc, "failed"))
+            {
+                char *was = r->m[k].failed;
+
+                if (!cJSON_IsString(f))
+                    continue;
+                r->m[k].failed =
+                    was ? hfe_xasprintf("%s, %s", was, f->valuestring)
+                        : hfe_xstrdup(f->valuestring);
+                free(was);
+            }
+        }
+        if (cJSON_IsObject(cJSON_GetObjectItem(e, "measure"))) {
+            cJSON_Delete(r->m[k].measure);
+            r->m[k].measure =
+                cJSON_Duplicate(cJSON_GetObjectItem(e, "measure"), 1);
+        }
+    }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "suites"))
+    {
+        const char *su = hfe_json_get_str(e, "name");
+        const cJSON *t;
+
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(e, "tasks"))
+        {
+            const char *ta = hfe_json_get_str(t, "name");
+            struct rep_task *x;
+            size_t i;
+
+            if (!su || !ta)
+                continue;
+            for (i = 0; i < r->n_t; i++)
+                if (!strcmp(r->t[i].suite, su) && !strcmp(r->t[i].task, ta))
+                    break;
+            if (i == r->n_t) {
+                r->t = hfe_xrealloc(r->t, (r->n_t + 1) * sizeof(*r->t));
+                memset(&r->t[r->n_t], 0, sizeof(*r->t));
+                r->t[i].suite = hfe_xstrdup(su);
+                r->t[i].task = hfe_xstrdup(ta);
+                r->n_t++;
+            }
+            x = &r->t[i];
+            free(x->kind);
+            free(x->primary);
+            x->kind = hfe_xstrdup(
+                hfe_json_get_str(t, "kind") ? hfe_json_get_str(t, "kind") : "");
+            x->primary = hfe_json_get_str(t, "primary")
+                             ? hfe_xstrdup(hfe_json_get_str(t, "primary"))
+                             : NULL;
+            x->timing = cJSON_IsTrue(cJSON_GetObjectItem(t, "timing"));
+            x->fidelity = cJSON_IsTrue(cJSON_GetObjectItem(t, "fidelity"));
         }
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "results"))
@@ -101,7 +136,7 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
                    *ta = hfe_json_get_str(e, "task"),
                    *me = hfe_json_get_str(e, "metric");
         char *key;
-        int k = find_model(r, mo);
+        int k = hfe_rep_find(r, mo);
         size_t i;
 
         if (k < 0 || !su || !ta || !me ||
@@ -136,7 +171,8 @@ static int load(struct rep *r, const char *arg, struct hfe_err *err)
     return 0;
 }
 
-static const struct row *value(const struct rep *r, int model, const char *key)
+const struct rep_row *hfe_rep_value(const struct rep *r, int model,
+                                    const char *key)
 {
     size_t i;
 
@@ -147,21 +183,21 @@ static const struct row *value(const struct rep *r, int model, const char *key)
 }
 
 /* A lineage in order: the root, then each model under its parent. */
-static void walk(const struct rep *r, int parent, int *order, size_t *n,
-                 int *depth, int d)
+void hfe_rep_walk(const struct rep *r, int parent, int *order, size_t *n,
+                  int *depth, int d)
 {
     size_t i;
 
     for (i = 0; i < r->n_m; i++)
-        if (find_model(r, r->m[i].base) == parent) { /* -1: a root */
+        if (hfe_rep_find(r, r->m[i].base) == parent) { /* -1: a root */
             depth[*n] = d;
             order[(*n)++] = (int)i;
-            walk(r, (int)i, order, n, depth, d + 1);
+            hfe_rep_walk(r, (int)i, order, n, depth, d + 1);
         }
 }
 
 /* Metrics that are a share of right answers. */
-static int proportion(const char *m)
+int hfe_rep_proportion(const char *m)
 {
     static const char *const p[] = {
         "acc", "exact_match", "maj@", "pass@", "regex_match", "same_top", NULL};
@@ -181,7 +217,8 @@ static void fmt(char *out, size_t n, double v)
         snprintf(out, n, v != 0 && fabs(v) < 0.01 ? "%.3e" : "%.4f", v);
 }
 
-static void delta(char *out, size_t n, const struct row *x, const struct row *y)
+static void delta(char *out, size_t n, const struct rep_row *x,
+                  const struct rep_row *y)
 {
     if (!x || !y || x == y) {
         snprintf(out, n, "-");
@@ -193,16 +230,13 @@ static void delta(char *out, size_t n, const struct row *x, const struct row *y)
              x->value - y->value);
 }
 
-/* The paired test of a row against the same metric of model `other`,
- * on the items both scored; "-" when either has no samples. */
-static void paired(struct rep *r, const struct row *v, int other, char *out,
-                   size_t n, struct hfe_paired *pt)
+void hfe_rep_paired(struct rep *r, const struct rep_row *v, int other,
+                    struct hfe_paired *pt)
 {
-    struct model *ms[2] = {&r->m[v->model], &r->m[other]};
+    struct rep_model *ms[2] = {&r->m[v->model], &r->m[other < 0 ? 0 : other]};
     struct hfe_err err;
     int i;
 
-    snprintf(out, n, "-");
     pt->p = -1;
     if (other < 0 || other == v->model)
         return;
@@ -214,10 +248,18 @@ static void paired(struct rep *r, const struct row *v, int other, char *out,
     if (!ms[0]->side || !ms[1]->side ||
         hfe_cmp_paired(ms[1]->side, ms[0]->side, v->suite, v->task, v->metric,
                        pt) != 0)
-        return;
-    if (pt->binary)
+        pt->p = -1;
+}
+
+/* The paired test against the root, as the long table shows it. */
+static void paired(struct rep *r, const struct rep_row *v, int other, char *out,
+                   size_t n, struct hfe_paired *pt)
+{
+    hfe_rep_paired(r, v, other, pt);
+    snprintf(out, n, "-");
+    if (pt->p >= 0 && pt->binary)
         snprintf(out, n, "%.3g (%u down, %u up)", pt->p, pt->worse, pt->better);
-    else
+    else if (pt->p >= 0)
         snprintf(out, n, "%.3g", pt->p);
 }
 
@@ -225,21 +267,21 @@ static void paired(struct rep *r, const struct row *v, int other, char *out,
 
 /* What a metric's row shows, in every format. */
 struct cells {
-    const struct row *v, *vr, *vp; /* the row; the root's; the parent's */
-    struct hfe_paired pt;          /* against the root                  */
+    const struct rep_row *v, *vr, *vp; /* the row; the root's; the parent's */
+    struct hfe_paired pt;              /* against the root                  */
     char pv[64], val[32], lo[32], hi[32], dr[32], dp[32];
     char task[512];     /* suite/task */
     const char *metric; /* in task[] */
 };
 
-static void cells(struct rep *r, int root, int m, const struct row *v,
+static void cells(struct rep *r, int root, int m, const struct rep_row *v,
                   struct cells *c)
 {
     char *tab;
 
     c->v = v;
-    c->vr = value(r, root, v->key);
-    c->vp = value(r, find_model(r, r->m[m].base), v->key);
+    c->vr = hfe_rep_value(r, root, v->key);
+    c->vp = hfe_rep_value(r, hfe_rep_find(r, r->m[m].base), v->key);
     snprintf(c->task, sizeof(c->task), "%s", v->key);
     tab = strchr(c->task, '\t');
     *tab = '\0';
@@ -250,7 +292,7 @@ static void cells(struct rep *r, int root, int m, const struct row *v,
     if (v->has_se) {
         double l = v->value - 1.96 * v->se, h = v->value + 1.96 * v->se;
 
-        if (proportion(c->metric)) { /* a share stays in [0, 1] */
+        if (hfe_rep_proportion(c->metric)) { /* a share stays in [0, 1] */
             l = l < 0 ? 0 : l;
             h = h > 1 ? 1 : h;
         }
@@ -277,7 +319,7 @@ static void row_md(struct hfe_buf *b, const struct rep *r, int m,
 static void row_csv(struct hfe_buf *b, const struct rep *r, int root, int m,
                     const struct cells *c)
 {
-    const struct row *v = c->v;
+    const struct rep_row *v = c->v;
 
     hfe_buf_printf(
         b, "%s,%s,%s,%s,%s,%s,%s,%s,%.0f,%s,%s,", r->m[root].name, r->m[m].name,
@@ -295,7 +337,7 @@ static void row_csv(struct hfe_buf *b, const struct rep *r, int root, int m,
 static void row_json(struct hfe_buf *b, const struct rep *r, int root, int m,
                      const struct cells *c)
 {
-    const struct row *v = c->v, *vr = c->vr, *vp = c->vp;
+    const struct rep_row *v = c->v, *vr = c->vr, *vp = c->vp;
     const struct hfe_paired *pt = &c->pt;
 
     hfe_buf_puts(b, b->len > 1 ? ",\n" : "\n");
@@ -334,7 +376,7 @@ static void models_md(struct hfe_buf *b, const struct rep *r, const int *order,
                    "| class |\n| --- | --- | --- | ---: | ---: | --- |\n",
                    r->m[order[k]].name);
     for (q = k; q < end; q++) {
-        const struct model *x = &r->m[order[q]];
+        const struct rep_model *x = &r->m[order[q]];
         char sz[32] = "-", pa[32] = "-";
 
         if (!isnan(x->bytes))
@@ -354,7 +396,7 @@ static void models_md(struct hfe_buf *b, const struct rep *r, const int *order,
 /* A derivative's row whose items flipped against the root: one line
  * naming them, appended to fl (printed under the lineage's table). */
 static void flips_md(struct hfe_buf *fl, const struct rep *r, int root, int m,
-                     const struct row *v, const struct cells *c)
+                     const struct rep_row *v, const struct cells *c)
 {
     struct hfe_buf down = {0}, up = {0};
 
@@ -416,7 +458,7 @@ static void render(struct hfe_buf *b, struct rep *r, enum hfe_report_format f)
         *depth = hfe_xcalloc(r->n_m + 1, sizeof(int));
     size_t n = 0, k, end;
 
-    walk(r, -1, order, &n, depth, 0);
+    hfe_rep_walk(r, -1, order, &n, depth, 0);
     if (f == HFE_REPORT_CSV)
         hfe_buf_puts(b, "lineage,model,base,task,metric,value,ci_low,ci_high,"
                         "n,delta_root,delta_parent,p_root,down_root,"
@@ -435,7 +477,7 @@ static void render(struct hfe_buf *b, struct rep *r, enum hfe_report_format f)
     free(depth);
 }
 
-static void rep_free(struct rep *r)
+void hfe_rep_free(struct rep *r)
 {
     size_t k;
 
@@ -444,8 +486,18 @@ static void rep_free(struct rep *r)
         free(r->m[k].base);
         free(r->m[k].quant);
         free(r->m[k].klass);
+        free(r->m[k].license);
+        free(r->m[k].failed);
+        cJSON_Delete(r->m[k].measure);
         hfe_cmp_close(r->m[k].side);
     }
+    for (k = 0; k < r->n_t; k++) {
+        free(r->t[k].suite);
+        free(r->t[k].task);
+        free(r->t[k].kind);
+        free(r->t[k].primary);
+    }
+    free(r->t);
     for (k = 0; k < r->n_r; k++) {
         free(r->r[k].key);
         free(r->r[k].suite);
@@ -464,24 +516,10 @@ int hfe_report(const char *const *runs, size_t n_runs, enum hfe_report_format f,
     int rc = 0;
 
     for (i = 0; i < n_runs && !rc; i++)
-        rc = load(&r, runs[i], err);
+        rc = hfe_rep_load(&r, runs[i], err);
     hfe_buf_add(out, "", 0);
     if (!rc)
         render(out, &r, f);
-    rep_free(&r);
-    return rc;
-}
-
-int hfe_report_print(const char *run)
-{
-    struct hfe_buf b = {0};
-    struct hfe_err err;
-    int rc = hfe_report(&run, 1, HFE_REPORT_MD, &b, &err);
-
-    if (rc)
-        fprintf(stderr, "hfeval: %s\n", err.msg);
-    else
-        fputs(b.s, stdout);
-    hfe_buf_free(&b);
+    hfe_rep_free(&r);
     return rc;
 }

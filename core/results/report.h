@@ -27,8 +27,4 @@ enum hfe_report_format { HFE_REPORT_MD, HFE_REPORT_CSV, HFE_REPORT_JSON };
 int hfe_report(const char *const *runs, size_t n_runs, enum hfe_report_format f,
                struct hfe_buf *out, struct hfe_err *err);
 
-/* One run's tables, in Markdown, on stdout (what `hfeval run` shows on a
- * terminal); an error on stderr.  Returns the exit status. */
-int hfe_report_print(const char *run);
-
 #endif /* HFEVAL_REPORT_H */

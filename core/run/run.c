@@ -12,12 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decide.h"
 #include "history.h"
 #include "journal.h"
 #include "models.h"
+#include "perf.h"
 #include "plugin.h"
 #include "record.h"
-#include "report.h"
 #include "run.h"
 #include "score.h"
 #include "table.h"
@@ -272,6 +273,9 @@ static int run_task(struct hfe_job *j)
             rc = HFE_EXIT_FAIL;
             goto out;
         }
+    if (j->perf && !t->timing) /* speed.lua's are its own */
+        for (r = 0; r < nreq; r++)
+            hfe_perf_add(j->perf, &res[r]);
     rc = hfe_score(j, res);
     if (rc == 0 && t->timing)
         memory_stats(j);
@@ -413,6 +417,7 @@ struct model {
     const struct hfe_backend *be; /* the model's own backend     */
     struct hfe_model *m;          /* its worker                  */
     struct hfe_model_info info;
+    struct hfe_perf perf;
 };
 
 /* The run's status once something failed with `now`: a bug outranks
@@ -623,7 +628,7 @@ static int job_links(struct run *r, const struct model *mo,
 }
 
 /* Task t of suite s on model mo: its rows, or its error row. */
-static void run_one(struct run *r, const struct model *mo, struct hfe_suite *s,
+static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                     struct hfe_task *t, size_t f)
 {
     const char *name = mo->e->name;
@@ -635,7 +640,8 @@ static void run_one(struct run *r, const struct model *mo, struct hfe_suite *s,
                          .s = s,
                          .t = t,
                          .rec = &r->rec,
-                         .err = &r->err};
+                         .err = &r->err,
+                         .perf = &mo->perf};
     size_t q, mark = r->rec.len;
     int trc = HFE_EXIT_FAIL;
 
@@ -647,7 +653,19 @@ static void run_one(struct run *r, const struct model *mo, struct hfe_suite *s,
         fprintf(stderr, "hfeval: %s: %s/%s (%zu documents)\n", name, s->name,
                 t->name, t->n);
     if (job_links(r, mo, t, f, &jb) == 0) {
-        if ((trc = run_task(&jb)) == 0) {
+        /* (a root computes no KLD: a fidelity task's is not checked) */
+        if ((trc = run_task(&jb)) == 0 && t->primary && !t->fidelity) {
+            for (q = 0; q < jb.st.n && strcmp(jb.st.v[q].name, t->primary); q++)
+                ;
+            if (q == jb.st.n) { /* the suite named a metric it lacks */
+                hfe_err_set(&r->err,
+                            "%s: task '%s': field 'primary' names '%s', a "
+                            "metric the task does not compute",
+                            s->path, t->name, t->primary);
+                trc = HFE_EXIT_SUITE;
+            }
+        }
+        if (trc == 0) {
             for (q = 0; q < jb.st.n; q++) {
                 hfe_table_row(&r->table, name, t->name, &jb.st.v[q]);
                 hfe_record_result(&r->out, name, s->name, t->name, &jb.st.v[q]);
@@ -681,14 +699,21 @@ static void run_model(struct run *r, size_t o)
     long base = mo.e->base;
 
     mo.be = r->bound[mo.j]->be;
+    hfe_perf_start(&mo.perf);
     if (model_open(r, &mo) == 0) {
+        struct hfe_buf ms = {0};
+
         for (i = 0; i < r->o->n_suites; i++)
             for (k = 0; k < r->su[i].n_tasks; k++, f++)
                 run_one(r, &mo, &r->su[i], &r->su[i].tasks[k], f);
         hfe_record_model_stats(&r->out, &hfe_worker_backend, mo.m);
+        hfe_perf_json(&ms, &mo.perf, &hfe_worker_backend, mo.m);
+        hfe_record_model_json(&r->out, ms.s);
+        hfe_buf_free(&ms);
         hfe_record_model_end(&r->out);
         hfe_worker_backend.close(mo.m);
     }
+    hfe_perf_free(&mo.perf);
     if (base >= 0 && --r->children[base] == 0)
         for (f = 0; f < r->n_flat; f++)
             hfe_fid_base_free(&r->fid[(size_t)base * r->n_flat + f]);
@@ -755,17 +780,20 @@ static int run_finish(struct run *r)
     if (broken || r->interrupted)
         return run_stopped(r, broken);
     rc = run_records(r);
-    /* on a terminal, the lineage tables (hfeval report); elsewhere the
+    /* on a terminal, the decision table (hfeval report); elsewhere the
      * plain table, a row a metric, for scripts */
     if (isatty(1) && rc != HFE_EXIT_IO) {
         fflush(stdout);
-        hfe_report_print(r->dir);
+        hfe_decide_print(r->dir);
     } else {
         fputs(r->table.s, stdout);
     }
     fprintf(stderr,
             "hfeval: per-sample records in %s, the run in %s/run.json\n",
             r->samples_path, r->dir);
+    if (!isatty(1) && rc != HFE_EXIT_IO)
+        fprintf(stderr, "hfeval: the decision table: hfeval report %s\n",
+                r->dir);
     return !rc && r->failed ? r->failed : rc;
 }
 

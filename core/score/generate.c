@@ -126,8 +126,9 @@ struct gen {
     const struct hfe_task *t;
     size_t ns; /* samples a document */
     /* the task's stats, one group, in this order (NULL: not scored):
-     * exact_match and maj@N a pattern, regex_match, pass@k, Lua, timing */
-    struct hfe_stat *em, *maj, *rm, *pk, *ls, *tm;
+     * exact_match and maj@N a pattern, regex_match, pass@k, Lua,
+     * degeneration (truncated, looped), timing */
+    struct hfe_stat *em, *maj, *rm, *pk, *ls, *dg, *tm;
     const struct hfe_sb_job *all_jobs; /* every sample's run, or NULL */
     /* the document */
     const struct hfe_item *it;
@@ -157,7 +158,7 @@ static int gen_stats(struct gen *g)
     const struct hfe_task *t = g->t;
     size_t x, n = (t->first ? t->n_ex : 0) + (t->majority ? t->n_ex : 0) +
                   (t->match != NULL) + t->n_pass_at + t->n_lua +
-                  (t->timing ? 4 : 0);
+                  (t->timing ? 4 : 2);
     struct hfe_stat *s = hfe_score_stats(g->j, n);
     char maj[32];
 
@@ -182,7 +183,11 @@ static int gen_stats(struct gen *g)
     g->ls = s;
     for (x = 0; x < t->n_lua; x++)
         hfe_stat_name(s++, 0, "%s", t->lua_metric[x]);
-    if (t->timing) {
+    if (!t->timing) {
+        g->dg = s;
+        hfe_stat_name(&s[0], 0, "truncated");
+        hfe_stat_name(&s[1], 0, "looped");
+    } else {
         g->tm = s;
         hfe_stat_name(&s[0], 0, "prompt_tokens");
         hfe_stat_name(&s[1], 0, "prompt_tok_s");
@@ -265,6 +270,59 @@ static int score_pass(struct gen *g)
     return rc;
 }
 
+/* Does s hold a run of one n-gram of words (n <= 8) repeated back to
+ * back, at least three times over at least eight words: a completion
+ * caught in a loop. */
+static int looped(const char *s)
+{
+    size_t n = 0, cap = 0, i, k, run;
+    const char **w = NULL;
+    size_t *len = NULL;
+    int hit = 0;
+
+    while (*s) {
+        size_t l = strcspn(s, " \t\r\n");
+
+        if (l) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                w = hfe_xrealloc(w, cap * sizeof(*w));
+                len = hfe_xrealloc(len, cap * sizeof(*len));
+            }
+            w[n] = s;
+            len[n++] = l;
+        }
+        s += l;
+        s += strspn(s, " \t\r\n");
+    }
+    for (k = 1; k <= 8 && !hit; k++) /* run: words equal to the k-th back */
+        for (i = k, run = 0; i < n && !hit; i++) {
+            run = len[i] == len[i - k] && !memcmp(w[i], w[i - k], len[i])
+                      ? run + 1
+                      : 0;
+            hit = run + k >= 8 && run + k >= 3 * k;
+        }
+    free(w);
+    free(len);
+    return hit;
+}
+
+/* The share of the document's samples that ran to max_tokens without
+ * stopping, and of those caught in a loop. */
+static void score_degeneration(struct gen *g)
+{
+    size_t k, cut = 0, loop = 0;
+
+    for (k = 0; k < g->ns; k++) {
+        cut += g->res[k].finish == HFE_FINISH_LENGTH;
+        loop += looped(text_of(&g->res[k]));
+    }
+    hfe_stat_add(&g->dg[0], (double)cut / g->ns);
+    hfe_stat_add(&g->dg[1], (double)loop / g->ns);
+    hfe_score_rec_metric(g->j, &g->first, "truncated", (double)cut / g->ns);
+    hfe_score_rec_metric(g->j, &g->first, "looped", (double)loop / g->ns);
+}
+
 /* Prompt tokens, prompt and decode speed, time to the first token. */
 static void score_timing(struct gen *g)
 {
@@ -343,6 +401,8 @@ static int score_doc(struct gen *g, size_t i, const struct hfe_result *res)
     }
     if (t->timing)
         score_timing(g);
+    else if (rc == 0)
+        score_degeneration(g);
     record_rest(g, i);
     for (x = 0; x < t->n_ex * ns; x++) {
         free(g->got[x]);

@@ -47,6 +47,8 @@ struct hfe_stats {
 };
 
 /* Everything one task on one model needs. */
+struct hfe_perf;
+
 struct hfe_job {
     const struct hfe_backend *be;
     struct hfe_model *m;
@@ -69,6 +71,8 @@ struct hfe_job {
     const char *cc_base;
     /* the run's journal, or NULL */
     struct hfe_journal *jr;
+    /* the model's timings, each request's added (run.c), or NULL */
+    struct hfe_perf *perf;
 };
 
 /* The statistics (stats.c).  hfe_stat_group reserves n stats in a row,

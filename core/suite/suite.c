@@ -586,6 +586,12 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     if (t->kind == 4)
         return type_error(c, "field 'kind'", KINDS);
     lua_pop(L, 1);
+    lua_getfield(L, ti, "primary");
+    if (lua_type(L, -1) == LUA_TSTRING)
+        t->primary = hfe_xstrdup(lua_tostring(L, -1));
+    else if (!lua_isnil(L, -1))
+        return type_error(c, "field 'primary'", "a metric's name");
+    lua_pop(L, 1);
     if (t->kind == HFE_TASK_COMPLIANCE)
         return read_compliance(c, ti, t);
 
@@ -765,6 +771,7 @@ void hfe_suite_free(struct hfe_suite *s)
         free(t->until);
         free(t->items);
         free(t->name);
+        free(t->primary);
         for (j = 0; j < t->n_ex; j++) {
             free(t->ex[j].name);
             pcre2_code_free(t->ex[j].re);

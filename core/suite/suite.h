@@ -72,6 +72,7 @@ struct hfe_execute {
 struct hfe_task {
     char *name;
     enum hfe_task_kind kind;
+    char *primary; /* the metric the decision table shows, or NULL */
     struct hfe_item *items;
     size_t n;
     /* generate */
