@@ -105,7 +105,7 @@ static int report_or_pick(int argc, char **argv, int is_pick)
                                        [HFE_DECIDE_JSON] = "json"};
     const char **runs = hfe_xcalloc((size_t)argc + 1, sizeof(*runs));
     struct hfe_metric_sel *ms = hfe_xcalloc((size_t)argc + 1, sizeof(*ms));
-    struct hfe_decide_opts o = {.pick = HFE_PICK_DEFAULT};
+    struct hfe_decide_opts o = {.pick = HFE_PICK_DEFAULT, .metrics = ms};
     const char *cmd = is_pick ? "pick" : "report",
                *usage = is_pick ? usage_pick : usage_report;
     struct hfe_buf b = {0};

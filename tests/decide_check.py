@@ -75,12 +75,14 @@ for lin in rep["lineages"]:
         want(name, "parent", row["parent"], parent)
         want(name, "quantization", row["quantization"], m["info"]["quantization"])
         want(name, "size_mib", row["size_mib"], m["file"]["bytes"] / 2 ** 20)
-        want(name, "params", row["params"], m["info"]["n_params"])
+        want(name, "params", row["params"], m["info"]["n_params"] or None)
         qs = []
         for suite, t in tasks:
             if t["kind"] == "compliance" or t.get("timing") or t.get("fidelity"):
                 continue
-            metric = t.get("primary")
+            metric = t.get("primary") or next(  # else the first computed
+                (r["metric"] for r in run["results"] if r.get("metric") and
+                 (r["suite"], r["task"]) == (suite, t["name"])), None)
             key = f"{suite}/{t['name']}:{metric}"
             r = results.get((name, suite, t["name"], metric))
             if r is None:

@@ -29,7 +29,7 @@ printf '{"id":"q4","q":"4","a":"4"}\n' >>data.jsonl
 printf '{"item_id":"q4","completion":"x"}\n' | tee -a base.jsonl >>child.jsonl
 run "$hfeval" run s.lua --models list.txt --set data=data.jsonl --out run4 --db "$db"
 
-run "$hfeval" history --db "$db" --model base
+run "$hfeval" history --db "$db" --model base --metric exact_match
 is "$rc" 0 "history exits 0"
 is "$(printf '%s\n' "$out" | grep -c ' base ')" 4 "four runs of base"
 is "$(printf '%s\n' "$out" | awk 'NR > 1 { print $NF }' | tr '\n' ' ')" "first yes changed; changed; " \

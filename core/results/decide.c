@@ -132,15 +132,17 @@ static int columns(struct dec *D, struct hfe_err *err)
         struct col *c = &D->c[D->n_c];
         char st[512];
 
-        if (task_role(D, t) != 0)
-            continue;
         snprintf(st, sizeof(st), "%s/%s", t->suite, t->task);
         c->t = t;
         c->metric = t->primary;
         for (s = 0; s < D->o->n_metrics; s++)
             if (!strcmp(D->o->metrics[s].task, t->task) ||
                 !strcmp(D->o->metrics[s].task, st))
-                c->metric = D->o->metrics[s].metric;
+                break;
+        if (s < D->o->n_metrics) /* --metric: a column whatever the task */
+            c->metric = D->o->metrics[s].metric;
+        else if (task_role(D, t) != 0)
+            continue;
         for (k = 0; !c->metric && k < D->r.n_r; k++) /* the first computed */
             if (!strcmp(D->r.r[k].suite, t->suite) &&
                 !strcmp(D->r.r[k].task, t->task))
@@ -526,9 +528,9 @@ static const char *num(char *b, size_t n, double v)
 }
 
 /* A value the way its metric reads: a share with four decimals. */
-static const char *val(char *b, size_t n, double v, const char *metric)
+static const char *val(char *b, size_t n, double v, int share)
 {
-    if (!isnan(v) && hfe_rep_proportion(metric) && v >= 0 && v <= 1) {
+    if (!isnan(v) && share && v >= 0 && v <= 1) {
         snprintf(b, n, "%.4f", v);
         return b;
     }
@@ -600,7 +602,7 @@ static void human(const struct dec *D, const struct drow *d, struct grid *g,
     PUT(num(b, sizeof(b), d->params / 1e6));
     for (k = 0; k < D->n_c; k++) {
         const struct qcell *q = &d->q[k];
-        const char *me = D->c[k].metric;
+        int me = hfe_rep_proportion(D->c[k].metric);
 
         if (q->v && !isnan(q->lo)) {
             val(t, sizeof(t), q->v->value, me);
@@ -621,7 +623,7 @@ static void human(const struct dec *D, const struct drow *d, struct grid *g,
             snprintf(b, sizeof(b), "-");
         PUT(b);
     }
-    PUT(num(b, sizeof(b), d->quality));
+    PUT(val(b, sizeof(b), d->quality, 1));
     PUT(pct(b, sizeof(b), d->recovery));
     PUT(num(b, sizeof(b), d->kld));
     PUT(num(b, sizeof(b), d->kld_p99));
@@ -993,6 +995,31 @@ static void legend(struct hfe_buf *b, const struct dec *D, int md, int tw)
     hfe_buf_free(&t);
 }
 
+/* A lineage's pick and the better-scoring members it passed over. */
+static void pick_lines(struct hfe_buf *b, const struct dec *D,
+                       const struct lin *l, int md, int tw)
+{
+    struct hfe_buf p = {0}, q = {0};
+
+    hfe_buf_printf(&p, "%spick: %s%s — %s.", md ? "**" : "",
+                   l->pick >= 0 ? D->r.m[D->d[l->pick].m].name : "none",
+                   md ? "**" : "", l->why.s);
+    if (l->out.len)
+        hfe_buf_printf(&q, "better-scoring members ruled out: %s.", l->out.s);
+    hfe_buf_puts(b, "\n");
+    if (md) {
+        hfe_buf_printf(b, "%s\n", p.s);
+        if (q.len)
+            hfe_buf_printf(b, "%s\n", q.s);
+    } else { /* folded to the width */
+        fold(b, p.s, (size_t)tw);
+        if (q.len)
+            fold(b, q.s, (size_t)tw);
+    }
+    hfe_buf_free(&p);
+    hfe_buf_free(&q);
+}
+
 static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
 {
     static char lab[MAX_COLS][160];
@@ -1015,12 +1042,7 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
             g_md(b, &g);
         else
             g_text(b, &g, tw);
-        hfe_buf_printf(b, "\n%spick: %s%s — %s.\n", md ? "**" : "",
-                       l->pick >= 0 ? D->r.m[D->d[l->pick].m].name : "none",
-                       md ? "**" : "", l->why.s);
-        if (l->out.len)
-            hfe_buf_printf(b, "better-scoring members ruled out: %s.\n",
-                           l->out.s);
+        pick_lines(b, D, l, md, tw);
         if (li + 1 < D->n_l || multi)
             hfe_buf_puts(b, "\n");
         g_free(&g);
@@ -1045,7 +1067,7 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
             c[0] = hfe_xasprintf("%zu", i + 1);
             c[1] = hfe_xstrdup(D->r.m[d->m].name);
             c[2] = hfe_xstrdup(D->r.m[d->root].name);
-            c[3] = hfe_xstrdup(num(nb, sizeof(nb), d->quality));
+            c[3] = hfe_xstrdup(val(nb, sizeof(nb), d->quality, 1));
             c[4] = hfe_xstrdup(num(nb, sizeof(nb), d->size_mib));
             c[5] = hfe_xstrdup(num(nb, sizeof(nb), d->tg));
             c[6] = hfe_xstrdup(D->r.m[d->m].klass ? D->r.m[d->m].klass : "-");
