@@ -1107,6 +1107,20 @@ static void csv(struct hfe_buf *b, const struct dec *D)
     free(f);
 }
 
+/* "model":...,"why":...,"ruled_out":[...]: a lineage's pick. */
+static void pick_json(struct hfe_buf *b, const struct dec *D,
+                      const struct lin *l)
+{
+    hfe_buf_puts(b, "\"model\":");
+    if (l->pick >= 0)
+        hfe_json_strz(b, D->r.m[D->d[l->pick].m].name);
+    else
+        hfe_buf_puts(b, "null");
+    hfe_buf_puts(b, ",\"why\":");
+    hfe_json_strz(b, l->why.s);
+    hfe_buf_printf(b, ",\"ruled_out\":[%s]", l->json.len ? l->json.s : "");
+}
+
 static void json(struct hfe_buf *b, const struct dec *D)
 {
     struct fld *f = hfe_xcalloc(MAX_FIELDS, sizeof(*f));
@@ -1130,15 +1144,9 @@ static void json(struct hfe_buf *b, const struct dec *D)
             }
             hfe_buf_puts(b, "}");
         }
-        hfe_buf_puts(b, "],\n\"pick\":{\"model\":");
-        if (l->pick >= 0)
-            hfe_json_strz(b, D->r.m[D->d[l->pick].m].name);
-        else
-            hfe_buf_puts(b, "null");
-        hfe_buf_puts(b, ",\"why\":");
-        hfe_json_strz(b, l->why.s);
-        hfe_buf_printf(b, ",\"ruled_out\":[%s]}}",
-                       l->json.len ? l->json.s : "");
+        hfe_buf_puts(b, "],\n\"pick\":{");
+        pick_json(b, D, l);
+        hfe_buf_puts(b, "}}");
     }
     hfe_buf_puts(b, "],\n\"ranking\":[");
     o = ranking(D);
@@ -1212,15 +1220,9 @@ int hfe_pick(const char *const *runs, size_t n_runs,
         if (o->format == HFE_DECIDE_JSON) {
             hfe_buf_puts(out, li ? ",\n{\"lineage\":" : "{\"lineage\":");
             hfe_json_strz(out, root);
-            hfe_buf_puts(out, ",\"model\":");
-            if (name)
-                hfe_json_strz(out, name);
-            else
-                hfe_buf_puts(out, "null");
-            hfe_buf_puts(out, ",\"why\":");
-            hfe_json_strz(out, l->why.s);
-            hfe_buf_printf(out, ",\"ruled_out\":[%s]}",
-                           l->json.len ? l->json.s : "");
+            hfe_buf_puts(out, ",");
+            pick_json(out, &D, l);
+            hfe_buf_puts(out, "}");
         } else {
             hfe_buf_printf(out, "%s\t%s\t%s\n", root, name ? name : "-",
                            l->why.s);
