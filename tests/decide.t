@@ -202,6 +202,21 @@ is "$(printf '%s\n' "$out" | sed -n '/^## Every lineage/,$p' | grep -E '^\| [0-9
 is "$($check two two.json --class any --min-recovery 0.9 | grep -v '^checked')" "" "two lineages: every column, the picks and the ranking agree"
 is "$(schema "$HFEVAL_SRC/results/report.schema.json" two.json)" "" "and conform to the schema"
 
+# a suite of 70 tasks: 70 column groups, nothing cut or overrun
+cat >many.lua <<'L'
+local tasks = {}
+for i = 1, 70 do
+  tasks[i] = { name = "t" .. i, kind = "generate", docs = hfe.read_jsonl("data.jsonl"),
+    prompt = function(d) return d.q end, target = function(d) return d.a end, id = function(d) return d.id end }
+end
+return { name = "many", tasks = tasks }
+L
+run "$hfeval" run many.lua --models two.txt --out many
+"$hfeval" report many --format json >many.json
+is "$($check many many.json | grep -v '^checked')" "" "70 tasks: every column agrees"
+is "$("$hfeval" report many --format csv | head -1 | tr , '\n' | grep -c '^many/t[0-9]*:exact_match\.value$')" 70 \
+    "a value column for each of the 70"
+
 # ---- the pick's constraints ---------------------------------------------------
 run "$hfeval" pick two --class any --min-recovery 0.9
 is "$rc" 0 "pick: 0 when every lineage has one"

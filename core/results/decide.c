@@ -559,19 +559,28 @@ static const char *signed_num(char *b, size_t n, double v)
 
 /* ---- the grid: one header and rows of cells ----------------------------- */
 
-#define MAX_COLS 256
-
 struct grid {
-    const char *head[MAX_COLS];
-    char right[MAX_COLS]; /* aligned right */
-    size_t n_col;
-    char **cell; /* [row * MAX_COLS + col] */
+    const char **head;
+    char *right; /* aligned right */
+    size_t n_col, cap;
+    char **cell; /* [row * cap + col] */
     size_t n_row;
 };
 
+/* A grid of at most cap columns and n_row rows. */
+static void g_init(struct grid *g, size_t cap, size_t n_row)
+{
+    memset(g, 0, sizeof(*g));
+    g->cap = cap;
+    g->head = hfe_xcalloc(cap + 1, sizeof(*g->head));
+    g->right = hfe_xcalloc(cap + 1, 1);
+    g->n_row = n_row;
+    g->cell = hfe_xcalloc(n_row * cap + 1, sizeof(char *));
+}
+
 static void g_col(struct grid *g, const char *head, int right)
 {
-    if (g->n_col < MAX_COLS) {
+    if (g->n_col < g->cap) {
         g->head[g->n_col] = head;
         g->right[g->n_col++] = (char)right;
     }
@@ -724,13 +733,13 @@ static void pad(struct hfe_buf *b, const char *s, size_t w, int right)
  * below, the model column repeated. */
 static void g_text(struct hfe_buf *b, const struct grid *g, int tw)
 {
-    size_t w[MAX_COLS], c, r, from = 1, to, used;
+    size_t *w = hfe_xcalloc(g->n_col + 1, sizeof(*w)), c, r, from = 1, to, used;
 
     for (c = 0; c < g->n_col; c++) {
         w[c] = width(g->head[c]);
         for (r = 0; r < g->n_row; r++)
-            if (width(g->cell[r * MAX_COLS + c]) > w[c])
-                w[c] = width(g->cell[r * MAX_COLS + c]);
+            if (width(g->cell[r * g->cap + c]) > w[c])
+                w[c] = width(g->cell[r * g->cap + c]);
     }
     while (from < g->n_col) {
         used = w[0];
@@ -740,8 +749,7 @@ static void g_text(struct hfe_buf *b, const struct grid *g, int tw)
             used += 2 + w[to];
         for (r = 0; r <= g->n_row; r++) {
             for (c = 0; c < to; c = c ? c + 1 : from) {
-                const char *s =
-                    r ? g->cell[(r - 1) * MAX_COLS + c] : g->head[c];
+                const char *s = r ? g->cell[(r - 1) * g->cap + c] : g->head[c];
                 if (c)
                     hfe_buf_puts(b, "  ");
                 pad(b, s, w[c], g->right[c]);
@@ -755,6 +763,7 @@ static void g_text(struct hfe_buf *b, const struct grid *g, int tw)
         if (from < g->n_col)
             hfe_buf_puts(b, "\n");
     }
+    free(w);
 }
 
 static void g_md(struct hfe_buf *b, const struct grid *g)
@@ -769,7 +778,7 @@ static void g_md(struct hfe_buf *b, const struct grid *g)
     hfe_buf_puts(b, "|\n");
     for (r = 0; r < g->n_row; r++) {
         for (c = 0; c < g->n_col; c++)
-            hfe_buf_printf(b, "| %s ", g->cell[r * MAX_COLS + c]);
+            hfe_buf_printf(b, "| %s ", g->cell[r * g->cap + c]);
         hfe_buf_puts(b, "|\n");
     }
 }
@@ -778,9 +787,11 @@ static void g_free(struct grid *g)
 {
     size_t i;
 
-    for (i = 0; g->cell && i < g->n_row * MAX_COLS; i++)
+    for (i = 0; g->cell && i < g->n_row * g->cap; i++)
         free(g->cell[i]);
     free(g->cell);
+    free(g->head);
+    free(g->right);
 }
 
 /* ---- the fields of CSV and JSON ----------------------------------------- */
@@ -858,7 +869,8 @@ static size_t fields(const struct dec *D, size_t li, const struct drow *d,
     return n;
 }
 
-#define MAX_FIELDS (32 + 9 * MAX_COLS)
+/* The most fields a row has: 9 a column, the rest fixed. */
+#define MAX_FIELDS(D) (40 + 9 * (D)->n_c)
 
 static void csv_str(struct hfe_buf *b, const char *s)
 {
@@ -1022,20 +1034,19 @@ static void pick_lines(struct hfe_buf *b, const struct dec *D,
 
 static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
 {
-    static char lab[MAX_COLS][160];
+    char(*lab)[160] = hfe_xcalloc(D->n_c + 1, sizeof(*lab));
     size_t li, i, *o;
     int tw = term_width(D->o->width), multi = D->n_l > 1;
 
     trees(D);
     for (li = 0; li < D->n_l; li++) {
         const struct lin *l = &D->l[li];
-        struct grid g = {0};
+        struct grid g;
 
+        g_init(&g, 23 + 4 * D->n_c, l->b - l->a);
         heads(D, &g, lab);
-        g.n_row = l->b - l->a;
-        g.cell = hfe_xcalloc(g.n_row * MAX_COLS + 1, sizeof(char *));
         for (i = l->a; i < l->b; i++)
-            human(D, &D->d[i], &g, &g.cell[(i - l->a) * MAX_COLS], !md);
+            human(D, &D->d[i], &g, &g.cell[(i - l->a) * g.cap], !md);
         hfe_buf_printf(b, md ? "## Lineage: %s\n\n" : "LINEAGE %s\n\n",
                        D->r.m[D->d[l->a].m].name);
         if (md)
@@ -1048,8 +1059,9 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
         g_free(&g);
     }
     if (multi) {
-        struct grid g = {0};
+        struct grid g;
 
+        g_init(&g, 7, D->n_d);
         g_col(&g, "rank", 1);
         g_col(&g, "model", 0);
         g_col(&g, "lineage", 0);
@@ -1057,12 +1069,10 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
         g_col(&g, "size MiB", 1);
         g_col(&g, "decode tok/s", 1);
         g_col(&g, "class", 0);
-        g.n_row = D->n_d;
-        g.cell = hfe_xcalloc(g.n_row * MAX_COLS + 1, sizeof(char *));
         o = ranking(D);
         for (i = 0; i < D->n_d; i++) {
             const struct drow *d = &D->d[o[i]];
-            char **c = &g.cell[i * MAX_COLS], nb[64];
+            char **c = &g.cell[i * g.cap], nb[64];
 
             c[0] = hfe_xasprintf("%zu", i + 1);
             c[1] = hfe_xstrdup(D->r.m[d->m].name);
@@ -1082,11 +1092,12 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
         g_free(&g);
     }
     legend(b, D, md, tw);
+    free(lab);
 }
 
 static void csv(struct hfe_buf *b, const struct dec *D)
 {
-    struct fld *f = hfe_xcalloc(MAX_FIELDS, sizeof(*f));
+    struct fld *f = hfe_xcalloc(MAX_FIELDS(D), sizeof(*f));
     size_t li, i, k, n;
 
     for (li = 0; li < D->n_l; li++)
@@ -1123,7 +1134,7 @@ static void pick_json(struct hfe_buf *b, const struct dec *D,
 
 static void json(struct hfe_buf *b, const struct dec *D)
 {
-    struct fld *f = hfe_xcalloc(MAX_FIELDS, sizeof(*f));
+    struct fld *f = hfe_xcalloc(MAX_FIELDS(D), sizeof(*f));
     size_t li, i, k, n, *o;
 
     hfe_buf_puts(b, "{\"schema\":\"hfeval.report/1\",\"lineages\":[");
