@@ -56,6 +56,7 @@ struct lin {
 
 struct dec {
     struct rep r;
+    int *role; /* by task: role_of() */
     const struct hfe_decide_opts *o;
     struct col *c;
     size_t n_c;
@@ -83,8 +84,9 @@ static const struct rep_row *get(const struct dec *D, int m,
     return hfe_rep_value(&D->r, m, key);
 }
 
-/* A task's kind of column: quality (0), fidelity (1), speed (2), none. */
-static int task_role(const struct dec *D, const struct rep_task *t)
+/* A task's kind of column: quality (0), fidelity (1), speed (2), none
+ * (3); found once a task (build). */
+static int role_of(const struct dec *D, const struct rep_task *t)
 {
     size_t i;
 
@@ -103,6 +105,11 @@ static int task_role(const struct dec *D, const struct rep_task *t)
         }
     }
     return 0;
+}
+
+static int task_role(const struct dec *D, const struct rep_task *t)
+{
+    return D->role[t - D->r.t];
 }
 
 /* The quality columns: each quality task's chosen metric. */
@@ -433,6 +440,9 @@ static int build(struct dec *D, struct hfe_err *err)
     size_t n = 0, i, k;
     int rc;
 
+    D->role = hfe_xcalloc(D->r.n_t + 1, sizeof(*D->role));
+    for (i = 0; i < D->r.n_t; i++)
+        D->role[i] = role_of(D, &D->r.t[i]);
     if ((rc = columns(D, err)) != 0) {
         free(order);
         free(depth);
@@ -503,6 +513,7 @@ static void dec_free(struct dec *D)
     free(D->d);
     free(D->l);
     free(D->c);
+    free(D->role);
     hfe_rep_free(&D->r);
 }
 
@@ -596,9 +607,9 @@ static size_t width(const char *s)
     return w;
 }
 
-/* The human cells of row d, one per column of g (heads set once). */
-static void human(const struct dec *D, const struct drow *d, struct grid *g,
-                  char **out, int text)
+/* The human cells of row d, one per column heads() names. */
+static void human(const struct dec *D, const struct drow *d, char **out,
+                  int text)
 {
     const struct rep_model *m = &D->r.m[d->m];
     size_t k, c = 0;
@@ -655,7 +666,6 @@ static void human(const struct dec *D, const struct drow *d, struct grid *g,
              d->pick ? (d->par_size || d->par_dec ? " pick" : "pick") : "");
     PUT(*b ? b : "-");
 #undef PUT
-    (void)g;
 }
 
 static void heads(const struct dec *D, struct grid *g, char (*lab)[160])
@@ -1046,7 +1056,7 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
         g_init(&g, 23 + 4 * D->n_c, l->b - l->a);
         heads(D, &g, lab);
         for (i = l->a; i < l->b; i++)
-            human(D, &D->d[i], &g, &g.cell[(i - l->a) * g.cap], !md);
+            human(D, &D->d[i], &g.cell[(i - l->a) * g.cap], !md);
         hfe_buf_printf(b, md ? "## Lineage: %s\n\n" : "LINEAGE %s\n\n",
                        D->r.m[D->d[l->a].m].name);
         if (md)

@@ -74,6 +74,16 @@ static const char *const kinds[][2] = {{"weights", "weights_mib"},
                                        {"rss-peak", "peak_rss_mib"},
                                        {"device-peak", "device_peak_mib"}};
 
+const char *hfe_perf_mem_key(const char *kind)
+{
+    size_t x;
+
+    for (x = 0; x < sizeof(kinds) / sizeof(kinds[0]); x++)
+        if (!strcmp(kind, kinds[x][0]))
+            return kinds[x][1];
+    return NULL;
+}
+
 void hfe_perf_json(struct hfe_buf *b, struct hfe_perf *p,
                    const struct hfe_backend *be, struct hfe_model *m)
 {

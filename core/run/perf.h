@@ -27,5 +27,7 @@ void hfe_perf_add(struct hfe_perf *p, const struct hfe_result *r);
 void hfe_perf_json(struct hfe_buf *b, struct hfe_perf *p,
                    const struct hfe_backend *be, struct hfe_model *m);
 void hfe_perf_free(struct hfe_perf *p);
+/* The key of a backend's memory kind ("kv" -> "kv_mib"), or NULL. */
+const char *hfe_perf_mem_key(const char *kind);
 
 #endif /* HFEVAL_PERF_H */

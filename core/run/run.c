@@ -151,12 +151,6 @@ static int submit(struct hfe_job *j, struct hfe_request *req,
  * kind, a device's share as KIND@DEVICE. */
 static void memory_stats(struct hfe_job *j)
 {
-    static const char *const kinds[][2] = {{"weights", "weights_mib"},
-                                           {"kv", "kv_mib"},
-                                           {"rss-peak", "peak_rss_mib"},
-                                           {"compute", "compute_mib"},
-                                           {"device-peak", "device_peak_mib"}};
-    const size_t nk = sizeof(kinds) / sizeof(kinds[0]);
     struct hfe_measure ms = {0};
     size_t k;
 
@@ -166,18 +160,16 @@ static void memory_stats(struct hfe_job *j)
     if (j->be->measure(j->m, &ms) != HFE_OK)
         return;
     for (k = 0; k < ms.n_mem; k++) {
-        const char *dev = ms.mem[k].device;
+        const char *dev = ms.mem[k].device,
+                   *key = hfe_perf_mem_key(ms.mem[k].kind);
         struct hfe_stat *s;
-        size_t x;
 
-        for (x = 0; x < nk && strcmp(ms.mem[k].kind, kinds[x][0]); x++)
-            ;
-        if (x == nk)
+        if (!key)
             continue;
         if (!dev || !strcmp(dev, "total") || !strcmp(dev, "host"))
-            s = hfe_stat_new(&j->st, 1, "%s", kinds[x][1]);
+            s = hfe_stat_new(&j->st, 1, "%s", key);
         else
-            s = hfe_stat_new(&j->st, 1, "%s@%s", kinds[x][1], dev);
+            s = hfe_stat_new(&j->st, 1, "%s@%s", key, dev);
         s->sum = ms.mem[k].bytes / 1048576.0;
         s->n = 1;
     }
@@ -627,6 +619,27 @@ static int job_links(struct run *r, const struct model *mo,
     return 0;
 }
 
+/* A primary metric the task did not compute is the suite's mistake: the
+ * rows are kept, the run ends with exit 5.  (A root computes no KLD: a
+ * fidelity task's is not checked.) */
+static void check_primary(struct run *r, const struct hfe_suite *s,
+                          const struct hfe_task *t, const struct hfe_stats *st)
+{
+    size_t q;
+
+    if (!t->primary || t->fidelity)
+        return;
+    for (q = 0; q < st->n && strcmp(st->v[q].name, t->primary); q++)
+        ;
+    if (q < st->n)
+        return;
+    fprintf(stderr,
+            "hfeval: %s: task '%s': field 'primary' names '%s', a metric the "
+            "task does not compute\n",
+            s->path, t->name, t->primary);
+    r->failed = worse(r->failed, HFE_EXIT_SUITE);
+}
+
 /* Task t of suite s on model mo: its rows, or its error row. */
 static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                     struct hfe_task *t, size_t f)
@@ -653,23 +666,12 @@ static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
         fprintf(stderr, "hfeval: %s: %s/%s (%zu documents)\n", name, s->name,
                 t->name, t->n);
     if (job_links(r, mo, t, f, &jb) == 0) {
-        /* (a root computes no KLD: a fidelity task's is not checked) */
-        if ((trc = run_task(&jb)) == 0 && t->primary && !t->fidelity) {
-            for (q = 0; q < jb.st.n && strcmp(jb.st.v[q].name, t->primary); q++)
-                ;
-            if (q == jb.st.n) { /* the suite named a metric it lacks */
-                hfe_err_set(&r->err,
-                            "%s: task '%s': field 'primary' names '%s', a "
-                            "metric the task does not compute",
-                            s->path, t->name, t->primary);
-                trc = HFE_EXIT_SUITE;
-            }
-        }
-        if (trc == 0) {
+        if ((trc = run_task(&jb)) == 0) {
             for (q = 0; q < jb.st.n; q++) {
                 hfe_table_row(&r->table, name, t->name, &jb.st.v[q]);
                 hfe_record_result(&r->out, name, s->name, t->name, &jb.st.v[q]);
             }
+            check_primary(r, s, t, &jb.st);
             return;
         }
         r->rec.len = mark; /* no half-written records */
