@@ -2,6 +2,7 @@
  * history.c - run records into SQLite, and series out of it.  See
  * history.h.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,29 +230,33 @@ struct prev {
     char series[1024], suite[65], data[65], backend[256], model[65];
 };
 
-static void print_row(struct hfe_buf *out, sqlite3_stmt *st, struct prev *p)
+static void walk_row(sqlite3_stmt *st, struct prev *p,
+                     struct hfe_history_row *row, char *why, size_t n_why)
 {
-    char series[1024], task[512], why[160] = "", se[32];
+    char series[1024];
 
     snprintf(series, sizeof(series), "%s\t%s\t%s\t%s", col(st, 2), col(st, 3),
              col(st, 4), col(st, 5));
-    if (!strcmp(series, p->series)) /* the same series: compare */
-        snprintf(why, sizeof(why), "%s%s%s%s",
-                 strcmp(col(st, 9), p->suite) ? "suite changed; " : "",
-                 strcmp(col(st, 10), p->data) ? "data changed; " : "",
-                 strcmp(col(st, 11), p->backend) ? "backend changed; " : "",
-                 strcmp(col(st, 12), p->model) ? "model file changed; " : "");
-    snprintf(task, sizeof(task), "%s/%s", col(st, 3), col(st, 4));
-    if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-        snprintf(se, sizeof(se), "-");
-    else
-        snprintf(se, sizeof(se), "%.4f", sqlite3_column_double(st, 7));
-    hfe_buf_printf(out, "%-20s %-20s %-20s %-22s %-20s %10.4f %10s  %s\n",
-                   col(st, 0), col(st, 2), task, col(st, 5), col(st, 1),
-                   sqlite3_column_double(st, 6), se,
-                   !p->series[0] || strcmp(series, p->series) ? "first"
-                   : why[0]                                   ? why
-                                                              : "yes");
+    row->first = !p->series[0] || strcmp(series, p->series) != 0;
+    snprintf(why, n_why, "%s%s%s%s",
+             strcmp(col(st, 9), p->suite) ? "suite changed; " : "",
+             strcmp(col(st, 10), p->data) ? "data changed; " : "",
+             strcmp(col(st, 11), p->backend) ? "backend changed; " : "",
+             strcmp(col(st, 12), p->model) ? "model file changed; " : "");
+    if (row->first)
+        why[0] = '\0';
+    row->started = col(st, 0);
+    row->run_id = col(st, 1);
+    row->model = col(st, 2);
+    row->suite = col(st, 3);
+    row->task = col(st, 4);
+    row->metric = col(st, 5);
+    row->value = sqlite3_column_double(st, 6);
+    row->stderr_ = sqlite3_column_type(st, 7) == SQLITE_NULL
+                       ? NAN
+                       : sqlite3_column_double(st, 7);
+    row->n = sqlite3_column_double(st, 8);
+    row->why = why;
     snprintf(p->series, sizeof(p->series), "%s", series);
     snprintf(p->suite, sizeof(p->suite), "%s", col(st, 9));
     snprintf(p->data, sizeof(p->data), "%s", col(st, 10));
@@ -259,8 +264,9 @@ static void print_row(struct hfe_buf *out, sqlite3_stmt *st, struct prev *p)
     snprintf(p->model, sizeof(p->model), "%s", col(st, 12));
 }
 
-int hfe_history_query(const struct hfe_history_query *q, struct hfe_buf *out,
-                      size_t *rows, struct hfe_err *err)
+int hfe_history_walk(const struct hfe_history_query *q,
+                     void (*fn)(void *ud, const struct hfe_history_row *row),
+                     void *ud, size_t *rows, struct hfe_err *err)
 {
     const char *path = hfe_history_path(q->db);
     struct prev prev = {0};
@@ -292,15 +298,48 @@ int hfe_history_query(const struct hfe_history_query *q, struct hfe_buf *out,
     sqlite3_bind_text(st, 1, q->model, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, q->lineage, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, q->metric, -1, SQLITE_STATIC);
+    for (; sqlite3_step(st) == SQLITE_ROW; ++*rows) {
+        struct hfe_history_row row;
+        char why[160];
+
+        walk_row(st, &prev, &row, why, sizeof(why));
+        fn(ud, &row);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return 0;
+}
+
+static void print_row(void *ud, const struct hfe_history_row *w)
+{
+    struct hfe_buf *out = ud;
+    char task[512], se[32];
+
+    snprintf(task, sizeof(task), "%s/%s", w->suite, w->task);
+    if (isnan(w->stderr_))
+        snprintf(se, sizeof(se), "-");
+    else
+        snprintf(se, sizeof(se), "%.4f", w->stderr_);
+    hfe_buf_printf(out, "%-20s %-20s %-20s %-22s %-20s %10.4f %10s  %s\n",
+                   w->started, w->model, task, w->metric, w->run_id, w->value,
+                   se,
+                   w->first    ? "first"
+                   : w->why[0] ? w->why
+                               : "yes");
+}
+
+int hfe_history_query(const struct hfe_history_query *q, struct hfe_buf *out,
+                      size_t *rows, struct hfe_err *err)
+{
+    int rc;
+
     hfe_buf_printf(out, "%-20s %-20s %-20s %-22s %-20s %10s %10s  %s\n",
                    "STARTED", "MODEL", "TASK", "METRIC", "RUN", "VALUE",
                    "STDERR", "COMPARABLE");
-    for (; sqlite3_step(st) == SQLITE_ROW; ++*rows)
-        print_row(out, st, &prev);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    if ((rc = hfe_history_walk(q, print_row, out, rows, err)) != 0)
+        return rc;
     if (!*rows) {
-        hfe_err_set(err, "%s: no results match", path);
+        hfe_err_set(err, "%s: no results match", hfe_history_path(q->db));
         return HFE_EXIT_FAIL;
     }
     return 0;

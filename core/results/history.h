@@ -35,6 +35,22 @@ struct hfe_history_query {
     const char *db, *model, *lineage, *metric;
 };
 
+/* A result of a series, as hfe_history_walk hands it over. */
+struct hfe_history_row {
+    const char *started, *run_id, *model, *suite, *task, *metric;
+    double value, stderr_, n; /* stderr_: NaN for none */
+    int first;                /* the series' first row */
+    const char *why; /* what changed since the row before ("suite changed; "
+                      * ...), "" when comparable */
+};
+
+/* Each matching result, series by series (model, suite, task, metric),
+ * oldest first, handed to fn.  Returns 0, or HFE_EXIT_IO (no database)
+ * with err set; *rows counts them. */
+int hfe_history_walk(const struct hfe_history_query *q,
+                     void (*fn)(void *ud, const struct hfe_history_row *row),
+                     void *ud, size_t *rows, struct hfe_err *err);
+
 /* The matching results, a series at a time and each row marked
  * comparable or with what changed, appended to out.  Returns 0, or
  * HFE_EXIT_IO (no database) or HFE_EXIT_FAIL (no row) with err set. */

@@ -161,11 +161,12 @@ static void merge_groups(struct merge *mg, const cJSON *first,
     }
 }
 
-/* OUT/samples.jsonl, and OUT/run.json: the first shard's record with the
+/* OUT/samples.jsonl, OUT/items.jsonl (the shards' items, each shard's
+ * documents its own), and OUT/run.json: the first shard's record with the
  * merged results, no shard, and the shards it came from. */
 static int write_out(const char *out_dir, const cJSON *first,
                      cJSON *merged_from, const struct hfe_record_out *w,
-                     const struct hfe_buf *samples)
+                     const struct hfe_buf *samples, const struct hfe_buf *items)
 {
     cJSON *rec = cJSON_Duplicate(first, 1);
     char *path = hfe_xasprintf("%s/samples.jsonl", out_dir), *json, *res;
@@ -180,6 +181,10 @@ static int write_out(const char *out_dir, const cJSON *first,
     cJSON_AddItemToObject(rec, "merged_from", merged_from);
     free(res);
     if (hfe_write_file(path, samples->s, samples->len) != 0)
+        rc = HFE_EXIT_IO;
+    free(path);
+    path = hfe_xasprintf("%s/items.jsonl", out_dir);
+    if (!rc && hfe_write_file(path, items->s, items->len) != 0)
         rc = HFE_EXIT_IO;
     free(path);
     path = hfe_xasprintf("%s/run.json", out_dir);
@@ -201,7 +206,7 @@ int hfe_merge(const char *out_dir, const char *const *runs, size_t n_runs)
 {
     struct hfe_record *rec = hfe_xcalloc(n_runs + 1, sizeof(*rec));
     cJSON *merged_from = cJSON_CreateArray();
-    struct hfe_buf table = {0}, samples = {0};
+    struct hfe_buf table = {0}, samples = {0}, items = {0};
     struct hfe_record_out w;
     struct merge mg = {0};
     struct hfe_err err;
@@ -218,6 +223,16 @@ int hfe_merge(const char *out_dir, const char *const *runs, size_t n_runs)
             fprintf(stderr, "hfeval: %s\n", err.msg);
             break;
         }
+        { /* a shard's items, when it wrote them (older runs did not) */
+            char *ip = hfe_xasprintf("%s/items.jsonl", rec[i].dir), *text;
+            size_t len;
+
+            if (hfe_read_file(ip, &text, &len, &err) == 0) {
+                hfe_buf_add(&items, text, len);
+                free(text);
+            }
+            free(ip);
+        }
         id = hfe_json_get_str(rec[i].json, "run_id");
         cJSON_AddItemToArray(merged_from,
                              cJSON_CreateString(id ? id : runs[i]));
@@ -233,7 +248,8 @@ int hfe_merge(const char *out_dir, const char *const *runs, size_t n_runs)
         hfe_buf_add(&samples, "", 0);
         hfe_table_head(&table);
         merge_groups(&mg, rec[0].json, &table, &w, &samples);
-        rc = write_out(out_dir, rec[0].json, merged_from, &w, &samples);
+        hfe_buf_add(&items, "", 0);
+        rc = write_out(out_dir, rec[0].json, merged_from, &w, &samples, &items);
         merged_from = NULL;
         if (cJSON_GetArraySize(models) > 1)
             hfe_table_lineage_json(&table, models);
@@ -251,6 +267,7 @@ int hfe_merge(const char *out_dir, const char *const *runs, size_t n_runs)
     cJSON_Delete(merged_from);
     hfe_buf_free(&table);
     hfe_buf_free(&samples);
+    hfe_buf_free(&items);
     hfe_record_out_free(&w);
     return rc;
 }

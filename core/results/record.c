@@ -375,6 +375,43 @@ void hfe_record_result_error(struct hfe_record_out *w, const char *model,
 
 /* ---- run.json ----------------------------------------------------------- */
 
+void hfe_record_items(struct hfe_buf *out, const struct hfe_suite *su,
+                      size_t n_suites)
+{
+    size_t i, k, d, c;
+
+    hfe_buf_add(out, "", 0);
+    for (i = 0; i < n_suites; i++)
+        for (k = 0; k < su[i].n_tasks; k++) {
+            const struct hfe_task *t = &su[i].tasks[k];
+
+            if (t->kind != HFE_TASK_CHOICE && t->kind != HFE_TASK_GENERATE)
+                continue;
+            for (d = 0; d < t->n; d++) {
+                const struct hfe_item *it = &t->items[d];
+
+                if (!it->prompt)
+                    continue;
+                hfe_buf_puts(out, "{\"suite\":");
+                hfe_json_strz(out, su[i].name);
+                hfe_buf_puts(out, ",\"task\":");
+                hfe_json_strz(out, t->name);
+                hfe_buf_printf(
+                    out, ",\"doc_id\":%lld,\"prompt\":", (long long)it->doc_id);
+                hfe_json_strz(out, it->prompt);
+                if (t->kind == HFE_TASK_CHOICE) {
+                    hfe_buf_puts(out, ",\"choices\":[");
+                    for (c = 0; c < it->n_choices; c++) {
+                        hfe_buf_puts(out, c ? "," : "");
+                        hfe_json_strz(out, it->choices[c]);
+                    }
+                    hfe_buf_puts(out, "]");
+                }
+                hfe_buf_puts(out, "}\n");
+            }
+        }
+}
+
 int hfe_record_write(const char *dir, const struct hfe_record_run *run,
                      const struct hfe_record_out *w, struct hfe_err *err)
 {
@@ -422,7 +459,8 @@ int hfe_record_write(const char *dir, const struct hfe_record_run *run,
     hfe_buf_add(&b, w->models.s, w->models.len);
     hfe_buf_puts(&b, "\n],\n\"results\":");
     hfe_buf_add(&b, w->results.s, w->results.len);
-    hfe_buf_puts(&b, "\n],\n\"samples\":\"samples.jsonl\"}\n");
+    hfe_buf_puts(&b, "\n],\n\"samples\":\"samples.jsonl\","
+                     "\"items\":\"items.jsonl\"}\n");
     if (hfe_write_file(path, b.s, b.len) != 0) {
         hfe_err_set(err, "%s: cannot write the run record: %s", path,
                     strerror(errno));

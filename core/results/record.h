@@ -111,6 +111,13 @@ struct hfe_record_run {
     time_t started;
 };
 
+/* The items the run asked, a line each, into out (DIR/items.jsonl): for
+ * every choice and generate task's document its suite, task, doc_id, the
+ * prompt as rendered (what the samples' prompt_sha256 digests) and a
+ * choice task's choices; once a run, not once a model. */
+void hfe_record_items(struct hfe_buf *out, const struct hfe_suite *su,
+                      size_t n_suites);
+
 /* Writes DIR/run.json.  Returns 0, or HFE_EXIT_IO with err set
  * ("PATH: cannot write the run record: REASON"). */
 int hfe_record_write(const char *dir, const struct hfe_record_run *run,

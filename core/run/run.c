@@ -740,7 +740,7 @@ static int run_stopped(struct run *r, int broken)
     return HFE_EXIT_INTERRUPTED;
 }
 
-/* samples.jsonl, run.json and the history. */
+/* samples.jsonl, items.jsonl, run.json and the history. */
 static int run_records(struct run *r)
 {
     const struct hfe_run_opts *o = r->o;
@@ -752,6 +752,19 @@ static int run_records(struct run *r)
         fprintf(stderr, "hfeval: %s: cannot write the records: %s\n",
                 r->samples_path, strerror(errno));
         rc = HFE_EXIT_IO;
+    }
+    {
+        struct hfe_buf items = {0};
+        char *ip = hfe_xasprintf("%s/items.jsonl", r->dir);
+
+        hfe_record_items(&items, r->su, o->n_suites);
+        if (hfe_write_file(ip, items.s, items.len) != 0) {
+            fprintf(stderr, "hfeval: %s: cannot write the items: %s\n", ip,
+                    strerror(errno));
+            rc = HFE_EXIT_IO;
+        }
+        hfe_buf_free(&items);
+        free(ip);
     }
     if (r->list->n > 1)
         hfe_table_lineage(&r->table, r->list);

@@ -112,6 +112,33 @@ double hfe_fid_quantile(struct hfe_fid_acc *acc, double q)
     return acc->each[lo] + (pos - lo) * (acc->each[lo + 1] - acc->each[lo]);
 }
 
+void hfe_fid_hist(const double *kld, size_t n,
+                  unsigned long counts[HFE_FID_HIST_BINS])
+{
+    size_t i;
+
+    memset(counts, 0, HFE_FID_HIST_BINS * sizeof(*counts));
+    for (i = 0; i < n; i++) {
+        double x = kld[i], k;
+
+        if (!(x >= 1e-6)) { /* NaN cannot come, but would land here */
+            counts[0]++;
+            continue;
+        }
+        k = floor((log10(x) - HFE_FID_HIST_FROM) * HFE_FID_HIST_PER_DECADE);
+        /* log10 rounds: put a value on an edge by the edge itself */
+        while (k > 0 &&
+               x < pow(10, HFE_FID_HIST_FROM + k / HFE_FID_HIST_PER_DECADE))
+            k--;
+        while (
+            k + 1 < HFE_FID_HIST_BINS - 1 &&
+            x >= pow(10, HFE_FID_HIST_FROM + (k + 1) / HFE_FID_HIST_PER_DECADE))
+            k++;
+        counts[k + 1 > HFE_FID_HIST_BINS - 1 ? HFE_FID_HIST_BINS - 1
+                                             : (size_t)k + 1]++;
+    }
+}
+
 void hfe_fid_base_free(struct hfe_fid_base *b)
 {
     free(b->q);

@@ -52,6 +52,16 @@ void hfe_fid_compare(const struct hfe_fid_base *b, size_t at, const float *lp,
 /* The q-quantile (0..1) of the per-position KLD; sorts acc->each. */
 double hfe_fid_quantile(struct hfe_fid_acc *acc, double q);
 
+/* The per-position KLD of kld[0..n) by order of magnitude, a quarter of a
+ * decade a bin: counts[0] holds those under 1e-6 (zero among them),
+ * counts[k] for k in 1..32 those in [1e-6 * 10^((k-1)/4), 1e-6 * 10^(k/4)),
+ * counts[33] those of 100 nats and more.  Sums over documents add up. */
+#define HFE_FID_HIST_FROM       (-6)
+#define HFE_FID_HIST_PER_DECADE 4
+#define HFE_FID_HIST_BINS       34
+void hfe_fid_hist(const double *kld, size_t n,
+                  unsigned long counts[HFE_FID_HIST_BINS]);
+
 void hfe_fid_base_free(struct hfe_fid_base *b);
 void hfe_fid_acc_free(struct hfe_fid_acc *acc);
 

@@ -161,10 +161,11 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
 
 /* Document i's fidelity: what this model keeps for its children, and its
  * drift from its base at positions *at on (kld and same_top into the
- * record). */
+ * record, the KLD by magnitude into hist, *has_hist set). */
 static int rolling_fidelity(struct hfe_job *j, size_t i,
                             const struct hfe_result *r, struct hfe_fid_acc *acc,
-                            size_t *at, int *first)
+                            size_t *at, int *first, unsigned long *hist,
+                            int *has_hist)
 {
     size_t n0 = acc->n;
     double k0 = acc->kld, s0 = (double)acc->same_top;
@@ -197,6 +198,8 @@ static int rolling_fidelity(struct hfe_job *j, size_t i,
         hfe_score_rec_metric(j, first, "kld", (acc->kld - k0) / (acc->n - n0));
         hfe_score_rec_metric(j, first, "same_top",
                              ((double)acc->same_top - s0) / (acc->n - n0));
+        hfe_fid_hist(acc->each + n0, acc->n - n0, hist);
+        *has_hist = 1;
     }
     return 0;
 }
@@ -246,7 +249,8 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
     name_lua(t, &ppl[2]);
     for (i = 0; i < t->n && rc == 0; i++) {
         const struct hfe_result *r = &res[i];
-        int first = 1;
+        unsigned long hist[HFE_FID_HIST_BINS];
+        int first = 1, has_hist = 0, k;
 
         lp += r->logprob;
         ntok += r->n_tokens;
@@ -257,14 +261,25 @@ static int score_rolling(struct hfe_job *j, const struct hfe_result *res)
         hfe_score_rec_metric(j, &first, "tokens", r->n_tokens);
         hfe_score_rec_metric(j, &first, "bytes", (double)r->n_bytes);
         if ((j->keep || j->base) &&
-            (rc = rolling_fidelity(j, i, r, &acc, &at, &first)) != 0)
+            (rc = rolling_fidelity(j, i, r, &acc, &at, &first, hist,
+                                   &has_hist)) != 0)
             break;
         if (t->n_lua) {
             struct hfe_suite_out out = {r, 1, 0, NULL};
 
             rc = hfe_score_lua(j, &t->items[i], &out, &ppl[2], &first);
         }
-        hfe_buf_puts(j->rec, "}}\n");
+        hfe_buf_puts(j->rec, "}");
+        if (has_hist) { /* fidelity.h's bins */
+            hfe_buf_printf(j->rec,
+                           ",\"kld_hist\":{\"from\":%d,\"per_decade\":%d,"
+                           "\"counts\":[",
+                           HFE_FID_HIST_FROM, HFE_FID_HIST_PER_DECADE);
+            for (k = 0; k < HFE_FID_HIST_BINS; k++)
+                hfe_buf_printf(j->rec, "%s%lu", k ? "," : "", hist[k]);
+            hfe_buf_puts(j->rec, "]}");
+        }
+        hfe_buf_puts(j->rec, "}\n");
     }
     ppl->sum = ntok ? exp(-lp / ntok) : 0;
     ppl->n = t->n;
