@@ -15,56 +15,8 @@
 #include "decide.h"
 #include "json.h"
 #include "json_get.h"
+#include "decide_int.h"
 #include "report_int.h"
-
-/* A quality column: a task's metric. */
-struct col {
-    const struct rep_task *t;
-    const char *metric;
-    char key[1100];   /* "suite/task\tmetric", as rows are keyed */
-    char field[1100]; /* "suite/task:metric", the CSV and JSON name */
-    int lower;        /* lower is better */
-};
-
-/* A model's cell of a column. */
-struct qcell {
-    const struct rep_row *v;
-    double lo, hi, dp, rec; /* 95% interval, Δ parent, recovery */
-    struct hfe_paired pt;   /* against the parent */
-};
-
-/* A model's row. */
-struct drow {
-    int m, depth, parent, root;
-    char *tree; /* the text format's first column: the lineage drawn */
-    struct qcell *q;
-    double size_mib, params, quality, recovery;
-    double kld, kld_p99, same_top, trunc, loop;
-    double pp, tg, ttft, lat90, peak, load_ms;
-    const char *speed; /* "speed.lua", "batched" or NULL */
-    int par_size, par_dec, pick;
-};
-
-/* A lineage: rows [a, b) of the table, its pick and why. */
-struct lin {
-    size_t a, b;
-    int pick; /* a row, or -1 */
-    struct hfe_buf why;
-    struct hfe_buf out;  /* the better-scoring members ruled out, "; " */
-    struct hfe_buf json; /* the same, as a JSON array's items */
-};
-
-struct dec {
-    struct rep r;
-    int *role; /* by task: role_of() */
-    const struct hfe_decide_opts *o;
-    struct col *c;
-    size_t n_c;
-    struct drow *d;
-    size_t n_d;
-    struct lin *l;
-    size_t n_l;
-};
 
 static double num_at(const cJSON *o, const char *a, const char *b)
 {
@@ -107,7 +59,7 @@ static int role_of(const struct dec *D, const struct rep_task *t)
     return 0;
 }
 
-static int task_role(const struct dec *D, const struct rep_task *t)
+int hfe_dec_role(const struct dec *D, const struct rep_task *t)
 {
     return D->role[t - D->r.t];
 }
@@ -148,7 +100,7 @@ static int columns(struct dec *D, struct hfe_err *err)
                 break;
         if (s < D->o->n_metrics) /* --metric: a column whatever the task */
             c->metric = D->o->metrics[s].metric;
-        else if (task_role(D, t) != 0)
+        else if (hfe_dec_role(D, t) != 0)
             continue;
         for (k = 0; !c->metric && k < D->r.n_r; k++) /* the first computed */
             if (!strcmp(D->r.r[k].suite, t->suite) &&
@@ -188,7 +140,7 @@ static void speed(struct dec *D, struct drow *d)
         const struct rep_task *t = &D->r.t[i];
         const struct rep_row *pt, *pp, *dt;
 
-        if (task_role(D, t) != 2)
+        if (hfe_dec_role(D, t) != 2)
             continue;
         pt = get(D, d->m, t, "prompt_tokens");
         pp = get(D, d->m, t, "prompt_tok_s");
@@ -231,7 +183,7 @@ static void fidelity(struct dec *D, struct drow *d)
     for (i = 0; i < D->r.n_t; i++) {
         const struct rep_task *t = &D->r.t[i];
         const struct rep_row *v;
-        int role = task_role(D, t);
+        int role = hfe_dec_role(D, t);
 
         if (role == 1 && !got && (v = get(D, d->m, t, "kld"))) {
             got = 1;
@@ -497,7 +449,7 @@ static int build(struct dec *D, struct hfe_err *err)
     return 0;
 }
 
-static void dec_free(struct dec *D)
+void hfe_dec_free(struct dec *D)
 {
     size_t i;
 
@@ -519,8 +471,7 @@ static void dec_free(struct dec *D)
 
 /* ---- numbers as people read them ---------------------------------------- */
 
-/* Four significant digits; scientific past a million and under 0.001. */
-static const char *num(char *b, size_t n, double v)
+const char *hfe_dec_num(char *b, size_t n, double v)
 {
     double a = fabs(v);
     int d;
@@ -545,7 +496,7 @@ static const char *val(char *b, size_t n, double v, int share)
         snprintf(b, n, "%.4f", v);
         return b;
     }
-    return num(b, n, v);
+    return hfe_dec_num(b, n, v);
 }
 
 static const char *pct(char *b, size_t n, double v)
@@ -562,21 +513,13 @@ static const char *signed_num(char *b, size_t n, double v)
     char t[48];
 
     if (isnan(v))
-        return num(b, n, v);
-    num(t, sizeof(t), v);
+        return hfe_dec_num(b, n, v);
+    hfe_dec_num(t, sizeof(t), v);
     snprintf(b, n, "%s%s", v > 0 ? "+" : "", t);
     return b;
 }
 
 /* ---- the grid: one header and rows of cells ----------------------------- */
-
-struct grid {
-    const char **head;
-    char *right; /* aligned right */
-    size_t n_col, cap;
-    char **cell; /* [row * cap + col] */
-    size_t n_row;
-};
 
 /* A grid of at most cap columns and n_row rows. */
 static void g_init(struct grid *g, size_t cap, size_t n_row)
@@ -587,6 +530,7 @@ static void g_init(struct grid *g, size_t cap, size_t n_row)
     g->right = hfe_xcalloc(cap + 1, 1);
     g->n_row = n_row;
     g->cell = hfe_xcalloc(n_row * cap + 1, sizeof(char *));
+    g->key = hfe_xcalloc(n_row * cap + 1, sizeof(double));
 }
 
 static void g_col(struct grid *g, const char *head, int right)
@@ -609,17 +553,18 @@ static size_t width(const char *s)
 
 /* The human cells of row d, one per column heads() names. */
 static void human(const struct dec *D, const struct drow *d, char **out,
-                  int text)
+                  double *key, int text)
 {
     const struct rep_model *m = &D->r.m[d->m];
     size_t k, c = 0;
     char b[320], t[128], u[64];
 
-#define PUT(s) (out[c++] = hfe_xstrdup(s))
+#define PUTK(s, k) (key[c] = (k), out[c++] = hfe_xstrdup(s))
+#define PUT(s)     PUTK(s, NAN)
     PUT(text ? d->tree : m->name);
     PUT(m->quant ? m->quant : "-");
-    PUT(num(b, sizeof(b), d->size_mib));
-    PUT(num(b, sizeof(b), d->params / 1e6));
+    PUTK(hfe_dec_num(b, sizeof(b), d->size_mib), d->size_mib);
+    PUTK(hfe_dec_num(b, sizeof(b), d->params / 1e6), d->params);
     for (k = 0; k < D->n_c; k++) {
         const struct qcell *q = &d->q[k];
         int me = hfe_rep_proportion(D->c[k].metric);
@@ -631,9 +576,9 @@ static void human(const struct dec *D, const struct drow *d, char **out,
         } else {
             val(b, sizeof(b), q->v ? q->v->value : NAN, me);
         }
-        PUT(b);
-        PUT(signed_num(b, sizeof(b), q->dp));
-        PUT(pct(b, sizeof(b), q->rec));
+        PUTK(b, q->v ? q->v->value : NAN);
+        PUTK(signed_num(b, sizeof(b), q->dp), q->dp);
+        PUTK(pct(b, sizeof(b), q->rec), q->rec);
         if (q->pt.p >= 0 && q->pt.binary)
             snprintf(b, sizeof(b), "%u/%u p=%.2g", q->pt.worse, q->pt.better,
                      q->pt.p);
@@ -641,24 +586,24 @@ static void human(const struct dec *D, const struct drow *d, char **out,
             snprintf(b, sizeof(b), "p=%.2g", q->pt.p);
         else
             snprintf(b, sizeof(b), "-");
-        PUT(b);
+        PUTK(b, q->pt.p >= 0 ? q->pt.p : NAN);
     }
-    PUT(val(b, sizeof(b), d->quality, 1));
-    PUT(pct(b, sizeof(b), d->recovery));
-    PUT(num(b, sizeof(b), d->kld));
-    PUT(num(b, sizeof(b), d->kld_p99));
-    PUT(pct(b, sizeof(b), d->same_top));
-    PUT(pct(b, sizeof(b), d->trunc));
-    PUT(pct(b, sizeof(b), d->loop));
-    snprintf(t, sizeof(t), "%s%s", num(b, sizeof(b), d->pp),
+    PUTK(val(b, sizeof(b), d->quality, 1), d->quality);
+    PUTK(pct(b, sizeof(b), d->recovery), d->recovery);
+    PUTK(hfe_dec_num(b, sizeof(b), d->kld), d->kld);
+    PUTK(hfe_dec_num(b, sizeof(b), d->kld_p99), d->kld_p99);
+    PUTK(pct(b, sizeof(b), d->same_top), d->same_top);
+    PUTK(pct(b, sizeof(b), d->trunc), d->trunc);
+    PUTK(pct(b, sizeof(b), d->loop), d->loop);
+    snprintf(t, sizeof(t), "%s%s", hfe_dec_num(b, sizeof(b), d->pp),
              d->speed && !strcmp(d->speed, "speed.lua") ? "*" : "");
-    PUT(t);
-    snprintf(t, sizeof(t), "%s%s", num(b, sizeof(b), d->tg),
+    PUTK(t, d->pp);
+    snprintf(t, sizeof(t), "%s%s", hfe_dec_num(b, sizeof(b), d->tg),
              d->speed && !strcmp(d->speed, "speed.lua") ? "*" : "");
-    PUT(t);
-    PUT(num(b, sizeof(b), d->ttft));
-    PUT(num(b, sizeof(b), d->lat90));
-    PUT(num(b, sizeof(b), d->peak));
+    PUTK(t, d->tg);
+    PUTK(hfe_dec_num(b, sizeof(b), d->ttft), d->ttft);
+    PUTK(hfe_dec_num(b, sizeof(b), d->lat90), d->lat90);
+    PUTK(hfe_dec_num(b, sizeof(b), d->peak), d->peak);
     PUT(m->klass ? m->klass : "-");
     PUT(m->failed ? m->failed : "-");
     snprintf(b, sizeof(b), "%s%s%s", d->par_size ? "S" : "",
@@ -666,6 +611,7 @@ static void human(const struct dec *D, const struct drow *d, char **out,
              d->pick ? (d->par_size || d->par_dec ? " pick" : "pick") : "");
     PUT(*b ? b : "-");
 #undef PUT
+#undef PUTK
 }
 
 static void heads(const struct dec *D, struct grid *g, char (*lab)[160])
@@ -698,6 +644,23 @@ static void heads(const struct dec *D, struct grid *g, char (*lab)[160])
     g_col(g, "class", 0);
     g_col(g, "failed checks", 0);
     g_col(g, "marks", 0);
+}
+
+static void trees(struct dec *D);
+
+void hfe_dec_grid(struct dec *D, size_t li, struct grid *g, char (*lab)[160],
+                  int text)
+{
+    const struct lin *l = &D->l[li];
+    size_t i;
+
+    if (text && !D->d[l->a].tree)
+        trees(D);
+    g_init(g, 23 + 4 * D->n_c, l->b - l->a);
+    heads(D, g, lab);
+    for (i = l->a; i < l->b; i++)
+        human(D, &D->d[i], &g->cell[(i - l->a) * g->cap],
+              &g->key[(i - l->a) * g->cap], text);
 }
 
 /* The lineage drawn: "├─ " and "└─ " under a parent, "│  " past it. */
@@ -793,13 +756,14 @@ static void g_md(struct hfe_buf *b, const struct grid *g)
     }
 }
 
-static void g_free(struct grid *g)
+void hfe_dec_grid_free(struct grid *g)
 {
     size_t i;
 
     for (i = 0; g->cell && i < g->n_row * g->cap; i++)
         free(g->cell[i]);
     free(g->cell);
+    free(g->key);
     free(g->head);
     free(g->right);
 }
@@ -983,17 +947,15 @@ static void fold(struct hfe_buf *b, const char *s, size_t w)
     hfe_buf_puts(b, "\n");
 }
 
-static void legend(struct hfe_buf *b, const struct dec *D, int md, int tw)
+void hfe_dec_legend(const struct dec *D, struct hfe_buf *t, const char *it)
 {
-    struct hfe_buf t = {0};
-    const char *it = md ? "_" : "";
     int lua = 0;
     size_t i;
 
     for (i = 0; i < D->n_d; i++)
         lua |= D->d[i].speed && !strcmp(D->d[i].speed, "speed.lua");
     hfe_buf_printf(
-        &t,
+        t,
         "%squality: the mean of the tasks' metrics (lower-is-better ones "
         "left out); recovery: of the lineage root's. Δ, ↓/↑ (items right "
         "to wrong, wrong to right) and p (McNemar's exact test; a paired "
@@ -1009,6 +971,13 @@ static void legend(struct hfe_buf *b, const struct dec *D, int md, int tw)
             : "under the run's batched load (speed.lua measures one request "
               "at a time)",
         it);
+}
+
+static void legend(struct hfe_buf *b, const struct dec *D, int md, int tw)
+{
+    struct hfe_buf t = {0};
+
+    hfe_dec_legend(D, &t, md ? "_" : "");
     hfe_buf_puts(b, "\n");
     if (md)
         hfe_buf_printf(b, "%s\n", t.s);
@@ -1048,15 +1017,11 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
     size_t li, i, *o;
     int tw = term_width(D->o->width), multi = D->n_l > 1;
 
-    trees(D);
     for (li = 0; li < D->n_l; li++) {
         const struct lin *l = &D->l[li];
         struct grid g;
 
-        g_init(&g, 23 + 4 * D->n_c, l->b - l->a);
-        heads(D, &g, lab);
-        for (i = l->a; i < l->b; i++)
-            human(D, &D->d[i], &g.cell[(i - l->a) * g.cap], !md);
+        hfe_dec_grid(D, li, &g, lab, !md);
         hfe_buf_printf(b, md ? "## Lineage: %s\n\n" : "LINEAGE %s\n\n",
                        D->r.m[D->d[l->a].m].name);
         if (md)
@@ -1066,7 +1031,7 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
         pick_lines(b, D, l, md, tw);
         if (li + 1 < D->n_l || multi)
             hfe_buf_puts(b, "\n");
-        g_free(&g);
+        hfe_dec_grid_free(&g);
     }
     if (multi) {
         struct grid g;
@@ -1088,8 +1053,8 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
             c[1] = hfe_xstrdup(D->r.m[d->m].name);
             c[2] = hfe_xstrdup(D->r.m[d->root].name);
             c[3] = hfe_xstrdup(val(nb, sizeof(nb), d->quality, 1));
-            c[4] = hfe_xstrdup(num(nb, sizeof(nb), d->size_mib));
-            c[5] = hfe_xstrdup(num(nb, sizeof(nb), d->tg));
+            c[4] = hfe_xstrdup(hfe_dec_num(nb, sizeof(nb), d->size_mib));
+            c[5] = hfe_xstrdup(hfe_dec_num(nb, sizeof(nb), d->tg));
             c[6] = hfe_xstrdup(D->r.m[d->m].klass ? D->r.m[d->m].klass : "-");
         }
         free(o);
@@ -1099,7 +1064,7 @@ static void text_or_md(struct hfe_buf *b, struct dec *D, int md)
             g_md(b, &g);
         else
             g_text(b, &g, tw);
-        g_free(&g);
+        hfe_dec_grid_free(&g);
     }
     legend(b, D, md, tw);
     free(lab);
@@ -1190,8 +1155,8 @@ static void json(struct hfe_buf *b, const struct dec *D)
     free(f);
 }
 
-static int load_all(struct dec *D, const char *const *runs, size_t n,
-                    const struct hfe_decide_opts *o, struct hfe_err *err)
+int hfe_dec_load(struct dec *D, const char *const *runs, size_t n,
+                 const struct hfe_decide_opts *o, struct hfe_err *err)
 {
     size_t i;
     int rc = 0;
@@ -1208,7 +1173,7 @@ int hfe_decide(const char *const *runs, size_t n_runs,
                struct hfe_err *err)
 {
     struct dec D;
-    int rc = load_all(&D, runs, n_runs, o, err);
+    int rc = hfe_dec_load(&D, runs, n_runs, o, err);
 
     hfe_buf_add(out, "", 0);
     if (!rc && o->format == HFE_DECIDE_CSV)
@@ -1217,7 +1182,7 @@ int hfe_decide(const char *const *runs, size_t n_runs,
         json(out, &D);
     else if (!rc)
         text_or_md(out, &D, o->format == HFE_DECIDE_MD);
-    dec_free(&D);
+    hfe_dec_free(&D);
     return rc;
 }
 
@@ -1226,7 +1191,7 @@ int hfe_pick(const char *const *runs, size_t n_runs,
              struct hfe_err *err)
 {
     struct dec D;
-    int rc = load_all(&D, runs, n_runs, o, err);
+    int rc = hfe_dec_load(&D, runs, n_runs, o, err);
     size_t li;
     int none = 0;
 
@@ -1254,7 +1219,7 @@ int hfe_pick(const char *const *runs, size_t n_runs,
     }
     if (!rc && o->format == HFE_DECIDE_JSON)
         hfe_buf_puts(out, "]\n");
-    dec_free(&D);
+    hfe_dec_free(&D);
     return rc ? rc : none ? HFE_EXIT_FAIL : 0;
 }
 
