@@ -4,6 +4,7 @@
  * (core/results/report.h); and `hfeval pick RUN...`: the member of each
  * lineage that fits the constraints, and why.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "decide.h"
+#include "html.h"
 #include "report.h"
 
 #define PICK_USAGE                                                             \
@@ -19,8 +21,9 @@
     "       [--by size|decode|quality] [--metric TASK=METRIC ...]"
 
 static const char usage_report[] =
-    "usage: hfeval report RUN... [--format text|md|csv|json] [--width N] "
-    "[--long]\n       " PICK_USAGE "\n";
+    "usage: hfeval report RUN... [--format text|md|csv|json|html] "
+    "[-o FILE]\n       [--width N] [--long] [--title TEXT] [--db PATH]\n"
+    "       " PICK_USAGE "\n";
 static const char usage_pick[] =
     "usage: hfeval pick RUN... [--format text|json] " PICK_USAGE "\n";
 
@@ -102,12 +105,15 @@ static int report_or_pick(int argc, char **argv, int is_pick)
     static const char *const fmts[] = {[HFE_DECIDE_TEXT] = "text",
                                        [HFE_DECIDE_MD] = "md",
                                        [HFE_DECIDE_CSV] = "csv",
-                                       [HFE_DECIDE_JSON] = "json"};
+                                       [HFE_DECIDE_JSON] = "json",
+                                       [HFE_DECIDE_JSON + 1] = "html"};
+    const int html = HFE_DECIDE_JSON + 1;
     const char **runs = hfe_xcalloc((size_t)argc + 1, sizeof(*runs));
     struct hfe_metric_sel *ms = hfe_xcalloc((size_t)argc + 1, sizeof(*ms));
     struct hfe_decide_opts o = {.pick = HFE_PICK_DEFAULT, .metrics = ms};
     const char *cmd = is_pick ? "pick" : "report",
-               *usage = is_pick ? usage_pick : usage_report;
+               *usage = is_pick ? usage_pick : usage_report, *to = NULL,
+               *title = NULL, *db = NULL;
     struct hfe_buf b = {0};
     struct hfe_err err;
     size_t n = 0, k;
@@ -117,13 +123,22 @@ static int report_or_pick(int argc, char **argv, int is_pick)
         if ((got = pick_option(cmd, argc, argv, &i, &o, ms)) != 0) {
             rc = got < 0 ? HFE_EXIT_USAGE : 0;
         } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-            if ((f = one_of(argv[++i], fmts, 4)) < 0 ||
+            if ((f = one_of(argv[++i], fmts, 5)) < 0 ||
                 (is_pick && f != HFE_DECIDE_TEXT && f != HFE_DECIDE_JSON)) {
                 fprintf(stderr, "hfeval %s: --format is %s, got '%s'\n", cmd,
-                        is_pick ? "text or json" : "text, md, csv or json",
+                        is_pick ? "text or json"
+                                : "text, md, csv, json or html",
                         argv[i]);
                 rc = HFE_EXIT_USAGE;
             }
+        } else if (!is_pick &&
+                   (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) &&
+                   i + 1 < argc) {
+            to = argv[++i];
+        } else if (!is_pick && !strcmp(argv[i], "--title") && i + 1 < argc) {
+            title = argv[++i];
+        } else if (!is_pick && !strcmp(argv[i], "--db") && i + 1 < argc) {
+            db = argv[++i];
         } else if (!is_pick && !strcmp(argv[i], "--width") && i + 1 < argc) {
             if ((o.width = atoi(argv[++i])) < 20) {
                 fprintf(stderr, "hfeval report: --width is at least 20\n");
@@ -149,11 +164,29 @@ static int report_or_pick(int argc, char **argv, int is_pick)
         fprintf(stderr, "hfeval report: --long is md, csv or json\n");
         rc = HFE_EXIT_USAGE;
     }
+    if (!rc && f == html && lng) {
+        fprintf(stderr, "hfeval report: --long is md, csv or json\n");
+        rc = HFE_EXIT_USAGE;
+    }
+    if (!rc && f != html && (title || db)) {
+        fprintf(stderr, "hfeval report: --title and --db are the html "
+                        "format's\n");
+        rc = HFE_EXIT_USAGE;
+    }
+    if (!rc && f == html && !to) {
+        fprintf(stderr, "hfeval report: the html format is written to a "
+                        "file: -o FILE\n");
+        rc = HFE_EXIT_USAGE;
+    }
     /* on a terminal, the aligned table; to a pipe or a file, Markdown */
-    o.format = f >= 0                 ? (enum hfe_decide_format)f
-               : is_pick || isatty(1) ? HFE_DECIDE_TEXT
-                                      : HFE_DECIDE_MD;
-    if (!rc && lng)
+    o.format = f >= 0 && f != html             ? (enum hfe_decide_format)f
+               : is_pick || (isatty(1) && !to) ? HFE_DECIDE_TEXT
+                                               : HFE_DECIDE_MD;
+    if (!rc && f == html) {
+        struct hfe_html_opts ho = {&o, title, db};
+
+        rc = hfe_html(runs, n, &ho, &b, &err);
+    } else if (!rc && lng)
         rc = hfe_report(runs, n,
                         o.format == HFE_DECIDE_CSV    ? HFE_REPORT_CSV
                         : o.format == HFE_DECIDE_JSON ? HFE_REPORT_JSON
@@ -166,8 +199,17 @@ static int report_or_pick(int argc, char **argv, int is_pick)
         fprintf(stderr, "hfeval: %s\n", err.msg);
     else if (rc == HFE_EXIT_USAGE && b.s && !b.len)
         fprintf(stderr, "hfeval %s: %s\n", cmd, err.msg);
-    if (b.s && (!rc || rc == HFE_EXIT_FAIL))
+    if (b.s && (!rc || rc == HFE_EXIT_FAIL) && to) {
+        if (hfe_write_file(to, b.s, b.len) != 0) {
+            fprintf(stderr, "hfeval %s: %s: cannot write it: %s\n", cmd, to,
+                    strerror(errno));
+            rc = HFE_EXIT_IO;
+        } else if (f == html) {
+            fprintf(stderr, "hfeval: the report in %s\n", to);
+        }
+    } else if (b.s && (!rc || rc == HFE_EXIT_FAIL)) {
         fputs(b.s, stdout);
+    }
     hfe_buf_free(&b);
     for (k = 0; k < o.n_metrics; k++)
         free((char *)ms[k].task);

@@ -16,7 +16,7 @@ static int usage(const char *msg, const char *arg)
     return hfe_cli_misuse("run",
                           "SUITE.lua [SUITE.lua ...] --models LIST [--set "
                           "key=value ...] [--limit N] [--shard K/N] [--out "
-                          "DIR] [--db PATH]",
+                          "DIR] [--db PATH] [--html FILE]",
                           msg, arg);
 }
 
@@ -37,7 +37,8 @@ enum opt {
     O_SKIP_BAD,
     O_RESUME,
     O_WATCHDOG,
-    O_SET
+    O_SET,
+    O_HTML
 };
 
 static const struct {
@@ -49,7 +50,7 @@ static const struct {
     {"--db", 1, O_DB},         {"--shard", 1, O_SHARD},
     {"--limit", 1, O_LIMIT},   {"--skip-bad-lines", 0, O_SKIP_BAD},
     {"--resume", 1, O_RESUME}, {"--watchdog", 1, O_WATCHDOG},
-    {"--set", 1, O_SET},
+    {"--set", 1, O_SET},       {"--html", 1, O_HTML},
 };
 
 /* One option with its value v (NULL for a flag). */
@@ -68,6 +69,9 @@ static int set_opt(struct args *a, enum opt id, const char *v)
         break;
     case O_DB:
         o->db = v;
+        break;
+    case O_HTML:
+        o->html = v;
         break;
     case O_SHARD:
         if (sscanf(v, "%u/%u%c", &k, &n, &tail) != 2 || !n || !k || k > n)

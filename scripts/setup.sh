@@ -20,6 +20,19 @@ if ! scripts/deps.sh --check 2>/dev/null; then
     fi
 fi
 
+# playwright-core, pinned, from the npm registry: it drives Debian's
+# Chromium in the HTML report's tests (it downloads no browser).  Cached
+# outside the checkout, like llama.cpp.
+pw_version=1.64.1
+pw_dir=${XDG_CACHE_HOME:-$HOME/.cache}/hfeval/npm
+if command -v npm >/dev/null &&
+    ! grep -qs "\"version\": \"$pw_version\"" "$pw_dir/node_modules/playwright-core/package.json"; then
+    mkdir -p "$pw_dir"
+    npm install --prefix "$pw_dir" --no-audit --no-fund --silent \
+        "playwright-core@$pw_version" ||
+        echo "setup: playwright-core did not install; the browser tests will say so" >&2
+fi
+
 build=${HFEVAL_BUILD:-build}
 # shellcheck disable=SC2086
 cmake -S . -B "$build" ${HFEVAL_CMAKE_ARGS:-}

@@ -105,13 +105,15 @@ done_testing() {
     while IFS= read -r f; do
         case $f in
         */run.json) kind=run schema=run.schema.json ;;
+        */items.jsonl) kind=item schema=item.schema.json ;;
         *) kind=sample schema=sample.schema.json ;;
         esac
         why=$(perl "$HFEVAL_SRC/tests/schema.pl" "$HFEVAL_SRC/results/$schema" "$f" \
-            $([ $kind = sample ] && echo --lines) 2>&1)
+            $([ $kind != run ] && echo --lines) 2>&1)
         ok $? "${f#"$SCRATCH"/}: matches results/$schema"
         [ -n "$why" ] && printf '# %s\n' "$why"
-    done < <(find "$SCRATCH" \( -name run.json -o -name samples.jsonl \) -size +0 | sort)
+    done < <(find "$SCRATCH" \( -name run.json -o -name samples.jsonl -o -name items.jsonl \) \
+        -size +0 | sort)
     echo "1..$_n"
     [ "$_failed" = 0 ]
 }

@@ -14,6 +14,7 @@
 
 #include "decide.h"
 #include "history.h"
+#include "html.h"
 #include "journal.h"
 #include "models.h"
 #include "perf.h"
@@ -809,6 +810,18 @@ static int run_finish(struct run *r)
     if (!isatty(1) && rc != HFE_EXIT_IO)
         fprintf(stderr, "hfeval: the decision table: hfeval report %s\n",
                 r->dir);
+    if (r->o->html && rc != HFE_EXIT_IO) { /* with the history just added */
+        struct hfe_decide_opts dop = {.pick = HFE_PICK_DEFAULT};
+        struct hfe_html_opts ho = {&dop, NULL, hfe_history_path(r->o->db)};
+        const char *dir = r->dir;
+
+        if (hfe_html_write(r->o->html, &dir, 1, &ho, &r->err) != 0) {
+            fprintf(stderr, "hfeval: %s\n", r->err.msg);
+            rc = HFE_EXIT_IO;
+        } else {
+            fprintf(stderr, "hfeval: the report in %s\n", r->o->html);
+        }
+    }
     return !rc && r->failed ? r->failed : rc;
 }
 

@@ -49,6 +49,7 @@ struct hfe_run_opts {
     const char *out_dir;       /* NULL: results/runs/<time>-<pid>   */
     const char *db;            /* the history; NULL: the default    */
     const char *resume;        /* a run directory to continue      */
+    const char *html;          /* the HTML report's file, or NULL   */
     struct hfe_lua_opts lo;    /* --set pairs, --skip-bad-lines    */
     struct hfe_select sel;     /* --limit, --shard                 */
     double watchdog;           /* seconds; 0: the worker's default */
