@@ -23,7 +23,8 @@ static const struct command {
     {"run", hfe_cmd_run,
      "  run SUITE.lua ... --models LIST [--set k=v ...] [--limit N] [--out "
      "DIR]\n"
-     "      [--shard K/N] [--db PATH] [--watchdog S] [--skip-bad-lines]\n"
+     "      [--shard K/N] [--db PATH] [--html FILE] [--watchdog S]\n"
+     "      [--skip-bad-lines]\n"
      "                                   run suites over every model of a "
      "list\n"
      "  run --resume DIR                 continue a killed or interrupted "
@@ -34,12 +35,15 @@ static const struct command {
      "          [--format tap|md]       the CI gate: exit 1 on a "
      "regression\n"},
     {"report", hfe_cmd_report,
-     "  report RUN... [--format text|md|csv|json] [--long] [--metric T=M]\n"
+     "  report RUN... [--format text|md|csv|json|html] [-o FILE] [--long]\n"
+     "         [--metric T=M] [--db PATH] [--title TEXT]\n"
      "                                   the decision table: a row a model,\n"
      "                                   quality with its CI, Δ, recovery,\n"
      "                                   flips, KLD, speed, memory, class,\n"
      "                                   Pareto marks and the pick; --long:\n"
-     "                                   every metric's row\n"},
+     "                                   every metric's row; html: one\n"
+     "                                   offline page with the plots, the\n"
+     "                                   flipped items and the history\n"},
     {"pick", hfe_cmd_pick,
      "  pick RUN... [--min-recovery R] [--class C] [--max-memory MIB]\n"
      "       [--max-size MIB] [--min-decode T] [--by size|decode|quality]\n"

@@ -155,5 +155,7 @@ run "$hfeval" report demo --format html -o "$SCRATCH/no/such/dir/x.html"
 is "$rc" 8 "a file that cannot be written: an I/O error"
 run "$hfeval" report demo --title x
 is "$rc" 2 "--title is the html format's"
+run "$hfeval" report demo --format csv -o table.csv
+is "$rc:$(cat table.csv)" "0:$("$hfeval" report demo --format csv)" "-o FILE takes every format, the same bytes as stdout"
 
 done_testing
