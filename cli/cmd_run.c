@@ -13,11 +13,12 @@
 
 static int usage(const char *msg, const char *arg)
 {
-    return hfe_cli_misuse("run",
-                          "SUITE.lua [SUITE.lua ...] --models LIST [--set "
-                          "key=value ...] [--limit N] [--shard K/N] [--out "
-                          "DIR] [--db PATH] [--html FILE]",
-                          msg, arg);
+    return hfe_cli_misuse(
+        "run",
+        "SUITE.lua [SUITE.lua ...] --models LIST [--set "
+        "key=value ...] [--limit N] [--shard K/N|slurm|k8s/N] [--out "
+        "DIR] [--db PATH] [--html FILE]",
+        msg, arg);
 }
 
 /* The parsed command and what holds its strings. */
@@ -26,6 +27,9 @@ struct args {
     const char **suites, **keys, **vals;
     char **set; /* the --set arguments, split at '=' */
     size_t n_set;
+    char *shard;  /* --shard slurm|k8s/N resolved to K/N, or NULL      */
+    char **argv;  /* argv with that K/N in its place, for the journal */
+    int shard_at; /* its index there */
 };
 
 enum opt {
@@ -53,6 +57,63 @@ static const struct {
     {"--set", 1, O_SET},       {"--html", 1, O_HTML},
 };
 
+/* An environment variable's count: 0, or -1 when unset or not one. */
+static int env_count(const char *name, unsigned long *out)
+{
+    const char *v = getenv(name);
+    char *end;
+
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    *out = strtoul(v, &end, 10);
+    return *end ? -1 : 0;
+}
+
+/* --shard slurm: this task's place in a job array of consecutive
+ * indices, SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN + 1 of
+ * SLURM_ARRAY_TASK_COUNT; --shard k8s/N: a Kubernetes Indexed Job's
+ * JOB_COMPLETION_INDEX (from 0) + 1 of N.  The journal keeps the K/N
+ * found, so a resumed shard is the same shard wherever it runs. */
+static int shard_env(const char *v, unsigned *k, unsigned *n)
+{
+    unsigned long id, lo, hi, count;
+    char *end;
+
+    if (!strcmp(v, "slurm")) {
+        if (env_count("SLURM_ARRAY_TASK_ID", &id) ||
+            env_count("SLURM_ARRAY_TASK_MIN", &lo) ||
+            env_count("SLURM_ARRAY_TASK_MAX", &hi) ||
+            env_count("SLURM_ARRAY_TASK_COUNT", &count))
+            return usage("--shard %s: SLURM_ARRAY_TASK_ID, _MIN, _MAX and "
+                         "_COUNT are not all set (is this a task of a job "
+                         "array, sbatch --array=1-N?)",
+                         v);
+        if (hi < lo || hi - lo + 1 != count || id < lo || id > hi ||
+            count > 1000000)
+            return usage("--shard %s needs an array of consecutive indices "
+                         "(sbatch --array=1-N); part of one resubmitted is "
+                         "not: resume its shard's directory (run --resume "
+                         "DIR) or give --shard K/N",
+                         v);
+        *k = (unsigned)(id - lo + 1);
+        *n = (unsigned)count;
+        return 0;
+    }
+    count = strtoul(v + 4, &end, 10);
+    if (*end || v[4] < '1' || v[4] > '9' || count > 1000000)
+        return usage("--shard k8s/N needs the Job's completions as N, got "
+                     "'%s'",
+                     v);
+    if (env_count("JOB_COMPLETION_INDEX", &id) || id >= count)
+        return usage("--shard %s: JOB_COMPLETION_INDEX is not set or not "
+                     "below N (is this a pod of an Indexed Job with that "
+                     "many completions?)",
+                     v);
+    *k = (unsigned)(id + 1);
+    *n = (unsigned)count;
+    return 0;
+}
+
 /* One option with its value v (NULL for a flag). */
 static int set_opt(struct args *a, enum opt id, const char *v)
 {
@@ -74,8 +135,20 @@ static int set_opt(struct args *a, enum opt id, const char *v)
         o->html = v;
         break;
     case O_SHARD:
+        free(a->shard);
+        a->shard = NULL;
+        if (!strcmp(v, "slurm") || !strncmp(v, "k8s/", 4)) {
+            int rc = shard_env(v, &k, &n);
+
+            if (rc)
+                return rc;
+            a->shard = hfe_xasprintf("%u/%u", k, n);
+            v = a->shard;
+        }
         if (sscanf(v, "%u/%u%c", &k, &n, &tail) != 2 || !n || !k || k > n)
-            return usage("--shard needs K/N with 1 <= K <= N, got '%s'", v);
+            return usage("--shard needs K/N with 1 <= K <= N, slurm or "
+                         "k8s/N, got '%s'",
+                         v);
         o->sel.shard = k - 1;
         o->sel.shards = n;
         break;
@@ -121,6 +194,8 @@ static void args_free(struct args *a)
     free(a->keys);
     free(a->vals);
     free(a->suites);
+    free(a->shard);
+    free(a->argv);
     memset(a, 0, sizeof(*a));
 }
 
@@ -144,10 +219,20 @@ static int parse_args(int argc, char **argv, struct args *a)
                 (!options[k].has_value || i + 1 < argc))
                 break;
         if (k < sizeof(options) / sizeof(options[0])) {
+            if (options[k].id == O_SHARD && a->shard_at) /* a second */
+                a->argv[a->shard_at] = argv[a->shard_at];
             rc = set_opt(a, options[k].id,
                          options[k].has_value ? argv[++i] : NULL);
             if (rc)
                 return rc;
+            if (options[k].id == O_SHARD && a->shard) {
+                if (!a->argv) {
+                    a->argv = hfe_xcalloc(n + 1, sizeof(char *));
+                    memcpy(a->argv, argv, n * sizeof(char *));
+                }
+                a->argv[i] = a->shard;
+                a->shard_at = i;
+            }
         } else if (arg[0] == '-') {
             return usage("unknown option '%s' (or it needs a value)", arg);
         } else {
@@ -159,7 +244,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->o.lo.set_values = a->vals;
     a->o.lo.n_set = a->n_set;
     a->o.argc = argc;
-    a->o.argv = argv;
+    a->o.argv = a->argv ? a->argv : argv;
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages hfeval builds and tests with (Chromium and a
-# font for the HTML report's browser tests among them).  As root it runs
+# font for the HTML report's browser tests, Slurm and munge for the
+# one-node cluster of tests/slurm.t among them).  As root it runs
 # apt-get; otherwise it prints the exact command to run.
 #   scripts/deps.sh [--print|--check]    (--check: exit 1 if any is missing)
 set -euo pipefail
@@ -9,7 +10,8 @@ PKGS="build-essential cmake pkg-config git ca-certificates perl
 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev libsqlite3-dev
 zlib1g-dev libbz2-dev bzip2 libyaml-dev python3 curl
 clang-format universal-ctags
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core
+slurmctld slurmd slurm-client munge"
 
 missing=""
 for p in $PKGS; do

@@ -1,44 +1,9 @@
 #!/usr/bin/env bash
-# contrib/slurm-shards.sh against a stand-in sbatch that runs what it is
-# given (each array index, then the dependent merge) on this machine: the
-# shards and the merge it submits give the unsharded run's table.  And the
-# CI jobs (contrib/github-actions.yml, contrib/gitlab-ci.yml): each parses,
-# and its compare commands run as they are written, giving JUnit XML.
+# The CI jobs (contrib/github-actions.yml, contrib/gitlab-ci.yml): each
+# parses, and its compare commands run as they are written, giving JUnit
+# XML.  (contrib/slurm-shards.sh meets a real cluster in tests/slurm.t.)
 . "$(dirname "$0")/lib.sh"
 cd "$SCRATCH" || exit 1
-mkdir bin
-cat >bin/sbatch <<'S'
-#!/usr/bin/env bash
-# a stand-in: runs --wrap for each --array index, in order, at once
-array="" wrap="" out=""
-for a in "$@"; do
-    case $a in
-    --array=*) array=${a#--array=} ;;
-    --wrap=*) wrap=${a#--wrap=} ;;
-    --output=*) out=${a#--output=} ;;
-    esac
-done
-echo "$*" >>"$SBATCH_LOG"
-if [ -n "$array" ]; then
-    for i in $(seq "${array%-*}" "${array#*-}"); do
-        SLURM_ARRAY_TASK_ID=$i bash -c "$wrap" >"${out//%a/$i}" 2>&1 || exit 1
-    done
-else
-    bash -c "$wrap" >"$out" 2>&1 || exit 1
-fi
-echo $RANDOM
-S
-chmod +x bin/sbatch
-export PATH=$SCRATCH/bin:$PATH SBATCH_LOG=$SCRATCH/sbatch.log HFEVAL=$HFEVAL_BIN
-run "$HFEVAL_SRC/contrib/slurm-shards.sh" 3 "$HFEVAL_SRC/suites/arith.lua" \
-    "$HFEVAL_FIXTURES/random.txt" "$SCRATCH/spread" --limit 6
-is "$rc" 0 "the script submits"; [ "$rc" = 0 ] || printf "# %s\n" "$err"
-like "$(cat sbatch.log)" '--array=1-3 ' "an array of three"
-like "$(cat sbatch.log)" '--dependency=afterok:' "a merge that waits for it"
-"$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --models "$HFEVAL_FIXTURES/random.txt" \
-    --limit 6 --out whole >whole.txt 2>/dev/null
-tail -n +1 spread/merge.log | grep -v '^hfeval:' >merged.txt
-is "$(cat merged.txt)" "$(cat whole.txt)" "the merged table is the unsharded run's"
 
 # the CI jobs' commands, on a baseline and a candidate of the demo lineage
 mkdir -p results/baselines results/runs build/bin
@@ -70,4 +35,30 @@ P
         hfeval-junit.xml 2>/dev/null
     ok $? "its commands run as written and leave the JUnit report"
 done
+
+# the Kubernetes Indexed Job: each pod's command as written (its paths
+# here, a small suite), JOB_COMPLETION_INDEX 0..3, then the merge Job's
+if python3 -c 'import yaml' 2>/dev/null; then
+    python3 - "$HFEVAL_SRC/contrib/k8s-indexed-job.yaml" >k8s.sh <<'P'
+import shlex, sys, yaml
+shards, merge = yaml.safe_load_all(open(sys.argv[1]))
+pod = shards["spec"]["template"]["spec"]["containers"][0]
+n = shards["spec"]["completions"]
+print("pod() { %s; }" % pod["args"][0])
+print("for i in $(seq 0 %d); do (JOB_COMPLETION_INDEX=$i pod) >/dev/null || exit 1; done" % (n - 1))
+print(shlex.join(merge["spec"]["template"]["spec"]["containers"][0]["command"]))
+P
+    ok $? "contrib/k8s-indexed-job.yaml parses"
+    sed -i "s#suites/coding.lua#$HFEVAL_SRC/suites/arith.lua --limit 8#; \
+        s#/data/lineage.txt#$HFEVAL_FIXTURES/random.txt#; s#/results/#$SCRATCH/results/#g" k8s.sh
+    PATH=$SCRATCH/build/bin:$PATH bash k8s.sh >k8s.out 2>k8s.err
+    ok $? "its pods' and its merge's commands run as written"
+    "$HFEVAL_BIN" run "$HFEVAL_SRC/suites/arith.lua" --limit 8 --models "$HFEVAL_FIXTURES/random.txt" \
+        --out whole >whole.txt 2>/dev/null
+    is "$(grep -o '"shard":{[^}]*}' results/run/shard-3/run.json)" '"shard":{"k":3,"n":4}' \
+        "--shard k8s/4 in the pod of index 2: shard 3 of 4"
+    is "$(grep -v '^hfeval:' k8s.out)" "$(cat whole.txt)" "the merged table is the unsharded run's"
+else
+    skip 4 "no python3-yaml to read contrib/k8s-indexed-job.yaml"
+fi
 done_testing
