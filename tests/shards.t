@@ -35,4 +35,10 @@ is "$(keyed merged/samples.jsonl | md5sum)" "$(keyed whole/samples.jsonl | md5su
 like "$(cat merged/run.json)" '"merged_from":' "the merged record names its shards"
 run "$hfeval" run "$suite" --models "$lin" --shard 5/4
 is "$rc" 2 "--shard 5/4: exit 2"
+run env -u SLURM_ARRAY_TASK_ID "$hfeval" run "$suite" --models "$lin" --shard slurm
+is "$rc:$(grep -c 'SLURM_ARRAY_TASK_ID' <<<"$err")" 2:1 "--shard slurm outside an array: exit 2, naming what is missing"
+run env JOB_COMPLETION_INDEX=4 "$hfeval" run "$suite" --models "$lin" --shard k8s/4
+is "$rc:$(grep -c 'JOB_COMPLETION_INDEX' <<<"$err")" 2:1 "--shard k8s/4 at index 4: exit 2"
+run env JOB_COMPLETION_INDEX=0 "$hfeval" run "$suite" --models "$lin" --shard k8s/x
+is "$rc" 2 "--shard k8s/x: exit 2"
 done_testing
