@@ -45,6 +45,7 @@ struct hfe_model {
     int32_t n_vocab;
     llama_token bos; /* LLAMA_TOKEN_NULL when the vocabulary has none  */
     bool add_bos;
+    bool share_prompt; /* generate.c: one prefill for equal prompts */
 
     struct llama_batch batch; /* n_batch tokens, n_seq ids each      */
 

@@ -10,6 +10,15 @@
  * from its start (the window keeps room for max_tokens), as
  * lm-evaluation-harness truncates.
  *
+ * Samples of one prompt (pass@k's n, admitted together) decode it once:
+ * the first is its leader, and each prompt token the leader feeds carries
+ * the others' sequence ids too, so its cells are shared (the cache is
+ * unified) and every one of them samples its first token from the
+ * leader's last row; after that each decodes its own tokens.  The cells
+ * and the logits are those of one prefill, so the samples equal those of
+ * separate prefills up to the kernels' batch-size rounding
+ * (share_prompt=off decodes each prompt on its own).
+ *
  * Greedy decoding takes the first largest logit, the same rule the
  * log-likelihood code uses for is_greedy; temperature > 0 samples with
  * llama.cpp's samplers (top_p, then temperature, then a seeded draw).
@@ -32,6 +41,7 @@ struct slot {
     int32_t n_past;      /* tokens in the cache for this sequence        */
     llama_token next;    /* sampled, not yet decoded                      */
     int32_t row;         /* batch row whose logits it samples, or -1     */
+    int32_t lead;        /* the slot that feeds its prompt, or -1        */
     uint32_t n_gen, max;
     size_t reserve; /* cells promised to it                          */
     struct llama_sampler *smpl; /* NULL: greedy */
@@ -215,6 +225,7 @@ static bool admit(struct hfe_model *m, struct slot *s,
     s->max = max;
     s->reserve = (size_t)s->np + max;
     s->row = -1;
+    s->lead = -1;
     if (r->temperature > 0) {
         struct llama_sampler_chain_params sp =
             llama_sampler_chain_default_params();
@@ -258,18 +269,49 @@ struct gen {
     const struct hfe_batch *b;
     const size_t *idx;
     size_t n;
-    struct slot *sl; /* m->n_seq of them, slot s decodes sequence s */
-    size_t next;     /* the next request to admit (into idx)      */
-    size_t running;  /* busy slots                                */
-    size_t reserved; /* cells the busy slots are promised         */
+    struct slot *sl;          /* m->n_seq of them, slot s decodes sequence s */
+    size_t next;              /* the next request to admit (into idx)      */
+    size_t running;           /* busy slots                                */
+    size_t reserved;          /* cells the busy slots are promised         */
+    int32_t *fol;             /* a leader's followers, n_seq at most        */
+    uint64_t n_fed, n_shared; /* prompt tokens decoded, and shared */
 };
+
+/* A busy slot other than s with the prompt of slot s: one that has fed
+ * none of it yet and follows none (*whole false: s follows it), else one
+ * that holds all of it in the cache (*whole true: s copies its cells but
+ * the last); -1 when none. */
+static int32_t find_lead(const struct gen *g, int32_t s, bool *whole)
+{
+    const struct slot *x = &g->sl[s];
+    int32_t t, held = -1;
+
+    if (!g->m->share_prompt)
+        return -1;
+    for (t = 0; t < (int32_t)g->m->n_seq; t++) {
+        const struct slot *y = &g->sl[t];
+
+        if (t == s || !y->busy || y->np != x->np ||
+            memcmp(y->prompt, x->prompt, (size_t)x->np * sizeof(*x->prompt)))
+            continue;
+        if (y->lead < 0 && y->fed == 0) {
+            *whole = false;
+            return t;
+        }
+        if (y->fed == y->np && y->np > 1 && held < 0)
+            held = t;
+    }
+    *whole = true;
+    return held;
+}
 
 /* Admits the next requests, in order, while they fit the cells left. */
 static void admit_ready(struct gen *g)
 {
     struct hfe_model *m = g->m;
     const struct hfe_batch *b = g->b;
-    int32_t s;
+    int32_t s, lead;
+    bool whole;
 
     for (s = 0; s < (int32_t)m->n_seq && g->next < g->n; s++) {
         size_t q = g->idx[g->next];
@@ -285,10 +327,21 @@ static void admit_ready(struct gen *g)
             s--; /* try the slot again with the next request */
             continue;
         }
+        lead = find_lead(g, s, &whole);
+        if (lead >= 0) /* the prompt's cells are the other's */
+            x->reserve = x->max + (whole ? 1 : 0);
         if (g->running &&
             g->reserved + x->reserve > m->n_cells - ENG_MIN_ROWS) {
             slot_free(m, x, s); /* wait for room */
             break;
+        }
+        if (lead >= 0 && !whole) {
+            x->lead = lead;
+        } else if (lead >= 0) { /* its last token gives the logits */
+            llama_memory_seq_cp(llama_get_memory(m->ctx), lead, s, 0,
+                                x->np - 1);
+            x->fed = x->np - 1;
+            g->n_shared += (uint64_t)(x->np - 1);
         }
         x->qi = g->next++;
         g->reserved += x->reserve;
@@ -311,13 +364,13 @@ static int32_t batch_add(struct llama_batch *bt, llama_token t, int32_t pos,
 }
 
 /* One decode's tokens: each running sequence's next token, then as much
- * of the prompts as the batch holds.  A slot's row is the one whose
- * logits it samples, or -1. */
+ * of the prompts as the batch holds, a leader's carrying its followers'
+ * ids.  A slot's row is the one whose logits it samples, or -1. */
 static void fill_batch(struct gen *g)
 {
     struct hfe_model *m = g->m;
     struct llama_batch *bt = &m->batch;
-    int32_t s;
+    int32_t s, t, nf;
 
     bt->n_tokens = 0;
     for (s = 0; s < (int32_t)m->n_seq; s++) {
@@ -330,16 +383,31 @@ static void fill_batch(struct gen *g)
     for (s = 0; s < (int32_t)m->n_seq; s++) {
         struct slot *x = &g->sl[s];
 
-        while (x->busy && x->fed < x->np &&
-               bt->n_tokens < (int32_t)m->n_batch) {
+        if (!x->busy || x->fed >= x->np || x->lead >= 0)
+            continue;
+        for (nf = 0, t = 0; t < (int32_t)m->n_seq; t++)
+            if (g->sl[t].busy && g->sl[t].lead == s && g->sl[t].fed < x->np)
+                g->fol[nf++] = t;
+        while (x->fed < x->np && bt->n_tokens < (int32_t)m->n_batch) {
             bool last = x->fed + 1 == x->np;
             int32_t k = batch_add(bt, x->prompt[x->fed], x->fed, s, last);
 
+            for (t = 0; t < nf; t++)
+                bt->seq_id[k][bt->n_seq_id[k]++] = g->fol[t];
             x->fed++;
+            g->n_fed++;
             if (last) {
                 x->row = k;
                 x->n_past = x->np;
             }
+        }
+        for (t = 0; t < nf && x->fed == x->np; t++) {
+            struct slot *f = &g->sl[g->fol[t]];
+
+            f->row = x->row;
+            f->fed = f->n_past = f->np;
+            f->lead = -1; /* on its own now: slot s may take another */
+            g->n_shared += (uint64_t)f->np;
         }
     }
 }
@@ -459,8 +527,12 @@ int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
     double t_gen0;
 
     g.sl = calloc(m->n_seq, sizeof(*g.sl));
-    if (!g.sl)
+    g.fol = calloc(m->n_seq, sizeof(*g.fol));
+    if (!g.sl || !g.fol) {
+        free(g.sl);
+        free(g.fol);
         return HFE_ENOMEM;
+    }
     /* cells only: the data of empty cells is masked, never read */
     llama_memory_clear(llama_get_memory(m->ctx), false);
     while (g.next < n || g.running) {
@@ -480,6 +552,12 @@ int eng_generate(struct hfe_model *m, const struct hfe_batch *b,
         m->gen_ms += eng_now_ms() - t_gen0;
     }
     abandon(&g, rc);
+    eng_host->log(HFE_LOG_DEBUG, "llama",
+                  "generate: %zu requests, %llu prompt tokens decoded, %llu "
+                  "shared",
+                  n, (unsigned long long)g.n_fed,
+                  (unsigned long long)g.n_shared);
     free(g.sl);
+    free(g.fol);
     return rc == HFE_EBACKEND ? rc : HFE_OK;
 }

@@ -24,6 +24,9 @@
  *                    makes a log-likelihood depend on what shares its batch)
  *   repack=on|off    llama.cpp's repacked CPU weights (default off: they
  *                    too make a result depend on its batch; a few % faster)
+ *   share_prompt=on|off  samples of one prompt (pass@k's n) decode it
+ *                    once, as one sequence's cells shared by all of them
+ *                    (default on)
  *   chat_template=S  template to use instead of the model's
  *
  * The cache is unified (kv_unified): a token shared by several sequences,
@@ -304,6 +307,7 @@ struct opts {
     int split_mode; /* enum llama_split_mode */
     int flash_attn; /* enum llama_flash_attn_type */
     int repack;
+    int share_prompt;
     const char *chat_template;
 };
 
@@ -357,6 +361,7 @@ static void opts_default(struct opts *op)
     op->batch = 512;
     op->ubatch = 512;
     op->parallel = 64;
+    op->share_prompt = 1;
     /* off: flash attention on the CPU makes results depend on the batch */
     op->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
 }
@@ -533,6 +538,7 @@ static int llm_open(const char *uri, const struct hfe_option *o, size_t n_opt,
     slash = strrchr(uri, '/');
     m->name = strdup(slash ? slash + 1 : uri);
     m->seed = (uint64_t)op.seed;
+    m->share_prompt = op.share_prompt != 0;
     if (op.chat_template)
         m->chat_template = strdup(op.chat_template);
 

@@ -33,7 +33,8 @@
     X("seed", INT, 0, 0x7fffffffL, seed)                                       \
     X("flash_attn", FLASH, 0, 0, flash_attn)                                   \
     X("chat_template", STR, 0, 0, chat_template)                               \
-    X("repack", ON_OFF, 0, 0, repack)
+    X("repack", ON_OFF, 0, 0, repack)                                          \
+    X("share_prompt", ON_OFF, 0, 0, share_prompt)
 
 /* The keys, NULL-terminated: the method table's options. */
 #define HFE_LLAMA_OPTION_KEYS HFE_LLAMA_OPTIONS(HFE_LLAMA_OPTION_KEY) NULL
