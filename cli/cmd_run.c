@@ -17,7 +17,9 @@ static int usage(const char *msg, const char *arg)
         "run",
         "SUITE.lua [SUITE.lua ...] --models LIST [--set "
         "key=value ...] [--limit N] [--shard K/N|slurm|k8s/N] [--out "
-        "DIR] [--db PATH] [--html FILE]",
+        "DIR] [--db PATH] [--html FILE] [--gate BASELINE "
+        "[--baseline-model NAME] [--max-drop [TASK:]METRIC=D] [--detect E] "
+        "[--alpha A] [--beta B] [--block N] [--gate-seed S]]",
         msg, arg);
 }
 
@@ -30,6 +32,9 @@ struct args {
     char *shard;  /* --shard slurm|k8s/N resolved to K/N, or NULL      */
     char **argv;  /* argv with that K/N in its place, for the journal */
     int shard_at; /* its index there */
+    struct hfe_gate_opts gate;
+    char *drop;        /* --max-drop's value, split   */
+    const char *gated; /* a gate option without --gate */
 };
 
 enum opt {
@@ -42,7 +47,15 @@ enum opt {
     O_RESUME,
     O_WATCHDOG,
     O_SET,
-    O_HTML
+    O_HTML,
+    O_GATE,
+    O_BASE_MODEL,
+    O_MAX_DROP,
+    O_DETECT,
+    O_ALPHA,
+    O_BETA,
+    O_BLOCK,
+    O_GATE_SEED
 };
 
 static const struct {
@@ -50,11 +63,24 @@ static const struct {
     int has_value;
     enum opt id;
 } options[] = {
-    {"--models", 1, O_MODELS}, {"--out", 1, O_OUT},
-    {"--db", 1, O_DB},         {"--shard", 1, O_SHARD},
-    {"--limit", 1, O_LIMIT},   {"--skip-bad-lines", 0, O_SKIP_BAD},
-    {"--resume", 1, O_RESUME}, {"--watchdog", 1, O_WATCHDOG},
-    {"--set", 1, O_SET},       {"--html", 1, O_HTML},
+    {"--models", 1, O_MODELS},
+    {"--out", 1, O_OUT},
+    {"--db", 1, O_DB},
+    {"--shard", 1, O_SHARD},
+    {"--limit", 1, O_LIMIT},
+    {"--skip-bad-lines", 0, O_SKIP_BAD},
+    {"--resume", 1, O_RESUME},
+    {"--watchdog", 1, O_WATCHDOG},
+    {"--set", 1, O_SET},
+    {"--html", 1, O_HTML},
+    {"--gate", 1, O_GATE},
+    {"--baseline-model", 1, O_BASE_MODEL},
+    {"--max-drop", 1, O_MAX_DROP},
+    {"--detect", 1, O_DETECT},
+    {"--alpha", 1, O_ALPHA},
+    {"--beta", 1, O_BETA},
+    {"--block", 1, O_BLOCK},
+    {"--gate-seed", 1, O_GATE_SEED},
 };
 
 /* An environment variable's count: 0, or -1 when unset or not one. */
@@ -114,8 +140,75 @@ static int shard_env(const char *v, unsigned *k, unsigned *n)
     return 0;
 }
 
+/* A number in (lo, hi) into *x, or the usage error. */
+static int number(const char *opt, const char *v, double lo, double hi,
+                  double *x)
+{
+    char *end, msg[256];
+
+    *x = strtod(v, &end);
+    if (!*end && end != v && *x > lo && *x < hi)
+        return 0;
+    snprintf(msg, sizeof(msg),
+             "%s needs a number %s %g and below %g, got '%.64s'", opt,
+             lo < 0 ? "from" : "above", lo < 0 ? 0 : lo, hi, v);
+    return usage("%s", msg);
+}
+
+/* A gate's option with its value v. */
+static int gate_opt(struct args *a, enum opt id, const char *opt, const char *v)
+{
+    struct hfe_gate_opts *g = &a->gate;
+    unsigned long long u;
+    char *end, *eq, *colon;
+    double x;
+
+    if (id == O_GATE) {
+        g->baseline = v;
+        return 0;
+    }
+    a->gated = opt;
+    switch (id) {
+    case O_BASE_MODEL:
+        g->model = v;
+        return 0;
+    case O_MAX_DROP:
+        free(a->drop);
+        a->drop = hfe_xstrdup(v);
+        if (!(eq = strrchr(a->drop, '=')) || eq == a->drop)
+            return usage("--max-drop needs [TASK:]METRIC=D, got '%s'", v);
+        *eq = '\0';
+        if ((colon = strchr(a->drop, ':')) != NULL && colon != a->drop) {
+            *colon = '\0';
+            g->task = a->drop;
+            g->metric = colon + 1;
+        } else {
+            g->task = NULL;
+            g->metric = a->drop;
+        }
+        return number(opt, eq + 1, -1e-300, 1, &g->tol);
+    case O_DETECT:
+        return number(opt, v, 0, 1, &g->detect);
+    case O_ALPHA:
+        return number(opt, v, 0, 1, &g->alpha);
+    case O_BETA:
+        return number(opt, v, 0, 1, &g->beta);
+    case O_BLOCK:
+        if (number(opt, v, 0, 1e9, &x) || x != (double)(size_t)x)
+            return usage("--block needs a count of items, got '%s'", v);
+        g->block = (size_t)x;
+        return 0;
+    default: /* O_GATE_SEED */
+        u = strtoull(v, &end, 10);
+        if (*end || end == v || *v == '-')
+            return usage("--gate-seed needs a whole number, got '%s'", v);
+        g->seed = u;
+        return 0;
+    }
+}
+
 /* One option with its value v (NULL for a flag). */
-static int set_opt(struct args *a, enum opt id, const char *v)
+static int set_opt(struct args *a, enum opt id, const char *opt, const char *v)
 {
     struct hfe_run_opts *o = &a->o;
     unsigned k, n;
@@ -180,6 +273,8 @@ static int set_opt(struct args *a, enum opt id, const char *v)
         a->keys[a->n_set] = a->set[a->n_set];
         a->vals[a->n_set++] = eq + 1;
         break;
+    default:
+        return gate_opt(a, id, opt, v);
     }
     return 0;
 }
@@ -196,6 +291,7 @@ static void args_free(struct args *a)
     free(a->suites);
     free(a->shard);
     free(a->argv);
+    free(a->drop);
     memset(a, 0, sizeof(*a));
 }
 
@@ -211,6 +307,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->vals = hfe_xcalloc(n, sizeof(char *));
     a->set = hfe_xcalloc(n, sizeof(char *));
     a->o.sel = (struct hfe_select){-1, 0, 1};
+    a->gate = (struct hfe_gate_opts){
+        .detect = 0.05, .alpha = 0.05, .beta = 0.10, .block = 32, .seed = 1};
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
 
@@ -221,7 +319,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         if (k < sizeof(options) / sizeof(options[0])) {
             if (options[k].id == O_SHARD && a->shard_at) /* a second */
                 a->argv[a->shard_at] = argv[a->shard_at];
-            rc = set_opt(a, options[k].id,
+            rc = set_opt(a, options[k].id, arg,
                          options[k].has_value ? argv[++i] : NULL);
             if (rc)
                 return rc;
@@ -245,6 +343,14 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->o.lo.n_set = a->n_set;
     a->o.argc = argc;
     a->o.argv = a->argv ? a->argv : argv;
+    if (a->gate.baseline)
+        a->o.gate = &a->gate;
+    else if (a->gated)
+        return usage("%s is an option of the gate: give --gate BASELINE",
+                     a->gated);
+    if (a->gate.baseline && a->gate.tol + a->gate.detect >= 1)
+        return usage("%s", "--max-drop's D and --detect add up to 1 or more: "
+                           "no drop of a 0-1 metric is that large");
     return 0;
 }
 

@@ -27,6 +27,10 @@ static const struct command {
      "      [--skip-bad-lines]\n"
      "                                   run suites over every model of a "
      "list\n"
+     "  run ... --gate BASELINE [--max-drop [TASK:]METRIC=D] [--detect E]\n"
+     "      [--alpha A] [--beta B] [--block N] [--gate-seed S]\n"
+     "      [--baseline-model M]         the sequential gate: stop when "
+     "certain\n"
      "  run --resume DIR                 continue a killed or interrupted "
      "run\n"},
     {"compare", hfe_cmd_compare,

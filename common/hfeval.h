@@ -84,6 +84,10 @@ int hfe_mkdirs(const char *path);
 /* Edit distance, for "did you mean" hints; stops counting at `cap`. */
 size_t hfe_edit_distance(const char *a, const char *b, size_t cap);
 
+/* splitmix64 (Steele, Lea and Flood, 2014): the next of a seeded
+ * stream, the same on every machine; *x is the state. */
+uint64_t hfe_splitmix64(uint64_t *x);
+
 /* Directory of the running executable (no trailing slash); owned by the
  * callee, valid for the life of the process. */
 const char *hfe_exe_dir(void);

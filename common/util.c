@@ -284,6 +284,15 @@ const char *hfe_fmt_bytes(uint64_t n, char *buf, size_t size)
     return buf;
 }
 
+uint64_t hfe_splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 int hfe_log_level = 1;
 
 void hfe_log(int level, const char *who, const char *fmt, ...)

@@ -1,12 +1,15 @@
 /*
  * test_units.c - unit tests of the core's pure parts: the model-list
  * parser (every error it promises, with file, line and column), edit
- * distance, JSON string escaping, the scorers' statistics.  TAP on
- * stdout.
+ * distance, JSON string escaping, the scorers' statistics, the
+ * sequential gate's error rates by simulation.  TAP on stdout.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
+#include "gate.h"
 #include "gguf_meta.h"
 #include "json.h"
 #include "hfeval.h"
@@ -189,6 +192,135 @@ static void test_stats(void)
 #endif
 }
 
+/* ---- the sequential gate, simulated ------------------------------------ */
+
+/* A paired item: the baseline right and the candidate wrong with
+ * probability down, the other way round with probability up. */
+static double draw(uint64_t *x, double down, double up)
+{
+    double u = (double)(hfe_splitmix64(x) >> 11) / 9007199254740992.0;
+
+    return u < down ? 1 : u < down + up ? -1 : 0;
+}
+
+/* Gates on n items each, a verdict looked at every block of 16; the
+ * share of each verdict and the mean of the items used. */
+struct sim {
+    double fail, pass, items;
+};
+
+static struct sim simulate(unsigned gates, size_t n, double down, double up,
+                           double tol, uint64_t seed)
+{
+    struct sim r = {0, 0, 0};
+    uint64_t x = seed;
+    unsigned g;
+
+    for (g = 0; g < gates; g++) {
+        struct hfe_seq q;
+        size_t i;
+
+        hfe_seq_init(&q, tol, 0.05, 0.05, 0.10);
+        for (i = 0; i < n && (i % 16 || q.verdict == HFE_SEQ_UNDECIDED); i++)
+            hfe_seq_add(&q, draw(&x, down, up));
+        r.fail += q.verdict == HFE_SEQ_FAIL;
+        r.pass += q.verdict == HFE_SEQ_PASS;
+        r.items += (double)q.n;
+    }
+    r.fail /= gates, r.pass /= gates, r.items /= gates;
+    return r;
+}
+
+/* The same looks with McNemar's exact test at alpha each time: the
+ * false alarms a gate that peeks without paying for it raises. */
+static double peeking(unsigned gates, size_t n, double p, uint64_t seed)
+{
+    uint64_t x = seed;
+    unsigned g, fa = 0;
+
+    for (g = 0; g < gates; g++) {
+        unsigned b = 0, c = 0;
+        size_t i;
+
+        for (i = 1; i <= n; i++) {
+            double d = draw(&x, p, p);
+
+            b += d > 0, c += d < 0;
+            if (i % 16 == 0 && b > c && hfe_mcnemar_p(b, c) < 0.05) {
+                fa++;
+                break;
+            }
+        }
+    }
+    return (double)fa / gates;
+}
+
+static void test_gate(void)
+{
+    struct hfe_seq q;
+    struct sim s;
+    size_t v[1000], w[1000], i, moved = 0;
+    int perm = 1;
+
+    hfe_seq_order(v, 1000, 7);
+    hfe_seq_order(w, 1000, 7);
+    for (i = 0; i < 1000; i++) {
+        perm &= v[i] == w[i];
+        moved += v[i] != i;
+    }
+    ok(perm && moved > 900,
+       "hfe_seq_order: the same order for the same seed, "
+       "%zu of 1000 moved",
+       moved);
+
+    /* nothing changed: 15% of items flip each way */
+    s = simulate(2000, 1000, 0.15, 0.15, 0, 1);
+    ok(s.fail <= 0.05,
+       "no change, 2,000 gates of 1,000 items: false alarms "
+       "%.4f <= alpha 0.05 (%.0f items on average)",
+       s.fail, s.items);
+    /* at the tolerance's edge: a drop of exactly 0.03 tolerated */
+    s = simulate(2000, 1000, 0.165, 0.135, 0.03, 2);
+    ok(s.fail <= 0.05,
+       "a drop at the tolerance 0.03: false alarms %.4f <= "
+       "0.05",
+       s.fail);
+    /* worse by tol + detect: passes are the other error */
+    s = simulate(2000, 1000, 0.175, 0.125, 0, 3);
+    ok(s.pass <= 0.10,
+       "a drop of 0.05 (tol + detect): passes %.4f <= beta "
+       "0.10",
+       s.pass);
+    /* a clear regression: failed, early */
+    s = simulate(2000, 1000, 0.30, 0.02, 0, 4);
+    ok(s.fail == 1 && s.items < 100,
+       "a drop of 0.28: every gate fails, "
+       "after %.1f items on average",
+       s.items);
+    /* the same model: every pair agrees, passed early */
+    s = simulate(2000, 1000, 0, 0, 0, 5);
+    ok(s.pass == 1 && s.items < 150,
+       "an unchanged model: every gate passes, "
+       "after %.1f items",
+       s.items);
+    /* the simulation can tell an invalid gate: McNemar's p < 0.05 looked at
+     * every 16 items, with no correction, alarms far more often */
+    ok(peeking(2000, 1000, 0.15, 6) > 0.1,
+       "peeking McNemar: false alarms "
+       "%.4f > 0.1",
+       peeking(2000, 1000, 0.15, 6));
+
+    hfe_seq_init(&q, 0, 0.05, 0.05, 0.1);
+    for (i = 0; i < 20; i++)
+        hfe_seq_add(&q, 1);
+    ok(q.verdict == HFE_SEQ_FAIL && q.decided_at < 20 && q.down == 20,
+       "twenty drops in a row fail, after %zu", q.decided_at);
+    for (i = 0; i < 200; i++)
+        hfe_seq_add(&q, -1);
+    ok(q.verdict == HFE_SEQ_FAIL && isfinite(q.log_fail),
+       "a verdict once reached stands");
+}
+
 int main(void)
 {
     test_good_list();
@@ -197,5 +329,6 @@ int main(void)
     test_keys();
     test_helpers();
     test_stats();
+    test_gate();
     return tap_done();
 }

@@ -233,6 +233,32 @@ static size_t lower(const struct hfe_cmp_side *s, const char *suite,
     return lo;
 }
 
+int hfe_cmp_value(const struct hfe_cmp_side *s, const char *suite,
+                  const char *task, double doc, const char *metric, double *v)
+{
+    size_t i = lower(s, suite, task, doc);
+    const cJSON *x;
+
+    if (i == s->n_idx || strcmp(s->idx[i].suite, suite) ||
+        strcmp(s->idx[i].task, task) || s->idx[i].doc != doc)
+        return -1;
+    x = cJSON_GetObjectItemCaseSensitive(s->idx[i].metrics, metric);
+    if (!cJSON_IsNumber(x))
+        return -1;
+    *v = x->valuedouble;
+    return 0;
+}
+
+const char *hfe_cmp_model(const struct hfe_cmp_side *s)
+{
+    return s->model;
+}
+
+const char *hfe_cmp_dir(const struct hfe_cmp_side *s)
+{
+    return s->dir;
+}
+
 /* Both sides' values of one metric on the items both scored: a merge of
  * the two sorted indexes, linear in their sizes. */
 static void pair_up(const struct hfe_cmp_side *x, const struct hfe_cmp_side *y,

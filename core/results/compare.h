@@ -67,6 +67,14 @@ struct hfe_cmp_side *hfe_cmp_open(const char *run, const char *model,
                                   struct hfe_err *err);
 void hfe_cmp_close(struct hfe_cmp_side *s);
 
+/* The side's value of metric on document doc of the task: 0 and *v set,
+ * or -1 when it has none. */
+int hfe_cmp_value(const struct hfe_cmp_side *s, const char *suite,
+                  const char *task, double doc, const char *metric, double *v);
+/* The side's model and run directory. */
+const char *hfe_cmp_model(const struct hfe_cmp_side *s);
+const char *hfe_cmp_dir(const struct hfe_cmp_side *s);
+
 /* The paired test of metric between a and b on the items both scored:
  * McNemar's exact p (and the items that got worse or better) when every
  * value is 0 or 1, a paired bootstrap's p otherwise.  -1 when no item

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "decide.h"
+#include "gate.h"
 #include "history.h"
 #include "html.h"
 #include "journal.h"
@@ -54,7 +55,8 @@ static void on_done(void *ud, size_t i)
         size_t r = p->index[i];
 
         hfe_journal_add(p->job->jr, p->job->model, p->job->s->name,
-                        p->job->t->name, r, p->digest[r], &p->res[r]);
+                        p->job->t->name, p->job->r0 + r, p->digest[r],
+                        &p->res[r]);
         if (hfe_journal_broken(p->job->jr))
             hfe_plug_cancel = 1; /* nothing more could be kept: stop */
     }
@@ -103,7 +105,7 @@ static int submit(struct hfe_job *j, struct hfe_request *req,
 
     for (r = 0; r < n; r++) {
         hfe_journal_digest(&req[r], digest[r]);
-        if (hfe_journal_get(j->jr, j->model, j->s->name, j->t->name, r,
+        if (hfe_journal_get(j->jr, j->model, j->s->name, j->t->name, j->r0 + r,
                             digest[r], &res[r]))
             continue;
         rp[m] = &req[r];
@@ -398,6 +400,8 @@ struct run {
     int sig_set;
     struct hfe_buf rec, table; /* samples.jsonl; the plain table    */
     struct hfe_record_out out; /* run.json's models and results     */
+    struct hfe_gate *gate;     /* run --gate: the task it takes     */
+    struct hfe_buf gate_say;   /* each model's verdict              */
     struct hfe_err err;
     time_t started;
     int failed, interrupted;
@@ -500,7 +504,14 @@ static int run_open(struct run *r)
         fprintf(stderr, "hfeval: %s\n", r->err.msg);
         return rc;
     }
-    if ((rc = run_suites(r)) != 0 || (rc = run_dir(r)) != 0)
+    if ((rc = run_suites(r)) != 0)
+        return rc;
+    if (o->gate && (rc = hfe_gate_open(o->gate, r->su, o->n_suites, &r->gate,
+                                       &r->err)) != 0) {
+        fprintf(stderr, "hfeval: %s\n", r->err.msg);
+        return rc;
+    }
+    if ((rc = run_dir(r)) != 0)
         return rc;
     r->samples_path = hfe_xasprintf("%s/samples.jsonl", r->dir);
     hfe_buf_add(&r->rec, "", 0);
@@ -641,6 +652,23 @@ static void check_primary(struct run *r, const struct hfe_suite *s,
     r->failed = worse(r->failed, HFE_EXIT_SUITE);
 }
 
+/* The gate's task on a model: a block of items at a time until the
+ * verdict, which run.json and stdout get; a fail fails the run. */
+static int gate_one(struct run *r, struct hfe_job *jb)
+{
+    struct hfe_buf json = {0};
+    enum hfe_seq_verdict v;
+    int rc = hfe_gate_task(r->gate, jb, run_task, &v, &json, &r->gate_say);
+
+    if (rc == 0) {
+        hfe_record_model_json(&r->out, json.s);
+        if (v == HFE_SEQ_FAIL)
+            r->failed = worse(r->failed, HFE_EXIT_FAIL);
+    }
+    hfe_buf_free(&json);
+    return rc;
+}
+
 /* Task t of suite s on model mo: its rows, or its error row. */
 static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                     struct hfe_task *t, size_t f)
@@ -667,7 +695,7 @@ static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
         fprintf(stderr, "hfeval: %s: %s/%s (%zu documents)\n", name, s->name,
                 t->name, t->n);
     if (job_links(r, mo, t, f, &jb) == 0) {
-        if ((trc = run_task(&jb)) == 0) {
+        if ((trc = r->gate ? gate_one(r, &jb) : run_task(&jb)) == 0) {
             for (q = 0; q < jb.st.n; q++) {
                 hfe_table_row(&r->table, name, t->name, &jb.st.v[q]);
                 hfe_record_result(&r->out, name, s->name, t->name, &jb.st.v[q]);
@@ -708,7 +736,8 @@ static void run_model(struct run *r, size_t o)
 
         for (i = 0; i < r->o->n_suites; i++)
             for (k = 0; k < r->su[i].n_tasks; k++, f++)
-                run_one(r, &mo, &r->su[i], &r->su[i].tasks[k], f);
+                if (!r->gate || hfe_gate_takes(r->gate, &r->su[i].tasks[k]))
+                    run_one(r, &mo, &r->su[i], &r->su[i].tasks[k], f);
         hfe_record_model_stats(&r->out, &hfe_worker_backend, mo.m);
         hfe_perf_json(&ms, &mo.perf, &hfe_worker_backend, mo.m);
         hfe_record_model_json(&r->out, ms.s);
@@ -804,6 +833,8 @@ static int run_finish(struct run *r)
     } else {
         fputs(r->table.s, stdout);
     }
+    if (r->gate_say.len)
+        fputs(r->gate_say.s, stdout);
     fprintf(stderr,
             "hfeval: per-sample records in %s, the run in %s/run.json\n",
             r->samples_path, r->dir);
@@ -832,6 +863,8 @@ static void run_free(struct run *r)
     if (r->sig_set) /* Ctrl-C is ours only while the run goes */
         sigaction(SIGINT, &r->old_int, NULL);
     hfe_journal_close(r->jr);
+    hfe_gate_close(r->gate);
+    hfe_buf_free(&r->gate_say);
     for (i = 0; r->su && i < r->o->n_suites; i++)
         hfe_suite_free(&r->su[i]);
     free(r->su);

@@ -38,23 +38,25 @@
 
 #include <stddef.h>
 
+#include "gate.h"
 #include "lua_rt.h"
 #include "suite.h"
 
 /* What a run is asked to do; the caller owns every field. */
 struct hfe_run_opts {
-    const char *const *suites; /* suite files, in order            */
-    size_t n_suites;           /* at least one                     */
-    const char *list_file;     /* the model list                   */
-    const char *out_dir;       /* NULL: results/runs/<time>-<pid>   */
-    const char *db;            /* the history; NULL: the default    */
-    const char *resume;        /* a run directory to continue      */
-    const char *html;          /* the HTML report's file, or NULL   */
-    struct hfe_lua_opts lo;    /* --set pairs, --skip-bad-lines    */
-    struct hfe_select sel;     /* --limit, --shard                 */
-    double watchdog;           /* seconds; 0: the worker's default */
-    int argc;                  /* the command ("run" ...), for the */
-    char **argv;               /* journal and the run record       */
+    const char *const *suites;        /* suite files, in order            */
+    size_t n_suites;                  /* at least one                     */
+    const char *list_file;            /* the model list                   */
+    const char *out_dir;              /* NULL: results/runs/<time>-<pid>   */
+    const char *db;                   /* the history; NULL: the default    */
+    const char *resume;               /* a run directory to continue      */
+    const char *html;                 /* the HTML report's file, or NULL   */
+    struct hfe_lua_opts lo;           /* --set pairs, --skip-bad-lines    */
+    struct hfe_select sel;            /* --limit, --shard                 */
+    double watchdog;                  /* seconds; 0: the worker's default */
+    const struct hfe_gate_opts *gate; /* run --gate, or NULL       */
+    int argc;                         /* the command ("run" ...), for the */
+    char **argv;                      /* journal and the run record       */
 };
 
 /* Runs it: records in the run directory, a row in the history, the

@@ -73,6 +73,9 @@ struct hfe_job {
     struct hfe_journal *jr;
     /* the model's timings, each request's added (run.c), or NULL */
     struct hfe_perf *perf;
+    /* the journal's index of the first request: the requests of the
+     * items before these (the sequential gate asks a block at a time) */
+    size_t r0;
 };
 
 /* The statistics (stats.c).  hfe_stat_group reserves n stats in a row,

@@ -747,14 +747,6 @@ static int l_regex_match(lua_State *L)
 /* hfe.fewshot(list, n, seed [, skip]): n entries of list, drawn without
  * replacement by a seeded splitmix64 shuffle (the same on every machine
  * and Lua build), never the entry at index skip (1-based). */
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static int l_fewshot(lua_State *L)
 {
@@ -778,7 +770,7 @@ static int l_fewshot(lua_State *L)
     for (i = 0; i < len && out < k; i++) { /* partial Fisher-Yates */
         lua_Integer t;
 
-        j = i + (lua_Integer)(splitmix(&state) % (uint64_t)(len - i));
+        j = i + (lua_Integer)(hfe_splitmix64(&state) % (uint64_t)(len - i));
         t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
