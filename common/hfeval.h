@@ -67,6 +67,10 @@ void hfe_buf_puts(struct hfe_buf *b, const char *s);
 void hfe_buf_printf(struct hfe_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void hfe_buf_free(struct hfe_buf *b);
+/* s as HTML or XML text or attribute value: & < > " ' as references,
+ * control characters but tab, newline and return as "?" (XML 1.0 has no
+ * others).  s NULL: nothing. */
+void hfe_buf_markup(struct hfe_buf *b, const char *s);
 
 /* The whole file, NUL-terminated, in *out (caller frees), its length in
  * *len.  Returns 0, or -1 with "path: reason" in err. */

@@ -284,6 +284,26 @@ const char *hfe_fmt_bytes(uint64_t n, char *buf, size_t size)
     return buf;
 }
 
+void hfe_buf_markup(struct hfe_buf *b, const char *s)
+{
+    static const char *const ref[] = {['&'] = "&amp;",
+                                      ['<'] = "&lt;",
+                                      ['>'] = "&gt;",
+                                      ['"'] = "&quot;",
+                                      ['\''] = "&#39;"};
+
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < sizeof(ref) / sizeof(ref[0]) && ref[c])
+            hfe_buf_puts(b, ref[c]);
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            hfe_buf_puts(b, "?");
+        else
+            hfe_buf_add(b, s, 1);
+    }
+}
+
 uint64_t hfe_splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);

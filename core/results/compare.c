@@ -432,35 +432,6 @@ struct gate {
     int failed;
 };
 
-/* s with XML's five characters escaped, appended to b. */
-static void xml_text(struct hfe_buf *b, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '&':
-            hfe_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            hfe_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            hfe_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            hfe_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            hfe_buf_puts(b, "&apos;");
-            break;
-        default:
-            /* XML 1.0 has no control characters but tab and newlines */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
-                hfe_buf_puts(b, "?");
-            else
-                hfe_buf_add(b, s, 1);
-        }
-}
-
 /* One JUnit testcase: classname suite/task, name the metric; a failure
  * with message and body (NULL for none) when bad. */
 static void junit_case(struct gate *g, const char *suite, const char *task,
@@ -471,21 +442,21 @@ static void junit_case(struct gate *g, const char *suite, const char *task,
 
     g->n_failed += bad != 0;
     hfe_buf_puts(b, "    <testcase classname=\"");
-    xml_text(b, suite);
+    hfe_buf_markup(b, suite);
     hfe_buf_puts(b, "/");
-    xml_text(b, task);
+    hfe_buf_markup(b, task);
     hfe_buf_puts(b, "\" name=\"");
-    xml_text(b, metric);
+    hfe_buf_markup(b, metric);
     hfe_buf_puts(b, "\">");
     if (bad) {
         hfe_buf_puts(b, "<failure type=\"regression\" message=\"");
-        xml_text(b, message);
+        hfe_buf_markup(b, message);
         hfe_buf_puts(b, "\">");
-        xml_text(b, body ? body : message);
+        hfe_buf_markup(b, body ? body : message);
         hfe_buf_puts(b, "</failure>");
     } else {
         hfe_buf_puts(b, "<system-out>");
-        xml_text(b, message);
+        hfe_buf_markup(b, message);
         hfe_buf_puts(b, "</system-out>");
     }
     hfe_buf_puts(b, "</testcase>\n");
@@ -712,9 +683,9 @@ int hfe_compare(const struct hfe_compare_opts *o, struct hfe_buf *out,
                        "<testsuites tests=\"%zu\" failures=\"%zu\">\n"
                        "  <testsuite name=\"",
                        g.n, g.n_failed);
-        xml_text(out, g.s[1].model);
+        hfe_buf_markup(out, g.s[1].model);
         hfe_buf_puts(out, " against ");
-        xml_text(out, g.s[0].model);
+        hfe_buf_markup(out, g.s[0].model);
         hfe_buf_printf(out, "\" tests=\"%zu\" failures=\"%zu\">\n", g.n,
                        g.n_failed);
         if (g.cases.len)

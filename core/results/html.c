@@ -221,31 +221,6 @@ static void page_free(struct page *P)
 
 /* ---- text --------------------------------------------------------------- */
 
-/* s with HTML's special characters escaped (text and attributes). */
-static void esc(struct hfe_buf *b, const char *s)
-{
-    for (; s && *s; s++)
-        switch (*s) {
-        case '&':
-            hfe_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            hfe_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            hfe_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            hfe_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            hfe_buf_puts(b, "&#39;");
-            break;
-        default:
-            hfe_buf_add(b, s, 1);
-        }
-}
-
 /* JSON for a <script> element: no "<" can end it early. */
 static void script_json(struct hfe_buf *b, const char *json, size_t n)
 {
@@ -324,11 +299,11 @@ static void tree(struct page *P)
             hfe_buf_puts(b, "<li><span class=\"node");
             hfe_buf_puts(b, d->pick ? " pick\"" : "\"");
             hfe_buf_puts(b, " data-model=\"");
-            esc(b, m->name);
+            hfe_buf_markup(b, m->name);
             hfe_buf_puts(b, "\"><b>");
-            esc(b, m->name);
+            hfe_buf_markup(b, m->name);
             hfe_buf_puts(b, "</b> <span class=\"q\">");
-            esc(b, m->quant ? m->quant : "-");
+            hfe_buf_markup(b, m->quant ? m->quant : "-");
             hfe_buf_printf(b, "</span> <span class=\"sz\">%s MiB</span> ",
                            hfe_dec_num(t, sizeof(t), d->size_mib));
             hfe_buf_printf(b, "<span class=\"cls %s\">",
@@ -336,7 +311,7 @@ static void tree(struct page *P)
                            : !strcmp(m->klass, "open source")  ? "os"
                            : !strcmp(m->klass, "open weights") ? "ow"
                                                                : "rs");
-            esc(b, m->klass ? m->klass : "no class");
+            hfe_buf_markup(b, m->klass ? m->klass : "no class");
             hfe_buf_puts(b, "</span>");
             if (d->pick)
                 hfe_buf_puts(b, " <span class=\"mark\">pick</span>");
@@ -365,12 +340,12 @@ static void table(struct page *P)
         hfe_dec_grid(&P->D, li, &g, lab, 0);
         hfe_buf_puts(b, "<div class=\"wide\"><table class=\"decide\" "
                         "data-lineage=\"");
-        esc(b, model_name(P, &P->D.d[l->a]));
+        hfe_buf_markup(b, model_name(P, &P->D.d[l->a]));
         hfe_buf_puts(b, "\"><thead><tr>");
         for (c = 0; c < g.n_col; c++) {
             hfe_buf_printf(b, "<th%s title=\"sort by this column\">",
                            g.right[c] ? " class=\"n\"" : "");
-            esc(b, g.head[c]);
+            hfe_buf_markup(b, g.head[c]);
             hfe_buf_puts(b, "</th>");
         }
         hfe_buf_puts(b, "</tr></thead><tbody>\n");
@@ -379,7 +354,7 @@ static void table(struct page *P)
 
             hfe_buf_printf(b, "<tr data-i=\"%zu\"%s data-model=\"", r,
                            d->pick ? " class=\"pick\"" : "");
-            esc(b, model_name(P, d));
+            hfe_buf_markup(b, model_name(P, d));
             hfe_buf_puts(b, "\">");
             for (c = 0; c < g.n_col; c++) {
                 double k = c ? g.key[r * g.cap + c] : (double)r;
@@ -395,20 +370,21 @@ static void table(struct page *P)
                     hfe_buf_printf(b, " style=\"padding-left:%.1fem\"",
                                    0.4 + 1.2 * d->depth);
                 hfe_buf_puts(b, g.right[c] ? " class=\"n\">" : ">");
-                esc(b, g.cell[r * g.cap + c]);
+                hfe_buf_markup(b, g.cell[r * g.cap + c]);
                 hfe_buf_puts(b, "</td>");
             }
             hfe_buf_puts(b, "</tr>\n");
         }
         hfe_buf_puts(b, "</tbody></table></div>\n<p class=\"pickline\">"
                         "<b>pick: ");
-        esc(b, l->pick >= 0 ? model_name(P, &P->D.d[l->pick]) : "none");
+        hfe_buf_markup(b,
+                       l->pick >= 0 ? model_name(P, &P->D.d[l->pick]) : "none");
         hfe_buf_puts(b, "</b> — ");
-        esc(b, l->why.s);
+        hfe_buf_markup(b, l->why.s);
         hfe_buf_puts(b, ".");
         if (l->out.len) {
             hfe_buf_puts(b, " Better-scoring members ruled out: ");
-            esc(b, l->out.s);
+            hfe_buf_markup(b, l->out.s);
             hfe_buf_puts(b, ".");
         }
         hfe_buf_puts(b, "</p>\n");
@@ -416,7 +392,7 @@ static void table(struct page *P)
     }
     hfe_dec_legend(&P->D, &leg, "");
     hfe_buf_puts(b, "<p class=\"legend\">");
-    esc(b, leg.s);
+    hfe_buf_markup(b, leg.s);
     hfe_buf_puts(b, "</p></section>\n");
     hfe_buf_free(&leg);
     free(lab);
@@ -537,12 +513,12 @@ static void frame(struct hfe_buf *b, const struct axis *x, const struct axis *y,
                    "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" "
                    "text-anchor=\"middle\">",
                    (ML + PW - MR) / 2, PH - 8);
-    esc(b, xlab);
+    hfe_buf_markup(b, xlab);
     hfe_buf_printf(b,
                    "</text><text class=\"axis\" transform=\"translate(14 "
                    "%.1f) rotate(-90)\" text-anchor=\"middle\">",
                    (MT + PH - MB) / 2);
-    esc(b, ylab);
+    hfe_buf_markup(b, ylab);
     hfe_buf_puts(b, "</text>");
 }
 
@@ -646,13 +622,13 @@ static void scatter(struct page *P, const char *what, const char *metric,
                    "<figure><svg class=\"scatter\" data-x=\"%s\" "
                    "data-metric=\"",
                    up ? "decode" : "size");
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_printf(
         b,
         "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
         "role=\"img\"><title>",
         PW, PH, PW, PH);
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_printf(b, " against %s</title>", xname);
     frame(b, &x, &y, xname, metric);
     for (li = 0; li < P->D.n_l; li++) { /* the frontiers first, beneath */
@@ -684,11 +660,11 @@ static void scatter(struct page *P, const char *what, const char *metric,
                            c, px, px, at(&y, p[i].lo), at(&y, p[i].hi));
         hfe_buf_printf(b, "<circle class=\"pt%s\" data-model=\"",
                        p[i].front ? " front" : "");
-        esc(b, model_name(P, d));
+        hfe_buf_markup(b, model_name(P, d));
         hfe_buf_printf(b, "\" cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\">",
                        px, py, c);
         hfe_buf_puts(b, "<title>");
-        esc(b, model_name(P, d));
+        hfe_buf_markup(b, model_name(P, d));
         hfe_buf_printf(b, ": %s %s", metric,
                        hfe_dec_num(s1, sizeof(s1), p[i].y));
         if (!isnan(p[i].lo))
@@ -700,11 +676,11 @@ static void scatter(struct page *P, const char *what, const char *metric,
         place(p, n, i, &x, &y, strlen(model_name(P, d)), l);
         hfe_buf_printf(b, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\">", l[i].a,
                        l[i].y);
-        esc(b, model_name(P, d));
+        hfe_buf_markup(b, model_name(P, d));
         hfe_buf_puts(b, "</text>");
     }
     hfe_buf_puts(b, "</svg><figcaption>");
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_printf(b,
                    " against %s: %zu models; bars are 95%% intervals, the "
                    "line joins each lineage's Pareto frontier.</figcaption>"
@@ -825,12 +801,12 @@ static void fidelity(struct page *P)
                                 "class=\"plots\">");
             hfe_buf_puts(b, "<figure class=\"fid\"><svg class=\"kld\" "
                             "data-model=\"");
-            esc(b, name);
+            hfe_buf_markup(b, name);
             hfe_buf_printf(b,
                            "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
                            "height=\"%.0f\" role=\"img\"><title>",
                            x0 + w + 10, hh + 34, x0 + w + 10, hh + 34);
-            esc(b, name);
+            hfe_buf_markup(b, name);
             hfe_buf_puts(b, ": per-token KLD</title>");
             if (kld_hist(P, name, t, h, &total) && total > 0) {
                 for (k = 0; k < HFE_FID_HIST_BINS; k++)
@@ -890,9 +866,9 @@ static void fidelity(struct page *P)
                            "text-anchor=\"middle\">KLD, nats</text></svg>"
                            "<figcaption><b>",
                            x0 + w / 2, hh + 32);
-            esc(b, name);
+            hfe_buf_markup(b, name);
             hfe_buf_puts(b, "</b> against ");
-            esc(b, P->D.r.m[d->parent].name);
+            hfe_buf_markup(b, P->D.r.m[d->parent].name);
             hfe_buf_printf(b, ": mean KLD %s, p99 %s, max %s",
                            hfe_dec_num(s1, sizeof(s1), kld),
                            hfe_dec_num(s2, sizeof(s2), p99),
@@ -1201,12 +1177,12 @@ static void history_chart(struct page *P, const struct hist *h, size_t k)
     snprintf(what, sizeof(what), "%s/%s %s", c->t->suite, c->t->task,
              c->metric);
     hfe_buf_puts(b, "<figure><svg class=\"series\" data-metric=\"");
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_printf(b,
                    "\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
                    "height=\"%.0f\" role=\"img\"><title>",
                    PW, PH, PW, PH);
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_puts(b, " over time</title>");
     hfe_buf_printf(b,
                    "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" "
@@ -1242,7 +1218,7 @@ static void history_chart(struct page *P, const struct hist *h, size_t k)
                    "<text class=\"axis\" transform=\"translate(14 %.1f) "
                    "rotate(-90)\" text-anchor=\"middle\">",
                    (MT + PH - MB) / 2);
-    esc(b, c->metric);
+    hfe_buf_markup(b, c->metric);
     hfe_buf_puts(b, "</text>");
     for (d = 0; d < P->D.n_d; d++) { /* a line a model, cut at each break */
         const char *name = model_name(P, &P->D.d[d]), *col = model_colour(d);
@@ -1262,7 +1238,7 @@ static void history_chart(struct page *P, const struct hist *h, size_t k)
                                "<polyline class=\"hline\" stroke=\"%s\" "
                                "data-model=\"",
                                col);
-                esc(b, name);
+                hfe_buf_markup(b, name);
                 hfe_buf_puts(b, "\" points=\"");
                 open = 1;
             } else {
@@ -1285,28 +1261,28 @@ static void history_chart(struct page *P, const struct hist *h, size_t k)
                                "x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/><path "
                                "d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\"/><title>",
                                px, px, MT, PH - MB, px, py - 5);
-                esc(b, name);
+                hfe_buf_markup(b, name);
                 hfe_buf_puts(b, ", run ");
-                esc(b, r->run);
+                hfe_buf_markup(b, r->run);
                 hfe_buf_puts(b, ": not comparable with the run before: ");
-                esc(b, r->why);
+                hfe_buf_markup(b, r->why);
                 hfe_buf_puts(b, "</title></g>");
             }
             hfe_buf_printf(b,
                            "<circle class=\"hpt\" cx=\"%.1f\" cy=\"%.1f\" "
                            "r=\"3.5\" fill=\"%s\"><title>",
                            px, py, col);
-            esc(b, name);
+            hfe_buf_markup(b, name);
             hfe_buf_puts(b, " ");
-            esc(b, r->started);
+            hfe_buf_markup(b, r->started);
             hfe_buf_printf(b, " (run ");
-            esc(b, r->run);
+            hfe_buf_markup(b, r->run);
             hfe_buf_printf(b, "): %s</title></circle>",
                            hfe_dec_num(s1, sizeof(s1), r->v));
         }
     }
     hfe_buf_puts(b, "</svg><figcaption>");
-    esc(b, what);
+    hfe_buf_markup(b, what);
     hfe_buf_printf(b,
                    ": %zu results over time, a line a model; %zu "
                    "comparability break%s (◆, hover for the reason).",
@@ -1355,9 +1331,9 @@ static int history(struct page *P, struct hfe_err *err)
 static void dd(struct hfe_buf *b, const char *term, const char *val)
 {
     hfe_buf_puts(b, "<dt>");
-    esc(b, term);
+    hfe_buf_markup(b, term);
     hfe_buf_puts(b, "</dt><dd>");
-    esc(b, val ? val : "-");
+    hfe_buf_markup(b, val ? val : "-");
     hfe_buf_puts(b, "</dd>");
 }
 
@@ -1465,19 +1441,19 @@ int hfe_html(const char *const *runs, size_t n_runs,
                       "'unsafe-inline'; img-src data:\">\n<meta "
                       "name=\"viewport\" content=\"width=device-width\">"
                       "\n<title>");
-    esc(out, title);
+    hfe_buf_markup(out, title);
     hfe_buf_printf(out,
                    "</title>\n<style>%s</style></head>\n<body>\n<header>"
                    "<h1>",
                    hfe_html_css);
-    esc(out, title);
+    hfe_buf_markup(out, title);
     hfe_buf_printf(out, "</h1><p>%zu model%s in %zu lineage%s, from ", P.D.n_d,
                    P.D.n_d == 1 ? "" : "s", P.D.n_l, P.D.n_l == 1 ? "" : "s");
     for (i = 0; i < P.n_rec; i++) {
         hfe_buf_puts(out, i ? ", " : "");
-        esc(out, hfe_json_get_str(P.rec[i].json, "run_id"));
+        hfe_buf_markup(out, hfe_json_get_str(P.rec[i].json, "run_id"));
         hfe_buf_puts(out, " (");
-        esc(out, hfe_json_get_str(P.rec[i].json, "finished"));
+        hfe_buf_markup(out, hfe_json_get_str(P.rec[i].json, "finished"));
         hfe_buf_puts(out, ")");
     }
     hfe_buf_puts(out, ".</p><nav><a href=\"#lineage\">lineage</a> <a "
