@@ -17,7 +17,8 @@ static int usage(const char *msg, const char *arg)
         "run",
         "SUITE.lua [SUITE.lua ...] --models LIST [--set "
         "key=value ...] [--limit N] [--shard K/N|slurm|k8s/N] [--out "
-        "DIR] [--db PATH] [--html FILE] [--gate BASELINE "
+        "DIR] [--db PATH] [--html FILE] [--cache DIR | --no-cache] "
+        "[--cache-max SIZE] [--gate BASELINE "
         "[--baseline-model NAME] [--max-drop [TASK:]METRIC=D] [--detect E] "
         "[--alpha A] [--beta B] [--block N] [--gate-seed S]]",
         msg, arg);
@@ -48,6 +49,9 @@ enum opt {
     O_WATCHDOG,
     O_SET,
     O_HTML,
+    O_CACHE,
+    O_NO_CACHE,
+    O_CACHE_MAX,
     O_GATE,
     O_BASE_MODEL,
     O_MAX_DROP,
@@ -73,6 +77,9 @@ static const struct {
     {"--watchdog", 1, O_WATCHDOG},
     {"--set", 1, O_SET},
     {"--html", 1, O_HTML},
+    {"--cache", 1, O_CACHE},
+    {"--no-cache", 0, O_NO_CACHE},
+    {"--cache-max", 1, O_CACHE_MAX},
     {"--gate", 1, O_GATE},
     {"--baseline-model", 1, O_BASE_MODEL},
     {"--max-drop", 1, O_MAX_DROP},
@@ -253,6 +260,27 @@ static int set_opt(struct args *a, enum opt id, const char *opt, const char *v)
     case O_SKIP_BAD:
         o->lo.skip_bad_lines = 1;
         break;
+    case O_CACHE:
+        o->cache_dir = v;
+        break;
+    case O_NO_CACHE:
+        o->no_cache = 1;
+        break;
+    case O_CACHE_MAX: {
+        double x = strtod(v, &end);
+        const char *units = "KMGT", *u = *end ? strchr(units, *end) : NULL;
+
+        if (u && (end[1] == '\0' || !strcmp(end + 1, "iB")))
+            x *= (double)(1ull << (10 * (u - units + 1)));
+        else if (*end)
+            x = -1;
+        if (!(x >= 1) || x > 9.2e18)
+            return usage("--cache-max needs a size (bytes, or 500M, 10G, "
+                         "1TiB), got '%s'",
+                         v);
+        o->cache_max = (uint64_t)x;
+        break;
+    }
     case O_RESUME:
         o->resume = v;
         break;
@@ -399,6 +427,16 @@ int hfe_cmd_run(int argc, char **argv)
     if (!rc && (!a.o.n_suites || !a.o.list_file))
         rc = usage("%s",
                    !a.o.n_suites ? "name a suite" : "--models LIST is needed");
+    if (!rc && a.o.cache_dir && a.o.no_cache)
+        rc = usage("%s", "--cache DIR and --no-cache say opposite things");
+    if (!rc && !a.o.cache_dir && !a.o.no_cache) { /* HFEVAL_CACHE=DIR|off */
+        const char *env = getenv("HFEVAL_CACHE");
+
+        if (env && !strcmp(env, "off"))
+            a.o.no_cache = 1;
+        else if (env && *env)
+            a.o.cache_dir = env;
+    }
     if (!rc)
         rc = hfe_run(&a.o);
     args_free(&a);

@@ -23,6 +23,8 @@ trap 'kill -9 $_pids 2>/dev/null; rm -rf "$_scratch"' EXIT
 SCRATCH=$_scratch
 # runs record their history here, not in the checkout's results/
 export HFEVAL_DB=$SCRATCH/history.db
+# and reuse no answers between runs unless a test names a cache (--cache)
+export HFEVAL_CACHE=off
 
 _result() { # pass desc
     _n=$((_n + 1))

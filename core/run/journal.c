@@ -327,22 +327,10 @@ static uint32_t u32(const cJSON *r, const char *k)
     return v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
-int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
-                    const char *task, size_t index, const char *digest,
-                    struct hfe_result *res)
+void hfe_journal_result_read(const cJSON *r, struct hfe_result *res)
 {
-    char *key;
-    struct entry *e;
-    const cJSON *r, *tl, *x;
+    const cJSON *tl, *x;
 
-    if (!j || !j->n_read)
-        return 0;
-    key = key_of(model, suite, task, index);
-    e = slot(j, key);
-    free(key);
-    if (!e || !e->key || strcmp(e->digest, digest) != 0)
-        return 0;
-    r = e->r;
     res->status = HFE_OK;
     res->logprob = num(r, "lp");
     res->is_greedy = (int32_t)u32(r, "g");
@@ -365,31 +353,35 @@ int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
         cJSON_ArrayForEach(v, tl) res->token_logprobs[i++] =
             (float)cJSON_GetNumberValue(v);
     }
+}
+
+int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
+                    const char *task, size_t index, const char *digest,
+                    struct hfe_result *res)
+{
+    char *key;
+    struct entry *e;
+
+    if (!j || !j->n_read)
+        return 0;
+    key = key_of(model, suite, task, index);
+    e = slot(j, key);
+    free(key);
+    if (!e || !e->key || strcmp(e->digest, digest) != 0)
+        return 0;
+    hfe_journal_result_read(e->r, res);
     return 1;
 }
 
-void hfe_journal_add(struct hfe_journal *j, const char *model,
-                     const char *suite, const char *task, size_t index,
-                     const char *digest, const struct hfe_result *res)
+void hfe_journal_result_json(struct hfe_buf *b, const struct hfe_result *res)
 {
-    struct hfe_buf *b;
     uint32_t i;
 
-    if (!j || j->broken || res->status != HFE_OK || res->topk_logprobs ||
-        res->topk_ids)
-        return;
-    b = &j->out;
-    hfe_buf_puts(b, "{\"m\":");
-    hfe_json_str(b, model, strlen(model));
-    hfe_buf_puts(b, ",\"s\":");
-    hfe_json_str(b, suite ? suite : "", strlen(suite ? suite : ""));
-    hfe_buf_puts(b, ",\"t\":");
-    hfe_json_str(b, task ? task : "", strlen(task ? task : ""));
     hfe_buf_printf(b,
-                   ",\"i\":%zu,\"d\":\"%s\",\"r\":{\"lp\":%.17g,\"g\":%d,"
+                   "{\"lp\":%.17g,\"g\":%d,"
                    "\"n\":%u,\"b\":%llu,\"ng\":%u,\"f\":%u,\"np\":%u,"
                    "\"t1\":%.17g,\"tt\":%.17g",
-                   index, digest, res->logprob, res->is_greedy, res->n_tokens,
+                   res->logprob, res->is_greedy, res->n_tokens,
                    (unsigned long long)res->n_bytes, res->n_gen_tokens,
                    res->finish, res->n_prompt_tokens, res->t_first_token_ms,
                    res->t_total_ms);
@@ -404,7 +396,28 @@ void hfe_journal_add(struct hfe_journal *j, const char *model,
                            (double)res->token_logprobs[i]);
         hfe_buf_puts(b, "]");
     }
-    hfe_buf_puts(b, "}}\n");
+    hfe_buf_puts(b, "}");
+}
+
+void hfe_journal_add(struct hfe_journal *j, const char *model,
+                     const char *suite, const char *task, size_t index,
+                     const char *digest, const struct hfe_result *res)
+{
+    struct hfe_buf *b;
+
+    if (!j || j->broken || res->status != HFE_OK || res->topk_logprobs ||
+        res->topk_ids)
+        return;
+    b = &j->out;
+    hfe_buf_puts(b, "{\"m\":");
+    hfe_json_str(b, model, strlen(model));
+    hfe_buf_puts(b, ",\"s\":");
+    hfe_json_str(b, suite ? suite : "", strlen(suite ? suite : ""));
+    hfe_buf_puts(b, ",\"t\":");
+    hfe_json_str(b, task ? task : "", strlen(task ? task : ""));
+    hfe_buf_printf(b, ",\"i\":%zu,\"d\":\"%s\",\"r\":", index, digest);
+    hfe_journal_result_json(b, res);
+    hfe_buf_puts(b, "}\n");
     j->n_added++;
     if (++j->n_out >= 64 || time(NULL) != j->last_flush)
         hfe_journal_flush(j);

@@ -51,6 +51,13 @@ int hfe_journal_get(struct hfe_journal *j, const char *model, const char *suite,
                     const char *task, size_t index, const char *digest,
                     struct hfe_result *res);
 
+/* A result as the journal keeps it, a JSON object ({"lp":...}; every
+ * number exact, no top-k log-probabilities), and read back from one
+ * (host memory).  The run's cache keeps answers the same way. */
+struct cJSON;
+void hfe_journal_result_json(struct hfe_buf *b, const struct hfe_result *res);
+void hfe_journal_result_read(const struct cJSON *r, struct hfe_result *res);
+
 /* Appends a result (status OK only; others are not kept). */
 void hfe_journal_add(struct hfe_journal *j, const char *model,
                      const char *suite, const char *task, size_t index,

@@ -95,7 +95,7 @@ void hfe_perf_json(struct hfe_buf *b, struct hfe_perf *p,
                    now_s() - p->t0);
     memset(&ms, 0, sizeof(ms));
     HFE_INIT(&ms);
-    if (be->measure && be->measure(m, &ms) == HFE_OK) {
+    if (m && be->measure && be->measure(m, &ms) == HFE_OK) {
         if (ms.load_ms > 0)
             hfe_buf_printf(b, ",\"load_ms\":%.3f", ms.load_ms);
         if (ms.prompt_ms > 0 && ms.n_prompt_tokens)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "decide.h"
 #include "gate.h"
 #include "history.h"
@@ -21,6 +22,7 @@
 #include "perf.h"
 #include "plugin.h"
 #include "record.h"
+#include "reuse.h"
 #include "run.h"
 #include "score.h"
 #include "table.h"
@@ -87,12 +89,17 @@ static void free_results(struct hfe_result *res, size_t n)
     }
 }
 
+static int job_model(struct hfe_job *j);
+static void job_reused(struct hfe_job *j, size_t hits, size_t asked);
+
 /* Submits n requests as one batch, or one at a time for a timing task
  * (after one warm-up run of the first, not counted).  Requests whose
- * answer the journal holds (a resumed run) are not asked again; every new
- * answer goes into it. */
+ * answer the journal holds (a resumed run) or the cache (u) are not
+ * asked again (cached[r] set for the cache's); every new answer goes into
+ * both.  The model is opened only if something is left to ask. */
 static int submit(struct hfe_job *j, struct hfe_request *req,
-                  struct hfe_result *res, size_t n)
+                  struct hfe_result *res, size_t n, struct hfe_reuse *u,
+                  unsigned char *cached)
 {
     const struct hfe_request **rp = hfe_xcalloc(n + 1, sizeof(*rp));
     struct hfe_result **sp = hfe_xcalloc(n + 1, sizeof(*sp));
@@ -108,9 +115,19 @@ static int submit(struct hfe_job *j, struct hfe_request *req,
         if (hfe_journal_get(j->jr, j->model, j->s->name, j->t->name, j->r0 + r,
                             digest[r], &res[r]))
             continue;
+        if (hfe_reuse_get(u, &req[r], &res[r])) {
+            cached[r] = 1;
+            continue;
+        }
         rp[m] = &req[r];
         sp[m] = &res[r];
         index[m++] = r;
+    }
+    job_reused(j, n - m, m);
+    if (m && (rc = job_model(j)) != HFE_OK) { /* it did not open */
+        sp[0]->status = rc;
+        sp[0]->error = hfe_xstrdup(j->err->msg);
+        goto out;
     }
     step = j->t->timing ? 1 : m;
     memset(&b, 0, sizeof(b));
@@ -137,12 +154,15 @@ static int submit(struct hfe_job *j, struct hfe_request *req,
         prog.index = index + r;
         rc = j->be->submit(j->m, &b);
     }
+    for (r = 0; r < m; r++)
+        hfe_reuse_add(u, rp[r], sp[r]);
     if (hfe_journal_flush(j->jr) != 0)
         hfe_plug_cancel = 1;
     if (prog.label) {
         fprintf(stderr, "\r\033[K");
         free((char *)prog.label);
     }
+out:
     free(rp);
     free(sp);
     free(index);
@@ -157,7 +177,7 @@ static void memory_stats(struct hfe_job *j)
     struct hfe_measure ms = {0};
     size_t k;
 
-    if (!j->be->measure)
+    if (!j->be->measure || !j->m)
         return;
     HFE_INIT(&ms);
     if (j->be->measure(j->m, &ms) != HFE_OK)
@@ -233,6 +253,30 @@ static struct hfe_request *requests(const struct hfe_job *j, size_t *n)
     return req;
 }
 
+static void job_reuse_begin(struct hfe_job *j, struct hfe_request *req,
+                            size_t n, struct hfe_reuse **u);
+static void job_reuse_end(struct hfe_job *j, const struct hfe_request *req,
+                          size_t n, struct hfe_reuse *u);
+
+/* By item: whether each of its requests' answers came from the cache. */
+static unsigned char *items_cached(const struct hfe_task *t,
+                                   const unsigned char *cached)
+{
+    unsigned char *v = hfe_xcalloc(t->n + 1, 1);
+    size_t i, k, r = 0;
+
+    for (i = 0; i < t->n; i++) {
+        size_t nc = t->kind == HFE_TASK_CHOICE     ? t->items[i].n_choices
+                    : t->kind == HFE_TASK_GENERATE ? t->samples
+                                                   : 1;
+
+        v[i] = nc > 0;
+        for (k = 0; k < nc; k++, r++)
+            v[i] &= cached[r];
+    }
+    return v;
+}
+
 /* Runs one task on one model: its requests, its scores, its records. */
 static int run_task(struct hfe_job *j)
 {
@@ -240,17 +284,21 @@ static int run_task(struct hfe_job *j)
     size_t nreq = 0, r = 0;
     struct hfe_request *req;
     struct hfe_result *res;
+    struct hfe_reuse *u = NULL;
+    unsigned char *cached, *item_cached = NULL;
     int rc = 0;
 
     req = requests(j, &nreq);
     res = hfe_xcalloc(nreq + 1, sizeof(*res));
+    cached = hfe_xcalloc(nreq + 1, 1);
     for (r = 0; r < nreq; r++)
         HFE_INIT(&res[r]);
     if (t->kind == HFE_TASK_COMPLIANCE) { /* metadata: no requests */
         rc = hfe_score(j, res);
         goto out;
     }
-    if (submit(j, req, res, nreq) != HFE_OK) {
+    job_reuse_begin(j, req, nreq, &u);
+    if (submit(j, req, res, nreq, u, cached) != HFE_OK) {
         const char *why = NULL;
 
         for (r = 0; r < nreq && !why; r++)
@@ -270,12 +318,20 @@ static int run_task(struct hfe_job *j)
         }
     if (j->perf && !t->timing) /* speed.lua's are its own */
         for (r = 0; r < nreq; r++)
-            hfe_perf_add(j->perf, &res[r]);
+            if (!cached[r])
+                hfe_perf_add(j->perf, &res[r]);
+    j->item_cached = item_cached = items_cached(t, cached);
     rc = hfe_score(j, res);
+    j->item_cached = NULL;
     if (rc == 0 && t->timing)
         memory_stats(j);
+    if (rc == 0)
+        job_reuse_end(j, req, nreq, u);
 out:
+    hfe_reuse_close(u); /* what was answered is kept, the task failed or not */
     free_results(res, nreq);
+    free(item_cached);
+    free(cached);
     free(req);
     free(res);
     return rc;
@@ -400,6 +456,7 @@ struct run {
     int sig_set;
     struct hfe_buf rec, table; /* samples.jsonl; the plain table    */
     struct hfe_record_out out; /* run.json's models and results     */
+    struct hfe_cache *cache;   /* NULL: --no-cache                  */
     struct hfe_gate *gate;     /* run --gate: the task it takes     */
     struct hfe_buf gate_say;   /* each model's verdict              */
     struct hfe_err err;
@@ -407,14 +464,29 @@ struct run {
     int failed, interrupted;
 };
 
+/* What a job's runner holds (score.h's hfe_job_run). */
+struct hfe_job_run {
+    struct run *r;
+    struct model *mo;
+};
+
 /* The model being run. */
 struct model {
     size_t j;
     const struct hfe_model_ent *e;
     const struct hfe_backend *be; /* the model's own backend     */
-    struct hfe_model *m;          /* its worker                  */
+    struct hfe_model *m;          /* its worker; NULL till asked */
     struct hfe_model_info info;
     struct hfe_perf perf;
+    struct hfe_job_run link;
+    /* the cache: the model's key (keyed 0: not cached), the facts it
+     * held, answers taken from it and asked, where the distributions
+     * its children compare with came from */
+    char key[65];
+    int keyed, opened;
+    struct hfe_reuse_info *info_held;
+    size_t reused, asked;
+    const char *dists;
 };
 
 /* The run's status once something failed with `now`: a bug outranks
@@ -498,6 +570,13 @@ static int run_open(struct run *r)
         fprintf(stderr, "hfeval: %s\n", r->err.msg);
         return rc;
     }
+    if (!o->no_cache &&
+        (rc = hfe_cache_open(
+             o->cache_dir, o->cache_max ? o->cache_max : HFE_CACHE_MAX_DEFAULT,
+             &r->cache, &r->err)) != 0) {
+        fprintf(stderr, "hfeval: %s\n", r->err.msg);
+        return rc;
+    }
     hfe_plug_scan(&r->plugins);
     r->bound = hfe_xcalloc(r->list->n, sizeof(*r->bound));
     if ((rc = hfe_models_bind(r->list, &r->plugins, r->bound, &r->err)) != 0) {
@@ -535,37 +614,155 @@ static int run_open(struct run *r)
     return 0;
 }
 
-/* Opens model mo in a worker of its own (a crash is its own) and
- * records what it is; a model that does not open is an error row. */
-static int model_open(struct run *r, struct model *mo)
+/* The backend's options of model entry e (the core's keys left out),
+ * *n of them. */
+static struct hfe_option *backend_opts(const struct hfe_model_ent *e, size_t *n)
 {
-    const struct hfe_model_ent *e = mo->e;
     struct hfe_option *opts = hfe_xcalloc(e->n_opt + 1, sizeof(*opts));
-    struct hfe_worker *wk = NULL;
-    const struct cc_entry *cc;
-    size_t n_opts = 0, k;
-    char oerr[1024];
-    int orc;
+    size_t k;
 
-    for (k = 0; k < e->n_opt; k++) { /* the backend's keys only */
+    *n = 0;
+    for (k = 0; k < e->n_opt; k++) {
         const char *const *ck;
         int core = 0;
 
         for (ck = hfe_models_core_keys; *ck; ck++)
             core |= !strcmp(*ck, e->opt[k].key);
         if (!core)
-            opts[n_opts++] =
-                (struct hfe_option){e->opt[k].key, e->opt[k].value};
+            opts[(*n)++] = (struct hfe_option){e->opt[k].key, e->opt[k].value};
     }
+    return opts;
+}
+
+/* Starts model mo's worker (a crash is its own).  Returns HFE_OK, or a
+ * status with the message in err. */
+static int model_start(struct model *mo, char *err, size_t err_size)
+{
+    const struct hfe_model_ent *e = mo->e;
+    size_t n_opts, k;
+    struct hfe_option *opts = backend_opts(e, &n_opts);
+    struct hfe_worker *wk = NULL;
+    int orc;
+
+    orc =
+        hfe_worker_open(mo->be, e->resolved, opts, n_opts, &wk, err, err_size);
+    free(opts);
+    if (orc != HFE_OK)
+        return orc;
+    mo->m = (struct hfe_model *)wk;
+    mo->opened = 1;
+    for (k = 0; k < e->n_opt; k++) /* watchdog=S: this model's own */
+        if (!strcmp(e->opt[k].key, "watchdog"))
+            hfe_worker_set_watchdog(wk, strtod(e->opt[k].value, NULL));
+    return HFE_OK;
+}
+
+/* The job's model, started now if it was not (its facts came from the
+ * cache, and now something must be asked). */
+static int job_model(struct hfe_job *j)
+{
+    struct model *mo = j->run ? j->run->mo : NULL;
+    char why[1024];
+    int rc;
+
+    if (j->m)
+        return HFE_OK;
+    if (!mo)
+        return HFE_EBACKEND;
+    if (!mo->m) {
+        if ((rc = model_start(mo, why, sizeof(why))) != HFE_OK) {
+            hfe_err_set(j->err, "%s", why);
+            return rc;
+        }
+        if (hfe_log_level >= HFE_LOG_INFO)
+            fprintf(stderr, "hfeval: %s: opened for what the cache lacks\n",
+                    mo->e->name);
+    }
+    j->m = mo->m;
+    return HFE_OK;
+}
+
+static void job_reused(struct hfe_job *j, size_t hits, size_t asked)
+{
+    if (j->run && !j->t->timing) {
+        j->run->mo->reused += hits;
+        j->run->mo->asked += asked;
+    }
+}
+
+/* The model's key in the cache (a file model of a run with a cache),
+ * and with it, maybe, its facts: then it is not opened until asked. */
+static void model_key(struct run *r, struct model *mo)
+{
+    size_t n_opts;
+    struct hfe_option *opts;
+
+    if (!r->cache)
+        return;
+    opts = backend_opts(mo->e, &n_opts);
+    mo->keyed = hfe_cache_model_key(r->cache, mo->be->name, mo->be->version,
+                                    r->bound[mo->j]->path, mo->e->resolved,
+                                    opts, n_opts, mo->key) == 0;
+    free(opts);
+    if (mo->keyed)
+        hfe_reuse_info_get(r->cache, mo->key, &mo->info, &mo->info_held);
+}
+
+/* A fidelity task's distributions from the cache, or, once computed,
+ * into it; and the task's answers kept there.  (A timing task measures
+ * the machine now: none of it comes from the cache.) */
+static void job_reuse_begin(struct hfe_job *j, struct hfe_request *req,
+                            size_t n, struct hfe_reuse **u)
+{
+    struct model *mo = j->run ? j->run->mo : NULL;
+    struct run *r = j->run ? j->run->r : NULL;
+    size_t k;
+
+    *u = NULL;
+    if (!mo || !mo->keyed || j->t->timing)
+        return;
+    if (j->keep && !j->keep->n &&
+        hfe_reuse_fid_get(r->cache, mo->key, req, n, j->keep)) {
+        j->keep_cached = 1;
+        mo->dists = "cache";
+        if (!j->base) /* a root: only its children wanted them */
+            for (k = 0; k < n; k++)
+                req[k].top_k = 0;
+    }
+    *u = hfe_reuse_open(r->cache, mo->key, j->s->name, j->t->name);
+}
+
+static void job_reuse_end(struct hfe_job *j, const struct hfe_request *req,
+                          size_t n, struct hfe_reuse *u)
+{
+    struct model *mo = j->run ? j->run->mo : NULL;
+
+    if (!u || !j->keep || j->keep_cached)
+        return;
+    hfe_reuse_fid_put(j->run->r->cache, mo->key, req, n, j->keep);
+    mo->dists = "computed";
+}
+
+/* Opens model mo — from the cache, its facts only — and records what it
+ * is; a model that does not open is an error row. */
+static int model_open(struct run *r, struct model *mo)
+{
+    const struct hfe_model_ent *e = mo->e;
+    const struct cc_entry *cc;
+    char oerr[1024];
+    int orc;
+
     hfe_record_model_begin(
         &r->out, e, e->base >= 0 ? r->list->v[e->base].name : NULL, mo->be);
     cc = &r->cc[mo->j];
     hfe_record_model_compliance(&r->out, cc->ok ? &cc->m : NULL,
                                 cc->ok ? &cc->r : NULL, cc->why);
-    orc = hfe_worker_open(mo->be, e->resolved, opts, n_opts, &wk, oerr,
-                          sizeof(oerr));
-    free(opts);
-    if (orc != HFE_OK) {
+    model_key(r, mo);
+    if (mo->info_held) { /* opened when something must be asked */
+        hfe_record_model_info(&r->out, &mo->info);
+        return 0;
+    }
+    if ((orc = model_start(mo, oerr, sizeof(oerr))) != HFE_OK) {
         hfe_record_model_error(&r->out, oerr);
         hfe_record_model_end(&r->out);
         fprintf(stderr, "hfeval: %s:%d: model '%s': %s\n", r->list->file,
@@ -575,14 +772,12 @@ static int model_open(struct run *r, struct model *mo)
                           orc == HFE_EMODEL ? HFE_EXIT_MODEL : HFE_EXIT_FAIL);
         return -1;
     }
-    mo->m = (struct hfe_model *)wk;
-    for (k = 0; k < e->n_opt; k++) /* watchdog=S: this model's own */
-        if (!strcmp(e->opt[k].key, "watchdog"))
-            hfe_worker_set_watchdog(wk, strtod(e->opt[k].value, NULL));
     memset(&mo->info, 0, sizeof(mo->info));
     HFE_INIT(&mo->info);
     if (hfe_worker_backend.info(mo->m, &mo->info) != HFE_OK)
         memset(&mo->info, 0, sizeof(mo->info));
+    else if (mo->keyed)
+        hfe_reuse_info_put(r->cache, mo->key, &mo->info);
     hfe_record_model_info(&r->out, &mo->info);
     return 0;
 }
@@ -683,7 +878,8 @@ static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                          .t = t,
                          .rec = &r->rec,
                          .err = &r->err,
-                         .perf = &mo->perf};
+                         .perf = &mo->perf,
+                         .run = &mo->link};
     size_t q, mark = r->rec.len;
     int trc = HFE_EXIT_FAIL;
 
@@ -730,6 +926,7 @@ static void run_model(struct run *r, size_t o)
     long base = mo.e->base;
 
     mo.be = r->bound[mo.j]->be;
+    mo.link = (struct hfe_job_run){r, &mo};
     hfe_perf_start(&mo.perf);
     if (model_open(r, &mo) == 0) {
         struct hfe_buf ms = {0};
@@ -738,13 +935,26 @@ static void run_model(struct run *r, size_t o)
             for (k = 0; k < r->su[i].n_tasks; k++, f++)
                 if (!r->gate || hfe_gate_takes(r->gate, &r->su[i].tasks[k]))
                     run_one(r, &mo, &r->su[i], &r->su[i].tasks[k], f);
-        hfe_record_model_stats(&r->out, &hfe_worker_backend, mo.m);
+        if (mo.m)
+            hfe_record_model_stats(&r->out, &hfe_worker_backend, mo.m);
         hfe_perf_json(&ms, &mo.perf, &hfe_worker_backend, mo.m);
+        if (mo.keyed) {
+            hfe_buf_printf(&ms,
+                           ",\"cache\":{\"key\":\"%s\",\"opened\":%s,"
+                           "\"answers_cached\":%zu,\"answers_asked\":%zu",
+                           mo.key, mo.opened ? "true" : "false", mo.reused,
+                           mo.asked);
+            if (mo.dists)
+                hfe_buf_printf(&ms, ",\"distributions\":\"%s\"", mo.dists);
+            hfe_buf_puts(&ms, "}");
+        }
         hfe_record_model_json(&r->out, ms.s);
         hfe_buf_free(&ms);
         hfe_record_model_end(&r->out);
-        hfe_worker_backend.close(mo.m);
+        if (mo.m)
+            hfe_worker_backend.close(mo.m);
     }
+    hfe_reuse_info_free(mo.info_held);
     hfe_perf_free(&mo.perf);
     if (base >= 0 && --r->children[base] == 0)
         for (f = 0; f < r->n_flat; f++)
@@ -863,6 +1073,7 @@ static void run_free(struct run *r)
     if (r->sig_set) /* Ctrl-C is ours only while the run goes */
         sigaction(SIGINT, &r->old_int, NULL);
     hfe_journal_close(r->jr);
+    hfe_cache_close(r->cache);
     hfe_gate_close(r->gate);
     hfe_buf_free(&r->gate_say);
     for (i = 0; r->su && i < r->o->n_suites; i++)

@@ -37,6 +37,7 @@
 #define HFEVAL_RUN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gate.h"
 #include "lua_rt.h"
@@ -55,6 +56,9 @@ struct hfe_run_opts {
     struct hfe_select sel;            /* --limit, --shard                 */
     double watchdog;                  /* seconds; 0: the worker's default */
     const struct hfe_gate_opts *gate; /* run --gate, or NULL       */
+    const char *cache_dir;            /* --cache; NULL: the default       */
+    uint64_t cache_max;               /* --cache-max; 0: the default      */
+    int no_cache;                     /* --no-cache                       */
     int argc;                         /* the command ("run" ...), for the */
     char **argv;                      /* journal and the run record       */
 };

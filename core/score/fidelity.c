@@ -139,6 +139,47 @@ void hfe_fid_hist(const double *kld, size_t n,
     }
 }
 
+void hfe_fid_pack(const struct hfe_fid_base *b, struct hfe_buf *out)
+{
+    uint64_t head[2] = {b->n_vocab, b->n};
+
+    hfe_buf_add(out, (const char *)head, sizeof(head));
+    hfe_buf_add(out, (const char *)b->lo, b->n * sizeof(*b->lo));
+    hfe_buf_add(out, (const char *)b->step, b->n * sizeof(*b->step));
+    hfe_buf_add(out, (const char *)b->lp_tok, b->n * sizeof(*b->lp_tok));
+    hfe_buf_add(out, (const char *)b->q, b->n * b->n_vocab * sizeof(*b->q));
+}
+
+int hfe_fid_unpack(const char *data, size_t len, struct hfe_fid_base *b)
+{
+    uint64_t head[2];
+    size_t n, per;
+
+    if (len < sizeof(head))
+        return -1;
+    memcpy(head, data, sizeof(head));
+    if (!head[0] || head[0] > UINT32_MAX || head[1] > SIZE_MAX / 4 / head[0])
+        return -1;
+    n = (size_t)head[1];
+    per = 3 * sizeof(float) + (size_t)head[0] * sizeof(uint16_t);
+    if (len != sizeof(head) + n * per)
+        return -1;
+    memset(b, 0, sizeof(*b));
+    b->n_vocab = (uint32_t)head[0];
+    b->n = b->cap = n;
+    b->lo = hfe_xmalloc(n * sizeof(float) + 1);
+    b->step = hfe_xmalloc(n * sizeof(float) + 1);
+    b->lp_tok = hfe_xmalloc(n * sizeof(float) + 1);
+    b->q = hfe_xmalloc(n * b->n_vocab * sizeof(uint16_t) + 1);
+    data += sizeof(head);
+    memcpy(b->lo, data, n * sizeof(float));
+    memcpy(b->step, data + n * sizeof(float), n * sizeof(float));
+    memcpy(b->lp_tok, data + 2 * n * sizeof(float), n * sizeof(float));
+    memcpy(b->q, data + 3 * n * sizeof(float),
+           n * b->n_vocab * sizeof(uint16_t));
+    return 0;
+}
+
 void hfe_fid_base_free(struct hfe_fid_base *b)
 {
     free(b->q);

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hfeval.h"
+
 struct hfe_fid_base {
     uint32_t n_vocab;
     size_t n, cap; /* positions kept                              */
@@ -61,6 +63,13 @@ double hfe_fid_quantile(struct hfe_fid_acc *acc, double q);
 #define HFE_FID_HIST_BINS       34
 void hfe_fid_hist(const double *kld, size_t n,
                   unsigned long counts[HFE_FID_HIST_BINS]);
+
+/* b as bytes (appended to out), for the run's cache: n_vocab, n, then
+ * each position's lo, step and lp_tok (float) and its n_vocab steps
+ * (uint16), little-endian as this machine writes them.  hfe_fid_unpack
+ * reads them back into an empty b; -1 when data is not such bytes. */
+void hfe_fid_pack(const struct hfe_fid_base *b, struct hfe_buf *out);
+int hfe_fid_unpack(const char *data, size_t len, struct hfe_fid_base *b);
 
 void hfe_fid_base_free(struct hfe_fid_base *b);
 void hfe_fid_acc_free(struct hfe_fid_acc *acc);

@@ -36,6 +36,9 @@ void hfe_score_rec_start(struct hfe_job *j, const struct hfe_item *it)
         hfe_sha256_hex(&c, hex);
         hfe_buf_printf(b, ",\"prompt_sha256\":\"%s\"", hex);
     }
+    if (j->item_cached && j->t->kind != HFE_TASK_COMPLIANCE &&
+        j->item_cached[it - j->t->items])
+        hfe_buf_puts(b, ",\"cached\":true");
 }
 
 void hfe_score_rec_metric(struct hfe_job *j, int *first, const char *name,
@@ -170,6 +173,8 @@ static int rolling_fidelity(struct hfe_job *j, size_t i,
     size_t n0 = acc->n;
     double k0 = acc->kld, s0 = (double)acc->same_top;
 
+    if (j->keep_cached && !j->base)
+        return 0; /* the distributions were kept before: nothing to do */
     if (r->top_k != j->n_vocab || r->topk_ids || !r->topk_logprobs ||
         !r->token_logprobs) {
         hfe_err_set(j->err,
@@ -178,7 +183,7 @@ static int rolling_fidelity(struct hfe_job *j, size_t i,
                     j->t->name);
         return HFE_EXIT_FAIL;
     }
-    if (j->keep)
+    if (j->keep && !j->keep_cached)
         hfe_fid_keep(j->keep, j->n_vocab, r->topk_logprobs, r->token_logprobs,
                      r->n_tokens);
     if (!j->base)

@@ -49,9 +49,11 @@ struct hfe_stats {
 /* Everything one task on one model needs. */
 struct hfe_perf;
 
+struct hfe_job_run; /* the runner's own (run.c) */
+
 struct hfe_job {
     const struct hfe_backend *be;
-    struct hfe_model *m;
+    struct hfe_model *m; /* NULL until the runner opens it (run.c)   */
     const char *model;
     uint32_t n_vocab;
     struct hfe_suite *s;
@@ -64,6 +66,10 @@ struct hfe_job {
     struct hfe_fid_base *keep;
     const struct hfe_fid_base *base;
     const char *base_name;
+    int keep_cached; /* keep came whole from the run's cache       */
+    /* by item: every answer of the item came from the run's cache (its
+     * record says "cached":true), or NULL */
+    const unsigned char *item_cached;
     /* compliance: the model's metadata and the report of the built-in
      * checks (run.c computes them, parents first) */
     const struct hfe_cc_model *cc;
@@ -76,6 +82,7 @@ struct hfe_job {
     /* the journal's index of the first request: the requests of the
      * items before these (the sequential gate asks a block at a time) */
     size_t r0;
+    struct hfe_job_run *run;
 };
 
 /* The statistics (stats.c).  hfe_stat_group reserves n stats in a row,
