@@ -12,6 +12,7 @@
 /* argv[0] is the command's own name ("run"). */
 int hfe_cmd_run(int argc, char **argv);
 int hfe_cmd_merge(int argc, char **argv);
+int hfe_cmd_export(int argc, char **argv);
 int hfe_cmd_compare(int argc, char **argv);
 int hfe_cmd_report(int argc, char **argv);
 int hfe_cmd_pick(int argc, char **argv);

@@ -63,6 +63,11 @@ static const struct command {
     {"merge", hfe_cmd_merge,
      "  merge --out DIR RUN...           join shard runs (run --shard "
      "K/N)\n"},
+    {"export", hfe_cmd_export,
+     "  export RUN --format hf|model-index|eee --out DIR [--source URL]\n"
+     "      [--source-name NAME]         the results as the Hub's\n"
+     "                                   .eval_results, a card's\n"
+     "                                   model-index, Every Eval Ever JSON\n"},
     {"history", hfe_cmd_history,
      "  history [--db PATH] [--model M] [--lineage M] [--metric METRIC]\n"
      "                                   every run's results over time, and\n"

@@ -92,6 +92,14 @@ local task = {
     },
 }
 
+-- OpenAI's HumanEval itself (task ids "HumanEval/N"), not a file in its
+-- format such as data/coding.jsonl, is the Hub benchmark (hfeval export)
+if format == "humaneval" and tostring(docs[1].task_id):match("^HumanEval/%d+$") then
+    task.hub = { dataset = "openai/openai_humaneval", task_id = "humaneval",
+                 split = "test", metric = task.primary, name = "HumanEval" }
+    task.shots = 0
+end
+
 if format == "humaneval" then
     task.prompt = function(doc) return doc.prompt end
     -- human-eval's stop sequences: the function ends where top-level code starts

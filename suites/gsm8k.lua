@@ -51,6 +51,11 @@ return {
             name = "gsm8k",
             kind = "generate",
             primary = "exact_match:strict",
+            shots = shots,
+            -- the Hub benchmark this is (hfeval export): GSM8K's main
+            -- config, its test split
+            hub = { dataset = "openai/gsm8k", task_id = "gsm8k", config = "main",
+                    split = "test", metric = "exact_match:strict", name = "GSM8K" },
             docs = docs,
             prompt = prompt,
             target = function(doc) return final_answer(doc.answer) end,

@@ -23,6 +23,9 @@ return {
             name = "hellaswag",
             kind = "choice",
             primary = "acc_norm",
+            shots = 0,
+            hub = { dataset = "Rowan/hellaswag", task_id = "hellaswag",
+                    split = "validation", metric = "acc_norm", name = "HellaSwag" },
             docs = docs,
             prompt = function(doc) return doc.ctx end,
             choices = function(doc)

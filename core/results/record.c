@@ -182,6 +182,29 @@ static void backend_stats(struct hfe_buf *b, const struct hfe_backend *be,
     hfe_buf_puts(b, "}");
 }
 
+/* The Hub benchmark a task is, and its shots, where the suite says. */
+static void hub_facts(struct hfe_buf *b, const struct hfe_task *t)
+{
+    const char *v[] = {t->hub.dataset, t->hub.task_id,  t->hub.config,
+                       t->hub.split,   t->hub.revision, t->hub.metric,
+                       t->hub.name};
+    static const char *const k[] = {"dataset",  "task_id", "config", "split",
+                                    "revision", "metric",  "name"};
+    size_t i;
+
+    if (t->shots >= 0)
+        hfe_buf_printf(b, ",\"shots\":%d", t->shots);
+    if (!t->hub.dataset)
+        return;
+    hfe_buf_puts(b, ",\"hub\":{");
+    for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+        if (v[i]) {
+            hfe_buf_printf(b, "%s\"%s\":", i ? "," : "", k[i]);
+            hfe_json_strz(b, v[i]);
+        }
+    hfe_buf_puts(b, "}");
+}
+
 /* A suite of the run: its file and data with their digests, and what
  * each task was. */
 static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
@@ -216,6 +239,7 @@ static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
             hfe_buf_puts(b, ",\"primary\":");
             hfe_json_strz(b, s->tasks[k].primary);
         }
+        hub_facts(b, &s->tasks[k]);
         hfe_buf_printf(b, ",\"documents\":%zu,\"samples\":%u,\"seed\":%llu}",
                        s->tasks[k].n, s->tasks[k].samples,
                        (unsigned long long)s->tasks[k].seed);

@@ -562,6 +562,47 @@ static int read_compliance(struct ctx *c, int ti, struct hfe_task *t)
     return 0;
 }
 
+/* hub = {dataset = "openai/gsm8k", task_id =, config =, split =,
+ * revision =, metric =, name =}, every field a string, dataset required;
+ * shots = N. */
+static int read_hub(struct ctx *c, int ti, struct hfe_task *t)
+{
+    static const char *const keys[] = {"dataset",  "task_id", "config", "split",
+                                       "revision", "metric",  "name"};
+    char **dst[] = {&t->hub.dataset, &t->hub.task_id,  &t->hub.config,
+                    &t->hub.split,   &t->hub.revision, &t->hub.metric,
+                    &t->hub.name};
+    lua_State *L = c->L;
+    double v = -1;
+    size_t k;
+    int rc;
+
+    if ((rc = opt_number(c, ti, "shots", 0, 10000, 1, &v)))
+        return rc;
+    t->shots = (int)v;
+    lua_getfield(L, ti, "hub");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1))
+        return type_error(c, "field 'hub'",
+                          "a table {dataset = \"owner/name\", ...}");
+    for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        char what[64];
+
+        lua_getfield(L, -1, keys[k]);
+        snprintf(what, sizeof(what), "field 'hub.%s'", keys[k]);
+        if (lua_type(L, -1) == LUA_TSTRING && *lua_tostring(L, -1))
+            *dst[k] = hfe_xstrdup(lua_tostring(L, -1));
+        else if (!lua_isnil(L, -1) || k == 0)
+            return type_error(c, what, "a string");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 static int read_task(struct ctx *c, int ti, struct hfe_task *t,
                      const struct hfe_select *sel)
 {
@@ -592,6 +633,8 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     else if (!lua_isnil(L, -1))
         return type_error(c, "field 'primary'", "a metric's name");
     lua_pop(L, 1);
+    if ((rc = read_hub(c, ti, t)) != 0)
+        return rc;
     if (t->kind == HFE_TASK_COMPLIANCE)
         return read_compliance(c, ti, t);
 
@@ -772,6 +815,13 @@ void hfe_suite_free(struct hfe_suite *s)
         free(t->items);
         free(t->name);
         free(t->primary);
+        free(t->hub.dataset);
+        free(t->hub.task_id);
+        free(t->hub.config);
+        free(t->hub.split);
+        free(t->hub.revision);
+        free(t->hub.metric);
+        free(t->hub.name);
         for (j = 0; j < t->n_ex; j++) {
             free(t->ex[j].name);
             pcre2_code_free(t->ex[j].re);

@@ -69,10 +69,20 @@ struct hfe_execute {
     char **ref_status; /* [n] how each reference ended ("ok", ...)      */
 };
 
+/* The Hub benchmark a task is, for `hfeval export`: the dataset's id
+ * (NULL: none), its task id ("default"), config, split and revision, the
+ * metric the benchmark reports and a display name (NULL where not
+ * given). */
+struct hfe_hub {
+    char *dataset, *task_id, *config, *split, *revision, *metric, *name;
+};
+
 struct hfe_task {
     char *name;
     enum hfe_task_kind kind;
     char *primary; /* the metric the decision table shows, or NULL */
+    struct hfe_hub hub;
+    int shots; /* few-shot examples a prompt, as the suite says; -1 */
     struct hfe_item *items;
     size_t n;
     /* generate */
