@@ -1,7 +1,8 @@
 /*
  * cmd_export.c - `hfeval export RUN --format hf|model-index|eee --out DIR
- * [--source URL] [--source-name NAME]`: a run's results in the Hub's,
- * the model card's and Every Eval Ever's formats (core/results/export.h).
+ * [--source URL] [--source-name NAME] [--instances]`: a run's results in the
+ * Hub's, the model card's and Every Eval Ever's formats
+ * (core/results/export.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,7 @@ static int usage(const char *msg, const char *arg)
 {
     return hfe_cli_misuse("export",
                           "RUN --format hf|model-index|eee --out DIR [--source "
-                          "URL] [--source-name NAME]",
+                          "URL] [--source-name NAME] [--instances]",
                           msg, arg);
 }
 
@@ -35,6 +36,8 @@ int hfe_cmd_export(int argc, char **argv)
             o.source_url = argv[++a];
         else if (!strcmp(argv[a], "--source-name") && v)
             o.source_name = argv[++a];
+        else if (!strcmp(argv[a], "--instances"))
+            o.instances = 1;
         else if (argv[a][0] == '-' || run)
             return usage("unexpected '%s'", argv[a]);
         else

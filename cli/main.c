@@ -65,7 +65,8 @@ static const struct command {
      "K/N)\n"},
     {"export", hfe_cmd_export,
      "  export RUN --format hf|model-index|eee --out DIR [--source URL]\n"
-     "      [--source-name NAME]         the results as the Hub's\n"
+     "      [--source-name NAME] [--instances]\n"
+     "                                   the results as the Hub's\n"
      "                                   .eval_results, a card's\n"
      "                                   model-index, Every Eval Ever JSON\n"},
     {"history", hfe_cmd_history,

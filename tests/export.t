@@ -44,6 +44,12 @@ is "$(ls o-eee/demo-q4/eee | tr '\n' ' ')" "fidelity.fidelity.json gsm8k.gsm8k.j
 like "$(cat o-eee/demo-q4/eee/fidelity.fidelity.json)" '"source_type":"other"' "its source_data says so"
 unlike "$(cat o-hf/*/.eval_results/hfeval.yaml)" "verifyToken" "no verifyToken, ever"
 
+inst=$src/../shared/schemas/every-eval-ever/instance_level_eval.schema.json
+run "$hfeval" export r --format eee --instances --out o-inst
+is "$rc" 0 "export --format eee --instances"
+why=$(python3 "$check" eee o-inst r "$eee" --instances "$inst" 2>&1)
+ok $? "each GSM8K sample an instance line, valid against EEE's instance schema, named and summed by the aggregate${why:+: $why}"
+
 # without --source, no source
 run "$hfeval" export r --format hf --out o-nosrc
 why=$(python3 "$check" hf o-nosrc r 2>&1)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""export_check.py FORMAT OUT RUN_DIR [SCHEMA] [--source URL]
+"""export_check.py FORMAT OUT RUN_DIR [SCHEMA] [--source URL] [--instances SCHEMA]
 
 Reads what `hfeval export --format FORMAT --out OUT RUN_DIR` wrote back
 (PyYAML, python3-jsonschema) and checks it field by field against the
@@ -16,6 +16,7 @@ import yaml
 fmt, out, run_dir = sys.argv[1:4]
 rest = sys.argv[4:]
 source = rest[rest.index("--source") + 1] if "--source" in rest else None
+inst = rest[rest.index("--instances") + 1] if "--instances" in rest else None
 schema = rest[0] if rest and not rest[0].startswith("--") else None
 run = json.load(open(os.path.join(run_dir, "run.json")))
 bad = []
@@ -30,6 +31,44 @@ def value(model, suite, task, metric):
         if (r["model"], r["suite"], r["task"], r.get("metric")) == (model, suite, task, metric):
             return r
     return None
+
+
+def check_instances(f, doc, name):
+    """The instance-level file the aggregate names: valid, a line a sample,
+    its checksum and row count the aggregate's, each score the record's."""
+    import hashlib
+    import jsonschema
+    suite, task = doc["evaluation_results"][0]["evaluation_result_id"].split("/")[:2]
+    kind = next(t["kind"] for s in run["suites"] if s["name"] == suite
+                for t in s["tasks"] if t["name"] == task)
+    d = doc.get("detailed_evaluation_results")
+    if kind not in ("choice", "generate"):
+        if d:
+            say(f"{f}: detailed_evaluation_results for a {kind} task")
+        return
+    if not d:
+        say(f"{f}: no detailed_evaluation_results")
+        return
+    path = os.path.join(os.path.dirname(f), d["file_path"])
+    data = open(path, "rb").read()
+    if hashlib.sha256(data).hexdigest() != d.get("checksum"):
+        say(f"{path}: checksum is not the aggregate's")
+    v = jsonschema.Draft7Validator(json.load(open(inst)))
+    lines = [json.loads(x) for x in data.decode().splitlines()]
+    recs = [json.loads(x) for x in open(os.path.join(run_dir, "samples.jsonl"))]
+    recs = [r for r in recs if (r["model"], r["suite"], r["task"]) == (name, suite, task)]
+    if len(lines) != len(recs) or d.get("total_rows") != len(recs):
+        say(f"{path}: {len(lines)} lines, total_rows {d.get('total_rows')}, {len(recs)} samples")
+    primary = next(t.get("primary") for s in run["suites"] if s["name"] == suite
+                   for t in s["tasks"] if t["name"] == task)
+    for x, r in zip(lines, recs):
+        for e in v.iter_errors(x):
+            say(f"{path}: {'/'.join(map(str, e.path))}: {e.message:.160}")
+        if x["evaluation_id"] != doc["evaluation_id"]:
+            say(f"{path}: evaluation_id is not the aggregate's")
+        want = r["metrics"].get(primary)
+        if want is not None and x["evaluation"]["score"] != want:
+            say(f"{path}: sample {r['doc_id']}: score {x['evaluation']['score']} not {want}")
 
 
 hubbed = [(s["name"], t) for s in run["suites"] for t in s["tasks"] if "hub" in t]
@@ -137,6 +176,8 @@ for m in models:
                         say(f"{f}: {metric}: uncertainty {u!r:.120}")
                 if u.get("num_samples") != r["n"]:
                     say(f"{f}: {metric}: num_samples {u.get('num_samples')} not {r['n']}")
+            if inst:
+                check_instances(f, doc, name)
             mi = doc["model_info"]["additional_details"]
             if m.get("base") and mi.get("base_model") != m["base"]:
                 say(f"{f}: model_info base_model")

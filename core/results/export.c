@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "compare.h"
+#include "sha256.h"
 #include "export.h"
 #include "json.h"
 #include "json_get.h"
@@ -20,11 +21,22 @@
 #define EEE_SCHEMA "0.3.0"
 
 /* What every file of a model is written from. */
+/* An item of items.jsonl, by its suite, task and document. */
+struct item {
+    char *key; /* "suite\ttask\tdoc_id" */
+    const cJSON *o;
+};
+
 struct ex {
     const struct hfe_export_opts *o;
     cJSON *run;
     const char *run_id, *started, *version;
     struct hfe_buf said; /* the tasks left out, said once each */
+    /* --instances: the run's samples and items, sorted by key */
+    char *dir;
+    cJSON *samples, *items_doc;
+    struct item *items;
+    size_t n_items;
 };
 
 /* The model's result of metric in suite/task, or NULL. */
@@ -451,6 +463,260 @@ static void eee_model(struct hfe_buf *b, const cJSON *m)
     hfe_buf_puts(b, "}}");
 }
 
+/* ---- Every Eval Ever's instance-level records --------------------------- */
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct item *)a)->key, ((const struct item *)b)->key);
+}
+
+static char *item_key(const char *suite, const char *task, double doc)
+{
+    return hfe_xasprintf("%s\t%s\t%.0f", suite ? suite : "", task ? task : "",
+                         doc);
+}
+
+/* A JSONL file as a cJSON array; NULL with err set when a line is not
+ * JSON. */
+static cJSON *read_lines(const char *path, struct hfe_err *err)
+{
+    char *text = NULL, *p, *nl;
+    size_t len = 0, line = 0;
+    cJSON *all;
+
+    if (hfe_read_file(path, &text, &len, err) != 0)
+        return NULL;
+    all = cJSON_CreateArray();
+    for (p = text; p < text + len; p = nl + 1) {
+        cJSON *o;
+
+        line++;
+        if (!(nl = memchr(p, '\n', (size_t)(text + len - p))))
+            nl = text + len;
+        if (nl == p)
+            continue;
+        if (!(o = cJSON_ParseWithLength(p, (size_t)(nl - p)))) {
+            hfe_err_set(err, "%s:%zu: not a JSON record", path, line);
+            cJSON_Delete(all);
+            free(text);
+            return NULL;
+        }
+        cJSON_AddItemToArray(all, o);
+    }
+    free(text);
+    return all;
+}
+
+/* samples.jsonl and items.jsonl of the run, the items by key. */
+static int load_records(struct ex *x, struct hfe_err *err)
+{
+    char *sp = hfe_xasprintf("%s/samples.jsonl", x->dir),
+         *ip = hfe_xasprintf("%s/items.jsonl", x->dir);
+    const cJSON *it;
+    int rc = 0;
+
+    if (!(x->samples = read_lines(sp, err)) ||
+        !(x->items_doc = read_lines(ip, err)))
+        rc = HFE_EXIT_DATA;
+    x->items = hfe_xcalloc((size_t)cJSON_GetArraySize(x->items_doc) + 1,
+                           sizeof(*x->items));
+    cJSON_ArrayForEach(it, x->items_doc)
+    {
+        x->items[x->n_items].key = item_key(hfe_json_get_str(it, "suite"),
+                                            hfe_json_get_str(it, "task"),
+                                            hfe_json_get_num(it, "doc_id"));
+        x->items[x->n_items++].o = it;
+    }
+    qsort(x->items, x->n_items, sizeof(*x->items), by_key);
+    free(sp);
+    free(ip);
+    return rc;
+}
+
+/* A UUID (version 4's layout) drawn from the digest of s: the same
+ * evaluation always gets the same name. */
+static void uuid_of(const char *s, char out[37])
+{
+    struct hfe_sha256 c;
+    char h[65];
+
+    hfe_sha256_init(&c);
+    hfe_sha256_add(&c, s, strlen(s));
+    hfe_sha256_hex(&c, h);
+    h[12] = '4';
+    h[16] = "89ab"[h[16] % 4];
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16,
+             h + 20);
+}
+
+/* One sample record as an instance line. */
+static void instance(struct hfe_buf *b, const char *eval_id, const char *model,
+                     const char *task, const char *result_id, const cJSON *s,
+                     const cJSON *item, const char *metric)
+{
+    const cJSON *ch = cJSON_GetObjectItem(item, "choices"),
+                *outs = cJSON_GetObjectItem(s, "outputs"),
+                *ex = cJSON_GetObjectItem(s, "extracted"),
+                *mets = cJSON_GetObjectItem(s, "metrics"), *mv;
+    const char *prompt = hfe_json_get_str(item, "prompt"),
+               *target = hfe_json_get_str(s, "target"),
+               *output = hfe_json_get_str(s, "output"),
+               *id = hfe_json_get_str(s, "item_id"), *picked = NULL,
+               *ref = NULL;
+    double gold = hfe_json_get_num(s, "gold"),
+           pick = hfe_json_get_num(s, "pick"), score;
+    struct hfe_sha256 c;
+    char hash[65];
+
+    if (cJSON_IsArray(ch)) {
+        if (isfinite(gold))
+            ref = cJSON_GetStringValue(cJSON_GetArrayItem(ch, (int)gold));
+        if (isfinite(pick))
+            picked = cJSON_GetStringValue(cJSON_GetArrayItem(ch, (int)pick));
+    } else {
+        ref = target;
+    }
+    mv = cJSON_GetObjectItem(mets, metric);
+    if (!cJSON_IsNumber(mv)) /* the first metric the record has */
+        mv = mets ? mets->child : NULL;
+    score = cJSON_IsNumber(mv) ? mv->valuedouble : 0;
+    hfe_sha256_init(&c);
+    hfe_sha256_add(&c, prompt ? prompt : "", strlen(prompt ? prompt : ""));
+    hfe_sha256_add(&c, ref ? ref : "", strlen(ref ? ref : ""));
+    hfe_sha256_hex(&c, hash);
+    hfe_buf_puts(b,
+                 "{\"schema_version\":\"" EEE_SCHEMA "\",\"evaluation_id\":");
+    hfe_json_strz(b, eval_id);
+    hfe_buf_puts(b, ",\"model_id\":");
+    hfe_json_strz(b, model);
+    hfe_buf_puts(b, ",\"evaluation_name\":");
+    hfe_json_strz(b, task);
+    hfe_buf_puts(b, ",\"evaluation_result_id\":");
+    hfe_json_strz(b, result_id);
+    hfe_buf_puts(b, ",\"sample_id\":");
+    if (id)
+        hfe_json_strz(b, id);
+    else
+        hfe_buf_printf(b, "\"%.0f\"", hfe_json_get_num(s, "doc_id"));
+    hfe_buf_printf(b,
+                   ",\"sample_hash\":\"%s\",\"interaction_type\":"
+                   "\"single_turn\",\"input\":{\"raw\":",
+                   hash);
+    hfe_json_strz(b, prompt ? prompt : "");
+    hfe_buf_puts(b, ",\"reference\":[");
+    if (ref)
+        hfe_json_strz(b, ref);
+    hfe_buf_puts(b, "]");
+    if (cJSON_IsArray(ch)) {
+        char *t = cJSON_PrintUnformatted(ch);
+
+        hfe_buf_printf(b, ",\"choices\":%s", t);
+        free(t);
+    }
+    hfe_buf_puts(b, "},\"output\":{\"raw\":");
+    if (cJSON_IsArray(outs)) {
+        char *t = cJSON_PrintUnformatted(outs);
+
+        hfe_buf_puts(b, t);
+        free(t);
+    } else {
+        hfe_buf_puts(b, "[");
+        hfe_json_strz(b, picked ? picked : output ? output : "");
+        hfe_buf_puts(b, "]");
+    }
+    hfe_buf_puts(b, "},\"answer_attribution\":[{\"turn_idx\":0,\"source\":"
+                    "\"output.raw\",\"extracted_value\":");
+    hfe_json_strz(b, picked ? picked
+                     : cJSON_GetStringValue(cJSON_GetArrayItem(ex, 0))
+                         ? cJSON_GetStringValue(cJSON_GetArrayItem(ex, 0))
+                     : output ? output
+                              : "");
+    hfe_buf_printf(b,
+                   ",\"extraction_method\":\"%s\",\"is_terminal\":true}],"
+                   "\"evaluation\":{\"score\":%.17g,\"is_correct\":%s}",
+                   picked ? "largest summed log-likelihood"
+                   : ex   ? "regex"
+                          : "the whole output",
+                   score, score >= 1 ? "true" : "false");
+    if (isfinite(hfe_json_get_num(s, "prompt_tokens")) &&
+        isfinite(hfe_json_get_num(s, "tokens")))
+        hfe_buf_printf(b,
+                       ",\"token_usage\":{\"input_tokens\":%.0f,"
+                       "\"output_tokens\":%.0f,\"total_tokens\":%.0f}",
+                       hfe_json_get_num(s, "prompt_tokens"),
+                       hfe_json_get_num(s, "tokens"),
+                       hfe_json_get_num(s, "prompt_tokens") +
+                           hfe_json_get_num(s, "tokens"));
+    if (isfinite(hfe_json_get_num(s, "latency_ms")))
+        hfe_buf_printf(b, ",\"performance\":{\"latency_ms\":%.17g}",
+                       hfe_json_get_num(s, "latency_ms"));
+    hfe_buf_puts(b, "}\n");
+}
+
+/* --instances: the task's samples as EEE's instance-level JSONL beside
+ * the aggregate file, which gets detailed_evaluation_results. */
+static int eee_instances(struct ex *x, const cJSON *m, const cJSON *su,
+                         const cJSON *t, const char *ss, const char *st,
+                         struct hfe_buf *agg, struct hfe_err *err)
+{
+    const char *model = hfe_json_get_str(m, "name"),
+               *suite = hfe_json_get_str(su, "name"),
+               *task = hfe_json_get_str(t, "name"),
+               *kind = hfe_json_get_str(t, "kind"),
+               *metric = hfe_json_get_str(t, "primary");
+    char *eval_id = hfe_xasprintf("%s/%s/%s/%s", suite, task, model, x->run_id),
+         *rid, *sm = safe_name(model), *file, uuid[37], sum[65];
+    struct hfe_buf b = {0};
+    struct hfe_sha256 c;
+    const cJSON *s;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!kind || (strcmp(kind, "choice") && strcmp(kind, "generate")))
+        goto out; /* items are choices and generations */
+    if (!x->samples && (rc = load_records(x, err)) != 0)
+        goto out;
+    rid = hfe_xasprintf("%s/%s/%s", suite, task, metric ? metric : "");
+    cJSON_ArrayForEach(s, x->samples)
+    {
+        const char *sm2 = hfe_json_get_str(s, "model"),
+                   *ss2 = hfe_json_get_str(s, "suite"),
+                   *st2 = hfe_json_get_str(s, "task");
+        struct item k, *it;
+
+        if (!sm2 || !ss2 || !st2 || strcmp(sm2, model) || strcmp(ss2, suite) ||
+            strcmp(st2, task))
+            continue;
+        k.key = item_key(suite, task, hfe_json_get_num(s, "doc_id"));
+        it = bsearch(&k, x->items, x->n_items, sizeof(*x->items), by_key);
+        free(k.key);
+        instance(&b, eval_id, model, task, rid, s, it ? it->o : NULL, metric);
+        n++;
+    }
+    free(rid);
+    uuid_of(eval_id, uuid);
+    file = hfe_xasprintf("eee/data/%s.%s/unknown/%s/%s_samples.jsonl", ss, st,
+                         sm, uuid);
+    if (n && (rc = write_out(x, model, file, &b, err)) == 0) {
+        hfe_sha256_init(&c);
+        hfe_sha256_add(&c, b.s, b.len);
+        hfe_sha256_hex(&c, sum);
+        hfe_buf_puts(agg, ",\"detailed_evaluation_results\":{\"format\":"
+                          "\"jsonl\",\"file_path\":");
+        hfe_json_strz(agg, file + 4);
+        hfe_buf_printf(agg,
+                       ",\"hash_algorithm\":\"sha256\",\"checksum\":\"%s\","
+                       "\"total_rows\":%zu}",
+                       sum, n);
+    }
+    free(file);
+out:
+    hfe_buf_free(&b);
+    free(sm);
+    free(eval_id);
+    return rc;
+}
+
 /* DIR/MODEL/eee/SUITE.TASK.json: every metric of the task. */
 static int eee_task(struct ex *x, const cJSON *m, const cJSON *su,
                     const cJSON *t, struct hfe_err *err)
@@ -506,15 +772,18 @@ static int eee_task(struct ex *x, const cJSON *m, const cJSON *su,
             hfe_json_get_str(r, "metric"))
             eee_result(&b, r, hub, suite, task, k++);
     }
-    hfe_buf_puts(&b, "]}\n");
+    hfe_buf_puts(&b, "]");
     {
         char *ss = safe_name(suite), *st = safe_name(task);
 
         name = hfe_xasprintf("eee/%s.%s.json", ss, st);
+        if (k && x->o->instances && !rc)
+            rc = eee_instances(x, m, su, t, ss, st, &b, err);
         free(ss);
         free(st);
     }
-    if (k)
+    hfe_buf_puts(&b, "}\n");
+    if (k && !rc)
         rc = write_out(x, model, name, &b, err);
     free(name);
     hfe_buf_free(&b);
@@ -549,6 +818,8 @@ int hfe_export(const char *dir, const struct hfe_export_opts *o,
         free(path);
         return HFE_EXIT_DATA;
     }
+    x.dir = hfe_xstrdup(path);
+    *strrchr(x.dir, '/') = '\0';
     x.run = cJSON_ParseWithLength(text, len);
     free(text);
     x.run_id = hfe_json_get_str(x.run, "run_id");
@@ -573,6 +844,12 @@ int hfe_export(const char *dir, const struct hfe_export_opts *o,
                  : export_eee(&x, m, err);
     }
     cJSON_Delete(x.run);
+    cJSON_Delete(x.samples);
+    cJSON_Delete(x.items_doc);
+    while (x.n_items)
+        free(x.items[--x.n_items].key);
+    free(x.items);
+    free(x.dir);
     hfe_buf_free(&x.said);
     free(path);
     return rc;

@@ -16,7 +16,11 @@
  *   eee          DIR/MODEL/eee/SUITE.TASK.json: Every Eval Ever 0.3.0, a
  *                file a model and task, every metric with its standard
  *                error, 95% interval and sample count; a task without a
- *                Hub dataset is a private one.
+ *                Hub dataset is a private one.  With --instances, each
+ *                choice and generation item as EEE's instance-level
+ *                JSONL, eee/data/SUITE.TASK/unknown/MODEL/UUID_samples.jsonl
+ *                (the layout its file_path wants), named by the
+ *                aggregate's detailed_evaluation_results.
  *
  * A task left out (no hub mapping, or its metric missing) is said on
  * stderr, never given an invented id.  Strings are written as YAML
@@ -38,6 +42,7 @@ struct hfe_export_opts {
     const char *out;         /* the directory written into            */
     const char *source_url;  /* where the logs are published, or NULL */
     const char *source_name; /* its display name, or NULL             */
+    int instances;           /* eee: each item too (--instances)      */
 };
 
 /* Exports the run at dir (a run directory or its run.json).  Returns 0,
