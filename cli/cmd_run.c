@@ -429,14 +429,10 @@ int hfe_cmd_run(int argc, char **argv)
                    !a.o.n_suites ? "name a suite" : "--models LIST is needed");
     if (!rc && a.o.cache_dir && a.o.no_cache)
         rc = usage("%s", "--cache DIR and --no-cache say opposite things");
-    if (!rc && !a.o.cache_dir && !a.o.no_cache) { /* HFEVAL_CACHE=DIR|off */
-        const char *env = getenv("HFEVAL_CACHE");
-
-        if (env && !strcmp(env, "off"))
-            a.o.no_cache = 1;
-        else if (env && *env)
-            a.o.cache_dir = env;
-    }
+    if (!rc && !a.o.cache_dir && getenv("HFEVAL_NO_CACHE") &&
+        strcmp(getenv("HFEVAL_NO_CACHE"), "") &&
+        strcmp(getenv("HFEVAL_NO_CACHE"), "0"))
+        a.o.no_cache = 1; /* HFEVAL_NO_CACHE=1: as --no-cache */
     if (!rc)
         rc = hfe_run(&a.o);
     args_free(&a);

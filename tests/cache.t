@@ -5,7 +5,7 @@
 # loader says; every number equals a one-process run without the cache;
 # a changed option, model file or engine build is a miss; a truncated,
 # corrupt or foreign entry is said, removed and recomputed; the bound
-# evicts the least recently used; --no-cache and HFEVAL_CACHE=off write
+# evicts the least recently used; --no-cache and HFEVAL_NO_CACHE=1 write
 # nothing.
 . "$(dirname "$0")/lib.sh"
 hfeval=$HFEVAL_BIN
@@ -160,12 +160,15 @@ is "$(find S/fid -type f | wc -l)" 0 "an entry larger than the bound is not kept
 run "$hfeval" run "$src/suites/arith.lua" --models b.txt --cache N --no-cache --out n1
 is "$rc" 2 "--cache and --no-cache together: exit 2"
 mkdir home
-HOME=$SCRATCH/home XDG_CACHE_HOME= HFEVAL_CACHE= run "$hfeval" run "$src/suites/arith.lua" \
+HOME=$SCRATCH/home XDG_CACHE_HOME= HFEVAL_CACHE= HFEVAL_NO_CACHE= run "$hfeval" run "$src/suites/arith.lua" \
     --models b.txt --out n2
 is "$(find home/.cache/hfeval/answers -type f | wc -l)" 2 "by default: ~/.cache/hfeval, a task's answers an entry"
-HOME=$SCRATCH/home XDG_CACHE_HOME= HFEVAL_CACHE=off run "$hfeval" run "$src/suites/arith.lua" \
+HOME=$SCRATCH/home XDG_CACHE_HOME= HFEVAL_CACHE= HFEVAL_NO_CACHE=1 run "$hfeval" run "$src/suites/arith.lua" \
     --models b.txt --out n3
-is "$(cache n3 demo-base key)" "" "HFEVAL_CACHE=off: none"
+is "$(cache n3 demo-base key)" "" "HFEVAL_NO_CACHE=1: none"
+HOME=$SCRATCH/home HFEVAL_CACHE=$SCRATCH/root HFEVAL_NO_CACHE= run "$hfeval" run "$src/suites/arith.lua" \
+    --models b.txt --out n5
+is "$(find root/answers -type f | wc -l)" 2 "HFEVAL_CACHE=DIR: there, beside llama.sh's builds"
 run "$hfeval" run "$src/suites/arith.lua" --models b.txt --cache-max 12Q --out n4
 is "$rc" 2 "--cache-max 12Q: exit 2"
 like "$err" "--cache-max needs a size" "and says what it needs"

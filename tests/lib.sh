@@ -24,7 +24,7 @@ SCRATCH=$_scratch
 # runs record their history here, not in the checkout's results/
 export HFEVAL_DB=$SCRATCH/history.db
 # and reuse no answers between runs unless a test names a cache (--cache)
-export HFEVAL_CACHE=off
+export HFEVAL_NO_CACHE=1
 
 _result() { # pass desc
     _n=$((_n + 1))

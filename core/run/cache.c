@@ -51,13 +51,16 @@ int hfe_cache_open(const char *dir, uint64_t max_bytes, struct hfe_cache **out,
                    struct hfe_err *err)
 {
     struct hfe_cache *c;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *root = getenv("HFEVAL_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
+               *home = getenv("HOME");
     char *d;
     size_t k;
 
     *out = NULL;
     if (dir)
         d = hfe_xstrdup(dir);
+    else if (root && *root)
+        d = hfe_xstrdup(root);
     else if (xdg && *xdg == '/')
         d = hfe_xasprintf("%s/hfeval", xdg);
     else if (home && *home)

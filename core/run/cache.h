@@ -1,9 +1,11 @@
 /*
  * cache.h - what a run computed, kept for the next: content-addressed
- * entries under a cache directory (`--cache DIR`; by default
- * $XDG_CACHE_HOME/hfeval, else ~/.cache/hfeval), so that a later run
- * neither asks a model the same request again nor recomputes a parent's
- * distributions.
+ * entries under a cache directory, so that a later run neither asks a
+ * model the same request again nor recomputes a parent's distributions.
+ * The directory: --cache DIR, else $HFEVAL_CACHE, else
+ * $XDG_CACHE_HOME/hfeval, else ~/.cache/hfeval: the one scripts/llama.sh
+ * keeps its builds and the fixtures in.  --no-cache or HFEVAL_NO_CACHE=1
+ * turns it off.
  *
  * An entry is a file DIR/KIND/KEY[0..2]/KEY, KEY 64 hex digits of a
  * SHA-256 over everything that determines the entry (cache.c's model key,
