@@ -26,6 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${HFEVAL_BUILD:-build}
 . "$build/test-env.sh"
+export HFEVAL_NO_CACHE=1 # every figure computed now
 data=${HFEVAL_DATA:-$HFEVAL_SRC/../shared/data}
 T=${THREADS:-$(nproc)}
 bin=$HFEVAL_LLAMA_BIN

@@ -4,6 +4,7 @@
 #
 #   scripts/llama.sh [--src DIR] [--variant cpu|cuda|rocm] [--native ON|OFF]
 #                    [--cuda-arch LIST] [--gpu-targets LIST]
+#                    [--with-tool NAME]
 #
 # Source, in this order: --src DIR (any commit; the key records it), else
 # the git bundle inside the npm package node-llama-cpp@3.22.1, which must
@@ -13,7 +14,10 @@
 # (llama.h, ggml headers, gguf.h) and bin/ (llama-server, llama-quantize,
 # llama-perplexity, llama-bench, all with RUNPATH $ORIGIN/../lib). It is
 # keyed by commit, variant and options, so a second build, a clean clone
-# and CI reuse it. Concurrent callers wait on a lock.
+# and CI reuse it. Concurrent callers wait on a lock. --with-tool NAME
+# adds another of llama.cpp's tools to a prefix that lacks it (a bench's
+# peer, such as llama-batched-bench), built from the same source with the
+# same options.
 #
 # The GPU variants (cuda, rocm) are built as static, position-independent
 # archives instead (lib/*.a), with llama-perplexity and llama-bench linked
@@ -28,7 +32,7 @@ PIN_COMMIT=de3ff815ea7d559ee917f063901b8986f038abc6
 NPM_PKG=node-llama-cpp@3.22.1
 TOOLS="llama-server llama-quantize llama-perplexity llama-bench"
 
-src="" variant=cpu native=ON cuda_arch="" gpu_targets=""
+src="" variant=cpu native=ON cuda_arch="" gpu_targets="" with_tool=""
 jobs=$(nproc 2>/dev/null || echo 2)
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
     --native) native=$2; shift 2 ;;
     --cuda-arch) cuda_arch=$2; shift 2 ;;
     --gpu-targets) gpu_targets=$2; shift 2 ;;
+    --with-tool) with_tool=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
     *) echo "llama.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
@@ -165,7 +170,28 @@ cpu_id=""
 key=$(printf '%s\n' "$commit" "$variant" "${opts[*]}" "$cpu_id" "$(cc --version 2>/dev/null | head -1)" | sha256sum | cut -c1-10)
 prefix=$cache/llama.cpp/${commit:0:12}-$variant-$key
 
+# add_tool: the one tool --with-tool names, into the finished prefix
+add_tool() {
+    local tb=$prefix.$with_tool
+    exec 8>"$cache/.build-$key-$with_tool.lock"; flock 8
+    [ -x "$prefix/bin/$with_tool" ] && ! ldd "$prefix/bin/$with_tool" | grep -q 'not found' && return 0
+    say "building $with_tool of llama.cpp ${commit:0:12} ($variant) into $prefix"
+    cmake -S "$src" -B "$tb" -G "Unix Makefiles" "${opts[@]}" \
+        -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN:$ORIGIN/../lib' \
+        >"$tb.configure.log" 2>&1 || die "configure failed (log: $tb.configure.log)"
+    cmake --build "$tb" -j "$jobs" --target "$with_tool" >"$tb.build.log" 2>&1 ||
+        { tail -30 "$tb.build.log" >&2; die "build of $with_tool failed (log: $tb.build.log)"; }
+    # a tool may come with its own library (libllama-batched-bench-impl.so)
+    local so
+    for so in "$tb"/bin/*.so*; do
+        [ -e "$so" ] && [ ! -e "$prefix/lib/${so##*/}" ] && cp -P "$so" "$prefix/lib/"
+    done
+    cp "$tb/bin/$with_tool" "$prefix/bin/"
+    rm -rf "$tb"
+}
+
 if [ -f "$prefix/.hfeval-complete" ]; then
+    [ -n "$with_tool" ] && add_tool
     echo "$prefix"
     exit 0
 fi
@@ -208,5 +234,6 @@ ldd "$prefix/bin/llama-perplexity" | grep 'not found' | grep -qv 'libcuda\.so' &
     die "llama-perplexity has unresolved libraries"
 touch "$prefix/.hfeval-complete"
 rm -rf "$bld"
+[ -n "$with_tool" ] && add_tool
 say "built in $(( $(date +%s) - start )) s"
 echo "$prefix"
