@@ -156,6 +156,18 @@ is "$(cache l4 demo-base answers_asked)" 120 "what it did not use is gone first"
 run "$hfeval" run "${suites[@]}" --models lineage.txt --cache S --cache-max 1M --out s
 is "$(find S/fid -type f | wc -l)" 0 "an entry larger than the bound is not kept"
 
+# --- what is never taken from it -----------------------------------------------
+run "$hfeval" run "$src/suites/speed.lua" --models b.txt --cache C --out sp1
+run "$hfeval" run "$src/suites/speed.lua" --models b.txt --cache C --out sp2
+is "$(cache sp2 demo-base opened):$(cache sp2 demo-base answers_cached)" true:0 \
+    "a timing task measures the machine now: nothing from the cache"
+[ "$(cache sp2 demo-base answers_asked)" -gt 0 ]
+ok $? "every request of it asked again"
+touch ro
+run "$hfeval" run "$src/suites/arith.lua" --models b.txt --cache ro/c --out ro1
+is "$rc" 0 "a cache that cannot be made (a file in its way): the run goes on"
+like "$err" "cache directory ro/c: .*running without the cache" "and says so"
+
 # --- off ------------------------------------------------------------------------
 run "$hfeval" run "$src/suites/arith.lua" --models b.txt --cache N --no-cache --out n1
 is "$rc" 2 "--cache and --no-cache together: exit 2"

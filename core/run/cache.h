@@ -45,7 +45,7 @@ struct hfe_cache_counts {
 };
 
 /* Opens (creating) the cache at dir, or at the default with dir NULL.
- * Returns 0, or HFE_EXIT_IO with err set. */
+ * Returns 0, or HFE_EXIT_IO with err set (the run goes on without). */
 int hfe_cache_open(const char *dir, uint64_t max_bytes, struct hfe_cache **out,
                    struct hfe_err *err);
 

@@ -570,13 +570,12 @@ static int run_open(struct run *r)
         fprintf(stderr, "hfeval: %s\n", r->err.msg);
         return rc;
     }
+    /* a cache that cannot be made costs recomputation, nothing else */
     if (!o->no_cache &&
-        (rc = hfe_cache_open(
-             o->cache_dir, o->cache_max ? o->cache_max : HFE_CACHE_MAX_DEFAULT,
-             &r->cache, &r->err)) != 0) {
-        fprintf(stderr, "hfeval: %s\n", r->err.msg);
-        return rc;
-    }
+        hfe_cache_open(o->cache_dir,
+                       o->cache_max ? o->cache_max : HFE_CACHE_MAX_DEFAULT,
+                       &r->cache, &r->err) != 0)
+        fprintf(stderr, "hfeval: %s; running without the cache\n", r->err.msg);
     hfe_plug_scan(&r->plugins);
     r->bound = hfe_xcalloc(r->list->n, sizeof(*r->bound));
     if ((rc = hfe_models_bind(r->list, &r->plugins, r->bound, &r->err)) != 0) {
@@ -684,7 +683,7 @@ static int job_model(struct hfe_job *j)
 
 static void job_reused(struct hfe_job *j, size_t hits, size_t asked)
 {
-    if (j->run && !j->t->timing) {
+    if (j->run) {
         j->run->mo->reused += hits;
         j->run->mo->asked += asked;
     }
