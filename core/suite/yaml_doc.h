@@ -1,0 +1,18 @@
+/*
+ * yaml_doc.h - an lm-evaluation-harness task file as cJSON (yaml_doc.c):
+ * PyYAML's safe_load typing, !function as {"!function": NAME}, include:
+ * merged (this file's keys win), each mapping's key lines in "!lines".
+ */
+#ifndef HFEVAL_YAML_DOC_H
+#define HFEVAL_YAML_DOC_H
+
+#include <cjson/cJSON.h>
+
+#include "hfeval.h"
+
+/* The task file at path with its includes; NULL with err set
+ * ("FILE:LINE:COL: what") when it does not read. */
+cJSON *hfe_yaml_task(const char *path, struct hfe_err *err);
+cJSON *hfe_yaml_task_depth(const char *path, int depth, struct hfe_err *err);
+
+#endif /* HFEVAL_YAML_DOC_H */
