@@ -8,7 +8,7 @@ set -euo pipefail
 
 PKGS="build-essential cmake pkg-config git ca-certificates perl
 liblua5.4-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev libsqlite3-dev
-zlib1g-dev libbz2-dev bzip2 libyaml-dev python3 python3-yaml python3-jsonschema curl
+zlib1g-dev libbz2-dev bzip2 libyaml-dev python3 python3-yaml python3-jsonschema python3-jinja2 curl
 clang-format universal-ctags
 chromium fonts-dejavu-core
 slurmctld slurmd slurm-client munge"

@@ -2,7 +2,8 @@
  * test_units.c - unit tests of the core's pure parts: the model-list
  * parser (every error it promises, with file, line and column), edit
  * distance, JSON string escaping, the scorers' statistics, the
- * sequential gate's error rates by simulation.  TAP on stdout.
+ * sequential gate's error rates by simulation, the Jinja2 subset of
+ * lm-evaluation-harness task files.  TAP on stdout.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "gguf_meta.h"
 #include "json.h"
 #include "hfeval.h"
+#include "jinja.h"
 #include "models.h"
 #include "score.h"
 #include "tap.h"
@@ -321,6 +323,90 @@ static void test_gate(void)
        "a verdict once reached stands");
 }
 
+/* One template against one document: its text, or "ERR: message". */
+static void jinja(const char *tpl, const char *doc, const char *want,
+                  const char *what)
+{
+    struct hfe_jinja *j = NULL;
+    struct hfe_err err;
+    struct hfe_buf b = {0};
+    cJSON *d = cJSON_Parse(doc);
+    int rc = hfe_jinja_compile(tpl, "t.yaml", 3, &j, &err);
+
+    if (rc == 0)
+        rc = hfe_jinja_render(j, d, &b, &err);
+    if (!strncmp(want, "ERR: ", 5)) {
+        ok(rc == HFE_EXIT_SUITE, "jinja: %s: refused", what);
+        like(err.msg, want + 5, "jinja: %s: says so", what);
+    } else {
+        ok(rc == 0 && b.s && !strcmp(b.s, want), "jinja: %s", what);
+        if (rc == 0 && b.s && strcmp(b.s, want))
+            printf("#   got [%s]\n#  want [%s]\n", b.s, want);
+    }
+    hfe_buf_free(&b);
+    hfe_jinja_free(j);
+    cJSON_Delete(d);
+}
+
+/* Jinja2's own answers (3.1, StrictUndefined, keep_trailing_newline),
+ * as lm-evaluation-harness renders templates. */
+static void test_jinja(void)
+{
+    const char *arc =
+        "{\"question\":\"Which?\",\"choices\":{\"text\":[\"dry palms\","
+        "\"wet palms\",\"it's\"],\"label\":[\"A\",\"B\",\"C\"]},"
+        "\"answerKey\":\"B\"}";
+    struct hfe_jinja *j;
+    struct hfe_err err;
+    cJSON *d = cJSON_Parse(arc), *v = NULL;
+
+    jinja("Question: {{question}}\nAnswer:", arc,
+          "Question: Which?\nAnswer:", "a field");
+    jinja("{{choices.label.index(answerKey)}}", arc, "1", ".index()");
+    jinja("{{choices.text}}", arc, "['dry palms', 'wet palms', \"it's\"]",
+          "a list as Python's repr");
+    jinja("{{question.strip()}}\nA. {{choices.text[0]}}", arc,
+          "Which?\nA. dry palms", ".strip() and [i]");
+    jinja("{{text.split(' ')[:-1]|join(' ')}}", "{\"text\":\"the cat sat\"}",
+          "the cat", "slice and join");
+    jinja("{{' '+text.split(' ')[-1]}}", "{\"text\":\"the cat sat\"}", " sat",
+          "+ and a negative index");
+    jinja("{% set a = 2 %}{% for x in xs %}{{loop.index}}:{{x}}{% if not "
+          "loop.last %},{% endif %}{% endfor %}",
+          "{\"xs\":[\"a\",\"b\"]}", "1:a,2:b", "for and loop");
+    jinja("{% if n > 1 %}big{% elif n == 1 %}one{% else %}{% if n == 0 "
+          "%}zero{% endif %}{% endif %}",
+          "{\"n\":0}", "zero", "an if inside else");
+    jinja("{% if n > 1 %}big{% elif n == 1 %}one{% else %}none{% endif %}",
+          "{\"n\":1}", "one", "elif");
+    jinja("a {{- ' b ' -}} c", "{}", "a b c", "whitespace control");
+    jinja("{{ 'x' if 1 in [1,2] else 'y' }}{{ 3 // 2 }}{{ 7 % 3 }}{{ 1.5 }}",
+          "{}", "x111.5", "conditional, // and %");
+    jinja("{{ [1, 'a', true, none] }}", "{}", "[1, 'a', True, None]",
+          "Python's names");
+    jinja("{{ 'a\\nb' }}|{{ ['a\\nb'] }}", "{}", "a\nb|['a\\nb']",
+          "escapes in str and repr");
+    jinja("x\n", "{}", "x\n", "the trailing newline kept");
+    jinja("{{ nope }}", "{}", "ERR: t.yaml:3: template: 'nope' is undefined",
+          "an undefined name");
+    jinja("{{ x | frob }}", "{\"x\":1}",
+          "ERR: t.yaml:3: template: the filter |frob", "an unknown filter");
+    jinja("{% macro m() %}{% endmacro %}", "{}",
+          "ERR: {% macro %} is not part of the subset", "a macro");
+    jinja("{% if x %}", "{\"x\":1}", "ERR: {% endif %} expected",
+          "an if without endif");
+    jinja("a\n{{ 1 +", "{}",
+          "ERR: t.yaml:4: template: a '{{' that does not close",
+          "an unclosed tag, on its line");
+    ok(hfe_jinja_compile("{{choices.text}}", "t.yaml", 1, &j, &err) == 0 &&
+           (v = hfe_jinja_value(j, d, &err)) && cJSON_IsArray(v) &&
+           cJSON_GetArraySize(v) == 3,
+       "jinja: a template's one value: the list itself");
+    cJSON_Delete(v);
+    hfe_jinja_free(j);
+    cJSON_Delete(d);
+}
+
 int main(void)
 {
     test_good_list();
@@ -330,5 +416,6 @@ int main(void)
     test_helpers();
     test_stats();
     test_gate();
+    test_jinja();
     return tap_done();
 }

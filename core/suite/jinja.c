@@ -11,7 +11,7 @@
 
 #include "jinja.h"
 
-/* ---- the tree ------------------------------------------------------------ */
+/* ---- the tree --------------------------------------------------------- */
 
 enum kind {
     /* statements */
@@ -86,8 +86,7 @@ static void push(struct node *x, struct node *item)
     x->v[x->n++] = item;
 }
 
-/* ---- the lexer ------------------------------------------------------------
- */
+/* ---- the lexer -------------------------------------------------------- */
 
 enum tok { T_END, T_NAME, T_STR, T_NUM, T_OP };
 
@@ -201,8 +200,7 @@ static int expect(struct lex *L, const char *op)
     return 0;
 }
 
-/* ---- the parser: expressions ----------------------------------------------
- */
+/* ---- the parser: expressions ------------------------------------------ */
 
 static struct node *expr(struct lex *L);
 
@@ -415,8 +413,7 @@ static struct node *expr(struct lex *L)
     return x;
 }
 
-/* ---- the parser: the template ---------------------------------------------
- */
+/* ---- the parser: the template ----------------------------------------- */
 
 struct parse {
     const char *p, *end, *file;
@@ -675,8 +672,7 @@ void hfe_jinja_free(struct hfe_jinja *t)
     free(t);
 }
 
-/* ---- the evaluator --------------------------------------------------------
- */
+/* ---- the evaluator ---------------------------------------------------- */
 
 struct var {
     const char *name;
@@ -1264,8 +1260,7 @@ static cJSON *eval(struct env *E, const struct node *x)
     return r;
 }
 
-/* ---- rendering ------------------------------------------------------------
- */
+/* ---- rendering -------------------------------------------------------- */
 
 static void render(struct env *E, const struct node *x, struct hfe_buf *out);
 

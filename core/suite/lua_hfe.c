@@ -43,6 +43,7 @@
 #include <zlib.h>
 
 #include "hfeval-plugin.h"
+#include "lmeval.h"
 #include "lua_rt.h"
 
 #define REGEX_MATCH_LIMIT 1000000u
@@ -835,5 +836,7 @@ int hfe_lua_open_hfe(lua_State *L)
     lua_setfield(L, -2, "json");
     luaL_newlib(L, regex);
     lua_setfield(L, -2, "regex");
+    hfe_lmeval_open_lib(L);
+    lua_setfield(L, -2, "lmeval");
     return 1;
 }

@@ -411,7 +411,8 @@ static int open_body(lua_State *L)
         a->rc = HFE_EXIT_SUITE;
         return 0;
     }
-    if ((a->rc = hfe_lua_call(s, 0, 1, a->err)) != 0)
+    lua_pushstring(L, s->path); /* the chunk's ...: its own path */
+    if ((a->rc = hfe_lua_call(s, 1, 1, a->err)) != 0)
         return 0;
     if (!lua_istable(L, -1)) {
         hfe_err_set(a->err, "%s: the suite must return a table, it returned %s",
@@ -423,8 +424,26 @@ static int open_body(lua_State *L)
     return 0;
 }
 
+static int lua_open(const char *path, const char *given, size_t given_len,
+                    const struct hfe_lua_opts *o, struct hfe_lua **out,
+                    struct hfe_err *err);
+
 int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
                  struct hfe_lua **out, struct hfe_err *err)
+{
+    return lua_open(path, NULL, 0, o, out, err);
+}
+
+int hfe_lua_open_text(const char *path, const char *text, size_t len,
+                      const struct hfe_lua_opts *o, struct hfe_lua **out,
+                      struct hfe_err *err)
+{
+    return lua_open(path, text, len, o, out, err);
+}
+
+static int lua_open(const char *path, const char *given, size_t given_len,
+                    const struct hfe_lua_opts *o, struct hfe_lua **out,
+                    struct hfe_err *err)
 {
     struct hfe_lua *s = hfe_xcalloc(1, sizeof(*s));
     struct open_args a = {s, o, NULL, 0, err, 0};
@@ -450,8 +469,12 @@ int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
     add_root(s, s->dir);
     free(dir);
 
-    if (hfe_read_file(path, &text, &a.len, err) != 0)
+    if (given) {
+        text = hfe_xstrndup(given, given_len);
+        a.len = given_len;
+    } else if (hfe_read_file(path, &text, &a.len, err) != 0) {
         goto fail;
+    }
     s->L = L = lua_newstate(cap_alloc, s);
     if (!L) {
         hfe_err_set(err, "%s: cannot create a Lua state", path);

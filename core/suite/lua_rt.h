@@ -61,6 +61,12 @@ size_t hfe_lua_bad_lines(const struct hfe_lua *s);
  * "suite.lua:LINE: ..." in err and *out NULL. */
 int hfe_lua_open(const char *path, const struct hfe_lua_opts *o,
                  struct hfe_lua **out, struct hfe_err *err);
+/* The same, running text as if it were the file at path (its directory
+ * the suite's, its name in messages): the adapter for task files that
+ * are not Lua (lmeval.c). */
+int hfe_lua_open_text(const char *path, const char *text, size_t len,
+                      const struct hfe_lua_opts *o, struct hfe_lua **out,
+                      struct hfe_err *err);
 void hfe_lua_close(struct hfe_lua *s);
 
 lua_State *hfe_lua_state(struct hfe_lua *s);

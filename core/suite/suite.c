@@ -8,6 +8,7 @@
 
 #include <lauxlib.h>
 
+#include "lmeval.h"
 #include "suite.h"
 
 const char *const hfe_task_kinds[4] = {"choice", "generate", "rolling",
@@ -781,7 +782,9 @@ int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
 
     memset(s, 0, sizeof(*s));
     s->path = hfe_xstrdup(path);
-    if ((rc = hfe_lua_open(path, o, &s->rt, err)) != 0)
+    if ((rc = hfe_lmeval_is_task_file(path)
+                  ? hfe_lmeval_open(path, o, &s->rt, err)
+                  : hfe_lua_open(path, o, &s->rt, err)) != 0)
         return rc;
     ld.c = (struct ctx){s->rt, hfe_lua_state(s->rt), path, NULL, err};
     if ((rc = hfe_lua_run(s->rt, read_suite, &ld, err)) != 0) {

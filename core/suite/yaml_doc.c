@@ -174,17 +174,27 @@ static cJSON *value(struct rd *R, yaml_event_t *ev)
 }
 
 /* The file's one document. */
-static cJSON *read_one(const char *path, struct hfe_err *err)
+static cJSON *read_one(const char *path, const struct hfe_yaml_files *fs,
+                       struct hfe_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     struct rd R = {.file = path, .err = err};
     yaml_event_t ev;
     cJSON *doc = NULL;
 
-    if (!f) {
+    if (fs && fs->may && !fs->may(fs->ud, path)) {
+        hfe_err_set(err,
+                    "%s: outside the task file's directory and the "
+                    "paths given with --set",
+                    path);
+        return NULL;
+    }
+    if (!(f = fopen(path, "rb"))) {
         hfe_err_set(err, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (fs && fs->note)
+        fs->note(fs->ud, path);
     yaml_parser_initialize(&R.p);
     yaml_parser_set_input_file(&R.p, f);
     while (!R.failed && yaml_parser_parse(&R.p, &ev)) {
@@ -215,14 +225,10 @@ static cJSON *read_one(const char *path, struct hfe_err *err)
     return doc;
 }
 
-cJSON *hfe_yaml_task(const char *path, struct hfe_err *err)
+static cJSON *task_depth(const char *path, int depth,
+                         const struct hfe_yaml_files *fs, struct hfe_err *err)
 {
-    return hfe_yaml_task_depth(path, 0, err);
-}
-
-cJSON *hfe_yaml_task_depth(const char *path, int depth, struct hfe_err *err)
-{
-    cJSON *doc = read_one(path, err), *inc, *base, *e;
+    cJSON *doc = read_one(path, fs, err), *inc, *base, *e;
     char *dir, *ip;
 
     if (!doc)
@@ -246,7 +252,7 @@ cJSON *hfe_yaml_task_depth(const char *path, int depth, struct hfe_err *err)
              ? hfe_xstrdup(inc->valuestring)
              : hfe_xasprintf("%s%s", dir, inc->valuestring);
     free(dir);
-    base = hfe_yaml_task_depth(ip, depth + 1, err);
+    base = task_depth(ip, depth + 1, fs, err);
     free(ip);
     if (!base) {
         cJSON_Delete(doc);
@@ -262,4 +268,10 @@ cJSON *hfe_yaml_task_depth(const char *path, int depth, struct hfe_err *err)
     }
     cJSON_Delete(doc);
     return base;
+}
+
+cJSON *hfe_yaml_task(const char *path, const struct hfe_yaml_files *fs,
+                     struct hfe_err *err)
+{
+    return task_depth(path, 0, fs, err);
 }

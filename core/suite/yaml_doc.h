@@ -12,7 +12,14 @@
 
 /* The task file at path with its includes; NULL with err set
  * ("FILE:LINE:COL: what") when it does not read. */
-cJSON *hfe_yaml_task(const char *path, struct hfe_err *err);
-cJSON *hfe_yaml_task_depth(const char *path, int depth, struct hfe_err *err);
+struct hfe_yaml_files {
+    /* before a file is opened: 0 to refuse it (outside what the suite may
+     * read); after: it was read.  Either NULL: no check, no note. */
+    int (*may)(void *ud, const char *path);
+    void (*note)(void *ud, const char *path);
+    void *ud;
+};
+cJSON *hfe_yaml_task(const char *path, const struct hfe_yaml_files *fs,
+                     struct hfe_err *err);
 
 #endif /* HFEVAL_YAML_DOC_H */
