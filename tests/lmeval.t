@@ -85,6 +85,8 @@ printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: "Q: {{ question | fr
 refused bad.yaml 'bad.yaml:3: template: the filter \|frob' "a template outside the subset"
 printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: "{{ nope }}"\ndoc_to_choice: ["a", "b"]\ndoc_to_target: 0\n' >undef.yaml
 refused undef.yaml "undef.yaml:3: template: 'nope' is undefined" "an undefined name"
+perl -e 'print "task: t\nx: ", "[" x 100000, "\n"' >deep.yaml
+refused deep.yaml 'deep.yaml:2:[0-9]+: nested deeper than 64 levels' "YAML nested 100,000 deep"
 printf 'task: [unclosed\n' >broken.yaml
 refused broken.yaml 'broken.yaml:[0-9]+:[0-9]+: ' "YAML that does not parse"
 done_testing

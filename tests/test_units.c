@@ -398,6 +398,30 @@ static void test_jinja(void)
     jinja("a\n{{ 1 +", "{}",
           "ERR: t.yaml:4: template: a '{{' that does not close",
           "an unclosed tag, on its line");
+    {
+        struct hfe_buf deep = {0};
+        int k;
+
+        for (k = 0; k < 5000; k++)
+            hfe_buf_puts(&deep, "{% if 1 %}(");
+        jinja(deep.s, "{}", "ERR: nested deeper than 100",
+              "if nested 5,000 deep");
+        deep.len = 0;
+        hfe_buf_puts(&deep, "{{ ");
+        for (k = 0; k < 100000; k++)
+            hfe_buf_puts(&deep, "(");
+        hfe_buf_puts(&deep, "1 }}");
+        jinja(deep.s, "{}", "ERR: nested deeper than 100",
+              "an expression nested 100,000 deep");
+        deep.len = 0;
+        hfe_buf_puts(&deep, "{{ ");
+        for (k = 0; k < 100000; k++)
+            hfe_buf_puts(&deep, k < 50000 ? "not " : "- ");
+        hfe_buf_puts(&deep, "1 }}");
+        jinja(deep.s, "{}", "ERR: nested deeper than 100",
+              "not and - 50,000 deep each");
+        hfe_buf_free(&deep);
+    }
     ok(hfe_jinja_compile("{{choices.text}}", "t.yaml", 1, &j, &err) == 0 &&
            (v = hfe_jinja_value(j, d, &err)) && cJSON_IsArray(v) &&
            cJSON_GetArraySize(v) == 3,

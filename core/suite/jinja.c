@@ -99,7 +99,10 @@ struct lex {
     double num;
     struct hfe_err *err;
     int failed;
+    int depth; /* expressions open */
 };
+
+#define MAX_DEPTH 100
 
 static int fail(struct lex *L, const char *fmt, const char *what)
 {
@@ -331,7 +334,11 @@ static struct node *unary(struct lex *L)
         struct node *x = node(E_NEG, L->line);
 
         next(L);
-        x->a = unary(L);
+        if (++L->depth > MAX_DEPTH)
+            fail(L, "an expression nested deeper than 100 levels%s", "");
+        else
+            x->a = unary(L);
+        L->depth--;
         return x;
     }
     return postfix(L);
@@ -353,7 +360,11 @@ static struct node *binary(struct lex *L, int level)
     if (level == 2 && is_word(L, "not")) { /* not binds below comparison */
         x = node(E_NOT, L->line);
         next(L);
-        x->a = binary(L, 2);
+        if (++L->depth > MAX_DEPTH)
+            fail(L, "an expression nested deeper than 100 levels%s", "");
+        else
+            x->a = binary(L, 2);
+        L->depth--;
         return x;
     }
     if (level >= (int)(sizeof(levels) / sizeof(levels[0])))
@@ -394,7 +405,23 @@ static struct node *binary(struct lex *L, int level)
     }
 }
 
+static struct node *expr_in(struct lex *L);
+
 static struct node *expr(struct lex *L)
+{
+    struct node *x;
+
+    if (++L->depth > MAX_DEPTH) {
+        fail(L, "an expression nested deeper than 100 levels%s", "");
+        L->depth--;
+        return NULL;
+    }
+    x = expr_in(L);
+    L->depth--;
+    return x;
+}
+
+static struct node *expr_in(struct lex *L)
 {
     struct node *x = binary(L, 0);
 
@@ -421,6 +448,7 @@ struct parse {
     struct hfe_err *err;
     int failed;
     int trim_next; /* the last tag ended with -: trim what follows */
+    int depth;     /* if and for open                              */
 };
 
 /* The tag at p ("{{", "{%" or "{#"), or NULL. */
@@ -464,8 +492,30 @@ static int open_tag(struct parse *P, struct lex *L, int *trim_left)
 static struct node *body(struct parse *P, const char *const *stops,
                          char **stopped, struct lex *at);
 
+static struct node *nested_statement(struct parse *P, struct lex *L);
+static struct node *other_statement(struct parse *P, struct lex *L);
+
 /* A {% ... %} statement, L at its first word. */
 static struct node *statement(struct parse *P, struct lex *L)
+{
+    struct node *x;
+
+    if (!is_word(L, "if") && !is_word(L, "for"))
+        return other_statement(P, L);
+    if (P->depth >= MAX_DEPTH) {
+        fail(L, "{%% if %%} and {%% for %%} nested deeper than 100%s", "");
+        P->failed = 1;
+        free(L->text);
+        return NULL;
+    }
+    P->depth++;
+    x = nested_statement(P, L);
+    P->depth--;
+    return x;
+}
+
+/* {% if %} ... {% endif %} or {% for %} ... {% endfor %}. */
+static struct node *nested_statement(struct parse *P, struct lex *L)
 {
     static const char *const if_stops[] = {"elif", "else", "endif", NULL},
                              *const else_stops[] = {"endif", NULL},
@@ -536,6 +586,14 @@ static struct node *statement(struct parse *P, struct lex *L)
         free(stopped);
         return x;
     }
+    return NULL; /* not reached: statement() sends only if and for */
+}
+
+/* {% set %}, or what the subset does not have. */
+static struct node *other_statement(struct parse *P, struct lex *L)
+{
+    struct node *x;
+
     if (is_word(L, "set")) {
         x = node(S_SET, L->line);
         next(L);
@@ -648,7 +706,7 @@ static struct node *body(struct parse *P, const char *const *stops,
 int hfe_jinja_compile(const char *src, const char *file, int line,
                       struct hfe_jinja **out, struct hfe_err *err)
 {
-    struct parse P = {src, src + strlen(src), file, line, err, 0, 0};
+    struct parse P = {src, src + strlen(src), file, line, err, 0, 0, 0};
     struct hfe_jinja *t = hfe_xcalloc(1, sizeof(*t));
 
     t->file = hfe_xstrdup(file);

@@ -25,7 +25,10 @@ struct rd {
     const char *file;
     struct hfe_err *err;
     int failed;
+    int depth; /* mappings and sequences open */
 };
+
+#define MAX_DEPTH 64
 
 static cJSON *bad(struct rd *R, const yaml_event_t *ev, const char *what)
 {
@@ -122,7 +125,25 @@ static cJSON *mapping(struct rd *R)
     return o;
 }
 
+static cJSON *nested(struct rd *R, yaml_event_t *ev);
+
 static cJSON *value(struct rd *R, yaml_event_t *ev)
+{
+    cJSON *v;
+
+    if (ev->type != YAML_SEQUENCE_START_EVENT &&
+        ev->type != YAML_MAPPING_START_EVENT)
+        return nested(R, ev);
+    if (++R->depth > MAX_DEPTH) {
+        R->depth--;
+        return bad(R, ev, "nested deeper than 64 levels");
+    }
+    v = nested(R, ev);
+    R->depth--;
+    return v;
+}
+
+static cJSON *nested(struct rd *R, yaml_event_t *ev)
 {
     if (ev->type == YAML_SCALAR_EVENT) {
         const char *s = (const char *)ev->data.scalar.value,
