@@ -196,19 +196,9 @@ static void note(void *ud, const char *path)
     hfe_lua_note_read(ud, path);
 }
 
-static struct hfe_lua *runtime(lua_State *L)
-{
-    struct hfe_lua *s;
-
-    lua_getfield(L, LUA_REGISTRYINDEX, "hfe.runtime");
-    s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return s;
-}
-
 static int l_load(lua_State *L)
 {
-    struct hfe_lua *s = runtime(L);
+    struct hfe_lua *s = hfe_lua_runtime(L);
     const char *path = luaL_checkstring(L, 1);
     struct hfe_yaml_files fs = {may, note, s};
     struct hfe_err err;

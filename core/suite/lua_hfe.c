@@ -50,16 +50,6 @@
 #define REGEX_DEPTH_LIMIT 10000u
 #define JSON_MAX_DEPTH    1000 /* cJSON refuses deeper input itself */
 
-static struct hfe_lua *runtime(lua_State *L)
-{
-    struct hfe_lua *s;
-
-    lua_getfield(L, LUA_REGISTRYINDEX, "hfe.runtime");
-    s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return s;
-}
-
 /* bzip2: the whole file through libbz2 into b.  Returns NULL or the
  * reason. */
 static const char *read_bz2(FILE *f, luaL_Buffer *b)
@@ -85,7 +75,7 @@ static const char *read_bz2(FILE *f, luaL_Buffer *b)
  * when a later error unwinds).  Errors are Lua errors naming the file. */
 static const char *slurp(lua_State *L, const char *path, size_t *len)
 {
-    struct hfe_lua *s = runtime(L);
+    struct hfe_lua *s = hfe_lua_runtime(L);
     unsigned char magic[3] = {0};
     luaL_Buffer b;
     gzFile gz;

@@ -49,6 +49,11 @@ static struct hfe_lua *runtime_of(lua_State *L)
     return ud;
 }
 
+struct hfe_lua *hfe_lua_runtime(lua_State *L)
+{
+    return runtime_of(L);
+}
+
 static double now_s(void)
 {
     struct timespec ts;

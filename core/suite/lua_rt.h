@@ -70,6 +70,8 @@ int hfe_lua_open_text(const char *path, const char *text, size_t len,
 void hfe_lua_close(struct hfe_lua *s);
 
 lua_State *hfe_lua_state(struct hfe_lua *s);
+/* The runtime a state belongs to (the readers' and lmeval.c's). */
+struct hfe_lua *hfe_lua_runtime(lua_State *L);
 /* Pushes the suite's table. */
 void hfe_lua_push_suite(struct hfe_lua *s);
 
