@@ -124,14 +124,16 @@ static void machine(struct hfe_buf *b)
     hfe_buf_puts(b, "]}");
 }
 
-/* A file's size and digest, or null. */
-static void file_facts(struct hfe_buf *b, const char *path)
+/* A file's size and digest (known: the caller has it), or null. */
+static void file_facts(struct hfe_buf *b, const char *path, const char *known)
 {
     struct stat st;
     char hex[65];
 
+    if (known)
+        snprintf(hex, sizeof(hex), "%s", known);
     if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        hfe_sha256_file(path, hex) != 0) {
+        (!known && hfe_sha256_file(path, hex) != 0)) {
         hfe_buf_puts(b, "null");
         return;
     }
@@ -217,11 +219,11 @@ static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
     hfe_buf_puts(b, ",\"version\":");
     hfe_json_strz(b, s->version);
     hfe_buf_puts(b, ",\"file\":");
-    file_facts(b, s->path);
+    file_facts(b, s->path, NULL);
     hfe_buf_puts(b, ",\"data\":[");
     for (k = 0; k < n; k++) {
         hfe_buf_puts(b, k ? "," : "");
-        file_facts(b, reads[k]);
+        file_facts(b, reads[k], NULL);
     }
     hfe_buf_printf(b, "],\"bad_lines_skipped\":%zu,\"tasks\":[",
                    hfe_lua_bad_lines(s->rt));
@@ -264,7 +266,7 @@ void hfe_record_out_free(struct hfe_record_out *w)
 
 void hfe_record_model_begin(struct hfe_record_out *w,
                             const struct hfe_model_ent *e, const char *base,
-                            const struct hfe_backend *be)
+                            const struct hfe_backend *be, const char *sha256)
 {
     struct hfe_buf *b = &w->models;
     char *shown = hfe_uri_shown(e->uri);
@@ -291,8 +293,9 @@ void hfe_record_model_begin(struct hfe_record_out *w,
     }
     hfe_buf_puts(b, "},\"file\":");
     /* a replay model's file is its recorded answers */
-    file_facts(b, strncmp(e->resolved, "replay:", 7) ? e->resolved
-                                                     : e->resolved + 7);
+    file_facts(
+        b, strncmp(e->resolved, "replay:", 7) ? e->resolved : e->resolved + 7,
+        sha256);
 }
 
 void hfe_record_model_error(struct hfe_record_out *w, const char *msg)

@@ -69,10 +69,12 @@ void hfe_record_out_free(struct hfe_record_out *w);
  * less any password, parent, backend, options and file), then its
  * _compliance, then at most one of _error (it did not open) or _info
  * (what its backend says),
- * then _stats (what the backend counted), then _end. */
+ * then _stats (what the backend counted), then _end.  sha256: the model
+ * file's digest when the caller has it (the run's cache), else NULL and
+ * it is computed. */
 void hfe_record_model_begin(struct hfe_record_out *w,
                             const struct hfe_model_ent *e, const char *base,
-                            const struct hfe_backend *be);
+                            const struct hfe_backend *be, const char *sha256);
 void hfe_record_model_error(struct hfe_record_out *w, const char *msg);
 /* Its metadata compliance, checked in every run (checks/compliance.h):
  * the class, the license and the checks that failed; or, with r NULL, why

@@ -26,7 +26,6 @@ static const char *const kinds[] = {"answers", "fid", "info", "digest"};
 struct hfe_cache {
     char *dir;
     uint64_t max;
-    struct hfe_cache_counts n;
 };
 
 static void put_le(unsigned char *p, uint64_t v, int bytes)
@@ -93,11 +92,6 @@ const char *hfe_cache_dir(const struct hfe_cache *c)
     return c->dir;
 }
 
-const struct hfe_cache_counts *hfe_cache_counts(const struct hfe_cache *c)
-{
-    return &c->n;
-}
-
 void hfe_cache_key(const char model_key[65], const char *kind,
                    const char *const *parts, const size_t *lens, size_t n,
                    char key[65])
@@ -124,14 +118,13 @@ static char *entry_path(const struct hfe_cache *c, const char *kind,
 }
 
 /* A bad entry: said, removed, a miss. */
-static int bad_entry(struct hfe_cache *c, const char *path, const char *why)
+static int bad_entry(const char *path, const char *why)
 {
     fprintf(stderr,
             "hfeval: cache entry %s: %s; it is removed and computed "
             "again\n",
             path, why);
     unlink(path);
-    c->n.corrupt++;
     return 0;
 }
 
@@ -147,22 +140,20 @@ int hfe_cache_get(struct hfe_cache *c, const char *kind, const char key[65],
 
     *data = NULL;
     *len = 0;
-    if (access(path, F_OK) != 0) {
-        c->n.misses++;
+    if (access(path, F_OK) != 0)
         goto out;
-    }
     if (hfe_read_file(path, &file, &flen, &err) != 0) {
-        rc = bad_entry(c, path, err.msg);
+        rc = bad_entry(path, err.msg);
         goto out;
     }
     if (flen < HEAD_SIZE || memcmp(file, MAGIC, 8) != 0) {
-        rc = bad_entry(c, path, "not a cache entry (no HFECACH1 header)");
+        rc = bad_entry(path, "not a cache entry (no HFECACH1 header)");
         goto out;
     }
     rlen = get_le((unsigned char *)file + 8, 8);
     slen = get_le((unsigned char *)file + 16, 8);
     if (slen != flen - HEAD_SIZE || rlen > SIZE_MAX - 1) {
-        rc = bad_entry(c, path, "truncated (its length is not the header's)");
+        rc = bad_entry(path, "truncated (its length is not the header's)");
         goto out;
     }
     raw = hfe_xmalloc((size_t)rlen + 1);
@@ -172,7 +163,7 @@ int hfe_cache_get(struct hfe_cache *c, const char *kind, const char key[65],
         got != rlen ||
         crc32_z(0, (const Bytef *)raw, (z_size_t)rlen) !=
             get_le((unsigned char *)file + 24, 4)) {
-        rc = bad_entry(c, path, "corrupt (its CRC-32 does not match)");
+        rc = bad_entry(path, "corrupt (its CRC-32 does not match)");
         goto out;
     }
     raw[rlen] = '\0';
@@ -180,7 +171,6 @@ int hfe_cache_get(struct hfe_cache *c, const char *kind, const char key[65],
     *len = (size_t)rlen;
     raw = NULL;
     utimensat(AT_FDCWD, path, NULL, 0); /* recently used */
-    c->n.hits++;
     rc = 1;
 out:
     free(raw);
@@ -215,7 +205,6 @@ int hfe_cache_put(struct hfe_cache *c, const char *kind, const char key[65],
         unlink(tmp);
         goto out;
     }
-    c->n.stored++;
     rc = 0;
 out:
     free(buf);
@@ -233,7 +222,6 @@ static int file_digest(struct hfe_cache *c, const char *path, char hex[65])
     char id[160], key[65], zero[65], *got = NULL;
     const char *part = id;
     size_t len, idn;
-    struct hfe_cache_counts n = c->n; /* digests are not answers */
 
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
@@ -247,21 +235,19 @@ static int file_digest(struct hfe_cache *c, const char *path, char hex[65])
     if (hfe_cache_get(c, "digest", key, &got, &len) && len == 64) {
         memcpy(hex, got, 65);
         free(got);
-        c->n = n;
         return 0;
     }
     free(got);
     if (hfe_sha256_file(path, hex) != 0)
         return -1;
     hfe_cache_put(c, "digest", key, hex, 64);
-    c->n = n;
     return 0;
 }
 
 int hfe_cache_model_key(struct hfe_cache *c, const char *backend_name,
                         const char *backend_version, const char *plugin_path,
                         const char *model_path, const struct hfe_option *opts,
-                        size_t n_opts, char key[65])
+                        size_t n_opts, char key[65], char file_sha256[65])
 {
     char plug[65], model[65], zero[65] = {0};
     const char **kv = hfe_xcalloc(2 * n_opts + 5, sizeof(*kv));
@@ -273,6 +259,7 @@ int hfe_cache_model_key(struct hfe_cache *c, const char *backend_name,
     if (file_digest(c, model_path, model) != 0 ||
         file_digest(c, plugin_path, plug) != 0)
         goto out;
+    memcpy(file_sha256, model, 65);
     for (i = 0; i < n_opts; i++) /* sorted by key: the order is not asked */
         ord[i] = i;
     for (i = 1; i < n_opts; i++)
@@ -379,10 +366,8 @@ void hfe_cache_close(struct hfe_cache *c)
         total += (uint64_t)v[i].size;
     qsort(v, n, sizeof(*v), by_use);
     for (i = 0; i < n && total > c->max; i++)
-        if (unlink(v[i].path) == 0) {
+        if (unlink(v[i].path) == 0)
             total -= (uint64_t)v[i].size;
-            c->n.evicted++;
-        }
     for (i = 0; i < n; i++)
         free(v[i].path);
     free(v);

@@ -39,11 +39,6 @@
 
 struct hfe_cache;
 
-/* What a run's cache did, for run.json. */
-struct hfe_cache_counts {
-    size_t hits, misses, stored, corrupt, evicted;
-};
-
 /* Opens (creating) the cache at dir, or at the default with dir NULL.
  * Returns 0, or HFE_EXIT_IO with err set (the run goes on without). */
 int hfe_cache_open(const char *dir, uint64_t max_bytes, struct hfe_cache **out,
@@ -53,13 +48,14 @@ int hfe_cache_open(const char *dir, uint64_t max_bytes, struct hfe_cache **out,
 const char *hfe_cache_dir(const struct hfe_cache *c);
 
 /* A model's key: the backend (name, version and the plugin file's
- * digest), the model file's digest and every backend option, sorted.
+ * digest), the model file's digest (also into file_sha256, for the run
+ * record: the file is hashed once) and every backend option, sorted.
  * Returns 0, or -1 when the model is not a file (a server's model can
  * change behind its URL: it is not cached). */
 int hfe_cache_model_key(struct hfe_cache *c, const char *backend_name,
                         const char *backend_version, const char *plugin_path,
                         const char *model_path, const struct hfe_option *opts,
-                        size_t n_opts, char key[65]);
+                        size_t n_opts, char key[65], char file_sha256[65]);
 
 /* The key of an entry: SHA-256 over the model key, kind, and n parts
  * (each with its length). */
@@ -76,8 +72,6 @@ int hfe_cache_get(struct hfe_cache *c, const char *kind, const char key[65],
  * cache that cannot be written costs a recomputation, nothing else). */
 int hfe_cache_put(struct hfe_cache *c, const char *kind, const char key[65],
                   const void *data, size_t len);
-
-const struct hfe_cache_counts *hfe_cache_counts(const struct hfe_cache *c);
 
 /* Evicts to the bound, then frees; NULL is a no-op. */
 void hfe_cache_close(struct hfe_cache *c);

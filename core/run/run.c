@@ -482,7 +482,7 @@ struct model {
     /* the cache: the model's key (keyed 0: not cached), the facts it
      * held, answers taken from it and asked, where the distributions
      * its children compare with came from */
-    char key[65];
+    char key[65], file_sha256[65];
     int keyed, opened;
     struct hfe_reuse_info *info_held;
     size_t reused, asked;
@@ -699,9 +699,10 @@ static void model_key(struct run *r, struct model *mo)
     if (!r->cache)
         return;
     opts = backend_opts(mo->e, &n_opts);
-    mo->keyed = hfe_cache_model_key(r->cache, mo->be->name, mo->be->version,
-                                    r->bound[mo->j]->path, mo->e->resolved,
-                                    opts, n_opts, mo->key) == 0;
+    mo->keyed =
+        hfe_cache_model_key(r->cache, mo->be->name, mo->be->version,
+                            r->bound[mo->j]->path, mo->e->resolved, opts,
+                            n_opts, mo->key, mo->file_sha256) == 0;
     free(opts);
     if (mo->keyed)
         hfe_reuse_info_get(r->cache, mo->key, &mo->info, &mo->info_held);
@@ -751,12 +752,13 @@ static int model_open(struct run *r, struct model *mo)
     char oerr[1024];
     int orc;
 
-    hfe_record_model_begin(
-        &r->out, e, e->base >= 0 ? r->list->v[e->base].name : NULL, mo->be);
+    model_key(r, mo); /* hashes the file, once, for the record too */
+    hfe_record_model_begin(&r->out, e,
+                           e->base >= 0 ? r->list->v[e->base].name : NULL,
+                           mo->be, mo->keyed ? mo->file_sha256 : NULL);
     cc = &r->cc[mo->j];
     hfe_record_model_compliance(&r->out, cc->ok ? &cc->m : NULL,
                                 cc->ok ? &cc->r : NULL, cc->why);
-    model_key(r, mo);
     if (mo->info_held) { /* opened when something must be asked */
         hfe_record_model_info(&r->out, &mo->info);
         return 0;
