@@ -8,6 +8,7 @@
 #define HFEVAL_JSON_GET_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -25,6 +26,14 @@ static inline double hfe_json_get_num(const cJSON *o, const char *key)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* o[key] when it is a whole-numbered count that fits, else 0. */
+static inline uint64_t hfe_json_get_u64(const cJSON *o, const char *key)
+{
+    double v = hfe_json_get_num(o, key);
+
+    return v >= 0 && v < 18446744073709551616.0 ? (uint64_t)v : 0;
 }
 
 #endif /* HFEVAL_JSON_GET_H */

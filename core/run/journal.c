@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "gguf_meta.h"
 #include "json.h"
+#include "json_get.h"
 #include "sha256.h"
 
 #define HEADER "hfeval/1"
@@ -313,18 +314,11 @@ static double num(const cJSON *r, const char *k)
     return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, k));
 }
 
-static uint64_t u64(const cJSON *r, const char *k)
-{
-    double v = num(r, k);
-
-    return v >= 0 && v < 18446744073709551616.0 ? (uint64_t)v : 0;
-}
-
 static uint32_t u32(const cJSON *r, const char *k)
 {
-    double v = num(r, k);
+    uint64_t v = hfe_json_get_u64(r, k);
 
-    return v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+    return v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
 void hfe_journal_result_read(const cJSON *r, struct hfe_result *res)
@@ -335,7 +329,7 @@ void hfe_journal_result_read(const cJSON *r, struct hfe_result *res)
     res->logprob = num(r, "lp");
     res->is_greedy = (int32_t)u32(r, "g");
     res->n_tokens = u32(r, "n");
-    res->n_bytes = u64(r, "b");
+    res->n_bytes = hfe_json_get_u64(r, "b");
     res->n_gen_tokens = u32(r, "ng");
     res->finish = u32(r, "f");
     res->n_prompt_tokens = u32(r, "np");

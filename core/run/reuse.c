@@ -10,6 +10,7 @@
 
 #include "journal.h"
 #include "json.h"
+#include "json_get.h"
 #include "reuse.h"
 
 struct answer {
@@ -195,13 +196,6 @@ static void info_key(const char model_key[65], char key[65])
     hfe_cache_key(model_key, "info", NULL, NULL, 0, key);
 }
 
-static uint64_t num_u64(const cJSON *o, const char *k)
-{
-    double v = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k));
-
-    return v >= 0 && v < 18446744073709551616.0 ? (uint64_t)v : 0;
-}
-
 static const char *str_or_null(const cJSON *o, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -223,7 +217,7 @@ int hfe_reuse_info_get(struct hfe_cache *c, const char model_key[65],
         return 0;
     o = cJSON_ParseWithLength(data, len);
     free(data);
-    if (!cJSON_IsObject(o) || !num_u64(o, "n_vocab")) {
+    if (!cJSON_IsObject(o) || !hfe_json_get_u64(o, "n_vocab")) {
         cJSON_Delete(o);
         return 0;
     }
@@ -231,11 +225,11 @@ int hfe_reuse_info_get(struct hfe_cache *c, const char model_key[65],
     info->architecture = str_or_null(o, "architecture");
     info->quantization = str_or_null(o, "quantization");
     info->chat_template = str_or_null(o, "chat_template");
-    info->n_params = num_u64(o, "n_params");
-    info->file_size = num_u64(o, "file_size");
-    info->n_ctx_train = (uint32_t)num_u64(o, "n_ctx_train");
-    info->n_ctx = (uint32_t)num_u64(o, "n_ctx");
-    info->n_vocab = (uint32_t)num_u64(o, "n_vocab");
+    info->n_params = hfe_json_get_u64(o, "n_params");
+    info->file_size = hfe_json_get_u64(o, "file_size");
+    info->n_ctx_train = (uint32_t)hfe_json_get_u64(o, "n_ctx_train");
+    info->n_ctx = (uint32_t)hfe_json_get_u64(o, "n_ctx");
+    info->n_vocab = (uint32_t)hfe_json_get_u64(o, "n_vocab");
     info->n_kv = 0;
     info->kv = NULL;
     *hold = hfe_xcalloc(1, sizeof(**hold));
