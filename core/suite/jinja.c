@@ -1404,27 +1404,27 @@ static void render(struct env *E, const struct node *x, struct hfe_buf *out)
                 py_str(out, v, 0);
             cJSON_Delete(v);
             break;
-        case S_IF: {
-            const struct node *c = x;
+        case S_IF: { /* the first branch whose condition holds, or else */
+            const struct node *c = x, *take;
+            int holds;
 
-            while (c && c->k == S_IF) { /* if, then each elif */
+            for (;;) {
                 v = eval(E, c->a);
                 if (E->failed)
                     return;
-                if (truthy(v)) {
-                    cJSON_Delete(v);
-                    render(E, c->b, out);
-                    c = NULL;
+                holds = truthy(v);
+                cJSON_Delete(v);
+                if (holds) {
+                    take = c->b;
                     break;
                 }
-                cJSON_Delete(v);
-                if (c->d && c->d->k == S_IF && c->d->s) { /* elif */
-                    c = c->d;
-                    continue;
+                if (!c->d || c->d->k != S_IF || !c->d->s) { /* no elif */
+                    take = c->d;
+                    break;
                 }
-                render(E, c->d, out);
-                c = NULL;
+                c = c->d;
             }
+            render(E, take, out);
             break;
         }
         case S_FOR:
