@@ -62,6 +62,13 @@ like "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "arc_easy/run.json";
     print map { "$_->{path} $_->{sha256}\n" } @{decode_json(<$f>)->{suites}[0]{data}}')" \
     "arc_easy_test.jsonl $sum" "run.json records the data file with its digest (and the task file's)"
 
+primary() { perl -MJSON::PP -e 'local $/; open my $f, "<", "$ARGV[0]/run.json";
+    print decode_json(<$f>)->{suites}[0]{tasks}[0]{primary}' "$1"; }
+is "$(primary arc_easy)" acc "the primary metric: the task file's first (acc)"
+printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: "{{question}}"\ndoc_to_choice: "{{choices.text}}"\ndoc_to_target: "{{choices.label.index(answerKey)}}"\nmetric_list:\n  - metric: acc_norm\n' >norm.yaml
+run "$hfeval" run norm.yaml --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 3 --out norm
+is "$(primary norm)" acc_norm "acc_norm when the file lists it first"
+
 # refused, with the file, the line and what to do
 refused() { # YAML PATTERN DESC [SET...]
     local yaml=$1 pat=$2 desc=$3
