@@ -45,7 +45,7 @@ end
 
 return {
     name = "gsm8k",
-    version = "1",
+    version = "2",
     tasks = {
         {
             name = "gsm8k",
@@ -59,7 +59,9 @@ return {
             docs = docs,
             prompt = prompt,
             target = function(doc) return final_answer(doc.answer) end,
-            ["until"] = {"Question:", "</s>", "<|im_end|>", "\n\n"},
+            -- lm-evaluation-harness's stop strings, so that the two agree
+            -- item by item (tests/lmeval.t)
+            ["until"] = {"Question:", "</s>", "<|im_end|>"},
             max_tokens = tonumber(hfe.set.max_tokens or "256"),
             extract = {
                 strict = "#### (\\-?[0-9\\.\\,]+)",

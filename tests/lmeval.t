@@ -24,15 +24,19 @@ if ! python3 -c 'import jinja2, yaml' 2>/dev/null; then
 fi
 printf 'demo-base %s\n' "$fx/demo-base.gguf" >one.txt
 n=12
-# built FILE OUT: hfeval's items as the reference prints them
+# built DIR: hfeval's items as the reference prints them
 built() {
     perl -MJSON::PP -e '
-        my (%gold, @items); my $j = JSON::PP->new->canonical;
+        my (%gold, @items); my $j = JSON::PP->new->canonical->utf8;
         open my $s, "<", "$ARGV[0]/samples.jsonl" or die; while (<$s>) { my $d = decode_json($_); $gold{$d->{doc_id}} = $d->{gold} }
         open my $i, "<", "$ARGV[0]/items.jsonl" or die;
-        while (<$i>) { my $d = decode_json($_); print $j->encode({prompt => $d->{prompt}, choices => $d->{choices}, gold => $gold{$d->{doc_id}} + 0}), "\n" }' "$1"
+        while (<$i>) {
+            my $d = decode_json($_); my %o = (prompt => $d->{prompt});
+            for my $k (qw(choices contexts continuation)) { $o{$k} = $d->{$k} if exists $d->{$k} }
+            $o{gold} = $gold{$d->{doc_id}} + 0 if defined $gold{$d->{doc_id}};
+            print $j->encode(\%o), "\n" }' "$1"
 }
-canon() { perl -MJSON::PP -ne 'print JSON::PP->new->canonical->encode(decode_json($_)), "\n"'; }
+canon() { perl -MJSON::PP -ne 'print JSON::PP->new->canonical->utf8->encode(decode_json($_)), "\n"'; }
 check() { # NAME YAML DATA [FEWSHOT SHOTS]
     local name=$1 yaml=$2 file=$3
     shift 3
@@ -55,20 +59,83 @@ check arc_challenge "$tasks/arc/arc_challenge.yaml" "$data/arc_challenge_test.js
 check mmlu0 "$tasks/mmlu/default/mmlu_anatomy.yaml" "$data/mmlu_test.jsonl.gz"
 check mmlu5 "$tasks/mmlu/default/mmlu_anatomy.yaml" "$data/mmlu_test.jsonl.gz" "$data/mmlu_dev.jsonl" 5
 like "$(head -1 mmlu5.got)" 'about anatomy.\\n\\n.*Answer: [A-D]\\n\\n' "mmlu 5-shot: the description, then examples with their answers"
-run "$hfeval" report arc_easy
-like "$out" "arc_easy" "a table like any suite's"
-sum=$(sha256sum "$data/arc_easy_test.jsonl" | cut -c1-64)
-like "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "arc_easy/run.json";
-    print map { "$_->{path} $_->{sha256}\n" } @{decode_json(<$f>)->{suites}[0]{data}}')" \
-    "arc_easy_test.jsonl $sum" "run.json records the data file with its digest (and the task file's)"
+check winogrande "$tasks/winogrande/default.yaml" "$data/winogrande_validation.jsonl"
+like "$(head -1 winogrande.got)" '"contexts":\["Sarah was a much better surgeon than Maria so Sarah"' \
+    "winogrande: the choices are the contexts (its three helpers, native)"
+check winogrande3 "$tasks/winogrande/default.yaml" "$data/winogrande_validation.jsonl" \
+    "$data/winogrande_validation.jsonl" 3
+check truthfulqa_mc1 "$tasks/truthfulqa/truthfulqa_mc1.yaml" "$data/truthfulqa_mc_validation.jsonl"
+check truthfulqa_mc2 "$tasks/truthfulqa/truthfulqa_mc2.yaml" "$data/truthfulqa_mc_validation.jsonl"
+check lambada "$tasks/lambada/lambada_openai.yaml" "$data/lambada_test.jsonl"
+# gsm8k, 5-shot by the default sampler (Python's random.Random(1234), one
+# stream for the task): its few-shot split is train, which is not here, so
+# the examples come from other test questions
+sed -n '200,400p' "$data/gsm8k_test.jsonl" >gsm_pool.jsonl
+check gsm8k "$tasks/gsm8k/gsm8k.yaml" "$data/gsm8k_test.jsonl" gsm_pool.jsonl 5
+# a pool no larger than Python's set threshold: random.sample's other path
+sed -n '300,319p' "$data/gsm8k_test.jsonl" >gsm_small.jsonl
+check gsm8k_small "$tasks/gsm8k/gsm8k.yaml" "$data/gsm8k_test.jsonl" gsm_small.jsonl 3
+# the same split as the few-shot pool: an example is never the question
+check gsm8k_self "$tasks/gsm8k/gsm8k.yaml" "$data/gsm8k_test.jsonl" "$data/gsm8k_test.jsonl" 8
 
-primary() { perl -MJSON::PP -e 'local $/; open my $f, "<", "$ARGV[0]/run.json";
-    print decode_json(<$f>)->{suites}[0]{tasks}[0]{primary}' "$1"; }
-is "$(primary arc_easy)" acc "the primary metric: the task file's first (acc)"
-printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: "{{question}}"\ndoc_to_choice: "{{choices.text}}"\ndoc_to_target: "{{choices.label.index(answerKey)}}"\nmetric_list:\n  - metric: acc_norm\n' >norm.yaml
-run "$hfeval" run norm.yaml --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 3 --out norm
-is "$(primary norm)" acc_norm "acc_norm when the file lists it first"
+# gsm8k.yaml and suites/gsm8k.lua, 0-shot on the demo base: the same
+# prompts, stops and patterns, so item by item the same completion, the
+# same answers read out and the same exact matches
+run "$hfeval" run "$tasks/gsm8k/gsm8k.yaml" --models one.txt --set data="$data/gsm8k_test.jsonl" \
+    --set num_fewshot=0 --limit 10 --out gy
+run "$hfeval" run "$HFEVAL_SRC/suites/gsm8k.lua" --models one.txt --set data="$data/gsm8k_test.jsonl" \
+    --set shots=0 --limit 10 --out gl
+rows() { perl -MJSON::PP -ne 'my $d = decode_json($_); my $m = $d->{metrics}; my @m = map { $m->{$_} } sort grep /^exact/, keys %$m;
+    print JSON::PP->new->canonical->utf8->encode([$d->{doc_id}, $d->{output}, $d->{extracted}, @m]), "\n"' "$1/samples.jsonl"; }
+rows gy >gy.rows
+rows gl >gl.rows
+is "$(wc -l <gy.rows)" 10 "gsm8k: 10 questions"
+if cmp -s gy.rows gl.rows; then ok 0 "gsm8k: the task file and suites/gsm8k.lua agree item by item"; else
+    ok 1 "gsm8k: the task file and suites/gsm8k.lua agree item by item"; diff gy.rows gl.rows | head -4 | sed 's/^/# /'; fi
 
+# truthfulqa_mc2's acc is its process_results_mc2, here native: each
+# document's value equals the helper's own on hfeval's log-likelihoods
+python3 "$ref" "$tasks/truthfulqa/truthfulqa_mc2.yaml" --mc2 "$data/truthfulqa_mc_validation.jsonl" \
+    truthfulqa_mc2/samples.jsonl >mc2.ref
+perl -MJSON::PP -ne 'my $d = decode_json($_); printf "%d %.6e\n", $d->{doc_id}, $d->{metrics}{acc}' \
+    truthfulqa_mc2/samples.jsonl >mc2.got
+perl -MJSON::PP -ne 'my $d = decode_json($_); printf "%d %.6e\n", $d->{doc_id}, $d->{acc}' mc2.ref >mc2.want
+# (the records print log-likelihoods to 9 digits: 1e-5 relative)
+close() { perl -e 'open my $a, "<", $ARGV[0]; open my $b, "<", $ARGV[1]; my @a = <$a>; my @b = <$b>;
+    exit 1 unless @a == @b && @a;
+    for (0 .. $#a) { my @x = split " ", $a[$_]; my @y = split " ", $b[$_];
+        for my $k (0 .. $#x) { exit 1 if abs($x[$k] - $y[$k]) > 1e-5 * (abs($x[$k]) + abs($y[$k])) + 1e-300 } }' "$1" "$2"; }
+close mc2.got mc2.want
+ok $? "truthfulqa_mc2: acc equals process_results_mc2 document by document"
+like "$(sort -u mc2.got | wc -l)" '^(1[0-2]|[2-9])$' "and the values differ between documents"
+
+# lambada: acc is greedy (every token the argmax), perplexity e^-mean(ll)
+perl -MJSON::PP -e 'my ($s, $n, $a) = (0, 0, 0); open my $f, "<", "lambada/samples.jsonl";
+    while (<$f>) { my $d = decode_json($_); $s += $d->{metrics}{logprob}; $a += $d->{metrics}{acc}; $n++ }
+    printf "%.4f %.4f\n", $a / $n, exp(-$s / $n)' >lambada.want
+want=$(perl -MJSON::PP -e 'local $/; open my $f, "<", "lambada/run.json"; my %v;
+    $v{$_->{metric}} = $_->{value} for @{decode_json(<$f>)->{results}};
+    printf "%.4f %.4f\n", $v{acc}, $v{perplexity}')
+echo "$want" >lambada.got
+close lambada.got lambada.want
+ok $? "lambada: acc and perplexity as lm-evaluation-harness aggregates them ($want)"
+
+# hellaswag's process_docs, native, against the helper itself, on rows
+# in the Hub dataset's layout (brackets, [title], a lower-case ctx_b)
+cat >hs.jsonl <<'JSONL'
+{"ind": 4, "activity_label": "Removing ice from car", "ctx_a": "Then, the man writes over the snow covering the window of a car, and a woman wearing winter clothes smiles.", "ctx_b": "then", "ctx": "x", "endings": [", the man adds wax to the windshield and cuts it.", ", a person board a ski lift, while two men supporting the head of the person wearing winter clothes snow as the we girls sled.", ", the man puts on a christmas coat, knitted with netting.", ", the man continues removing the snow on his car."], "source_id": "a", "split": "val", "split_type": "indomain", "label": "3"}
+{"ind": 9, "activity_label": "Home and Garden", "ctx_a": "[header] How to grow a tree [title] Dig a hole.", "ctx_b": "MAKE it  deep [step] twice the root ball.", "ctx": "x", "endings": ["[substeps] Water it.", "Plant  it [title] now.", "Wait.", "Leave it [x] there."], "source_id": "b", "split": "val", "split_type": "zeroshot", "label": "1"}
+JSONL
+n=2
+check hellaswag "$tasks/hellaswag/hellaswag.yaml" hs.jsonl
+n=12
+
+# the whole MMLU group (_mmlu.yaml: four groups of tags of 57 subjects)
+run "$hfeval" run "$tasks/mmlu/default/_mmlu.yaml" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
+    --limit 1 --out mmlu_all
+is "$rc" 0 "the mmlu group runs"
+is "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "mmlu_all/run.json";
+    print scalar @{decode_json(<$f>)->{suites}[0]{tasks}}')" 57 "every subject of its four groups, once"
 # refused, with the file, the line and what to do
 refused() { # YAML PATTERN DESC [SET...]
     local yaml=$1 pat=$2 desc=$3
@@ -77,13 +144,12 @@ refused() { # YAML PATTERN DESC [SET...]
     is "$rc" 5 "$desc: exit 5"
     like "$err" "$pat" "$desc: says so"
 }
-refused "$tasks/winogrande/default.yaml" 'default.yaml:[0-9]+: !function preprocess_winogrande.doc_to_text is Python' \
-    "winogrande's !function"
-refused "$tasks/gsm8k/gsm8k.yaml" "gsm8k.yaml:[0-9]+: output_type 'generate_until' is not supported yet" \
-    "a generation task"
-refused "$tasks/mmlu/default/_mmlu.yaml" "_mmlu.yaml:[0-9]+: 'group' is not supported yet" "a group"
-refused "$tasks/hellaswag/hellaswag.yaml" "hellaswag.yaml:[0-9]+: 'process_docs' is not supported yet" \
-    "hellaswag's process_docs"
+printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: !function utils.my_text\ndoc_to_choice: ["a", "b"]\ndoc_to_target: 0\n' >fn.yaml
+refused fn.yaml 'fn.yaml:3: !function utils.my_text is Python.*Lua suite' "a !function with no native equivalent"
+printf 'task: t\noutput_type: generate_until\ndoc_to_text: "{{question}}"\ndoc_to_target: "{{answer}}"\nmetric_list:\n  - metric: bleu\n' >bleu.yaml
+refused bleu.yaml "bleu.yaml:5: metric 'bleu' is not one hfeval computes for generate_until" "a metric hfeval lacks"
+printf 'group: g\ntask:\n  - nothere\n' >grp.yaml
+refused grp.yaml "grp.yaml:2: 'nothere' is no task, tag or group" "a group naming nothing"
 run "$hfeval" run "$tasks/arc/arc_easy.yaml" --models one.txt --out x
 is "$rc" 5 "no data: exit 5"
 like "$err" "reads the Hub dataset allenai/ai2_arc \(ARC-Easy\), split 'test'.*--set data=FILE.jsonl" \

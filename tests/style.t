@@ -79,6 +79,8 @@ owner() { # the folder that holds header $1
     for d in plugins common backends/llama backends/http core/input core/checks \
         core/backend core/suite core/score core/results core/run cli; do
         [ -e "$d/$1" ] && echo "$d" && return
+        # NAME_lua.h: generated from the folder's NAME.lua (cmake/embed.cmake)
+        case $1 in *_lua.h) [ -e "$d/${1%_lua.h}.lua" ] && echo "$d" && return ;; esac
     done
 }
 for d in "${!may[@]}"; do

@@ -119,6 +119,21 @@ static void stats_items(const struct group *x, const char *kind,
         }
 }
 
+/* A loglikelihood task's perplexity: e to the minus its mean logprob,
+ * as score.c has it, after the logprob. */
+static void stats_perplexity(struct hfe_stats *st)
+{
+    struct hfe_stat *p;
+    size_t k;
+
+    for (k = 0; k < st->n && strcmp(st->v[k].name, "logprob"); k++)
+        ;
+    if (k == st->n || !(p = hfe_stat_new(st, 1, "perplexity")))
+        return;
+    p->sum = st->v[k].n ? exp(-st->v[k].sum / st->v[k].n) : 0;
+    p->n = st->v[k].n;
+}
+
 /* The groups in the unsharded run's order (models as run, suites,
  * tasks, documents): the table, the result rows and the records. */
 static void merge_groups(struct merge *mg, const cJSON *first,
@@ -147,6 +162,8 @@ static void merge_groups(struct merge *mg, const cJSON *first,
             stats_rolling(x, &st);
         else
             stats_items(x, kind, &st);
+        if (kind && !strcmp(kind, "loglikelihood"))
+            stats_perplexity(&st);
         for (k = 0; k < st.n; k++) {
             hfe_table_row(table, mn, tn, &st.v[k]);
             hfe_record_result(w, mn, sn, tn, &st.v[k]);

@@ -412,7 +412,8 @@ void hfe_record_items(struct hfe_buf *out, const struct hfe_suite *su,
         for (k = 0; k < su[i].n_tasks; k++) {
             const struct hfe_task *t = &su[i].tasks[k];
 
-            if (t->kind != HFE_TASK_CHOICE && t->kind != HFE_TASK_GENERATE)
+            if (t->kind != HFE_TASK_CHOICE && t->kind != HFE_TASK_GENERATE &&
+                t->kind != HFE_TASK_LOGLIK)
                 continue;
             for (d = 0; d < t->n; d++) {
                 const struct hfe_item *it = &t->items[d];
@@ -433,6 +434,18 @@ void hfe_record_items(struct hfe_buf *out, const struct hfe_suite *su,
                         hfe_json_strz(out, it->choices[c]);
                     }
                     hfe_buf_puts(out, "]");
+                }
+                if (t->kind == HFE_TASK_CHOICE && it->contexts) {
+                    hfe_buf_puts(out, ",\"contexts\":[");
+                    for (c = 0; c < it->n_choices; c++) {
+                        hfe_buf_puts(out, c ? "," : "");
+                        hfe_json_strz(out, it->contexts[c]);
+                    }
+                    hfe_buf_puts(out, "]");
+                }
+                if (t->kind == HFE_TASK_LOGLIK) {
+                    hfe_buf_puts(out, ",\"continuation\":");
+                    hfe_json_strz(out, it->target);
                 }
                 hfe_buf_puts(out, "}\n");
             }

@@ -224,7 +224,12 @@ static struct hfe_request *requests(const struct hfe_job *j, size_t *n)
             q->doc_id = it->doc_id;
             q->item_id = it->item_id;
             q->context = it->prompt;
-            if (t->kind == HFE_TASK_CHOICE) {
+            if (t->kind == HFE_TASK_LOGLIK) {
+                q->kind = HFE_REQ_LOGLIK;
+                q->continuation = it->target;
+            } else if (t->kind == HFE_TASK_CHOICE) {
+                if (it->contexts) /* the choices are the contexts */
+                    q->context = it->contexts[k];
                 q->kind = HFE_REQ_LOGLIK;
                 q->continuation = it->choices[k];
                 q->choice = (uint32_t)k;

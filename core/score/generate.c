@@ -11,42 +11,51 @@
 
 #include "score_int.h"
 
+/* s without the ASCII whitespace around it (Python's str.strip() on
+ * ASCII text). */
 static char *strip(const char *s)
 {
     size_t a = 0, b = strlen(s);
 
-    while (a < b &&
-           (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
+    while (a < b && strchr(" \t\n\r\v\f", s[a]))
         a++;
-    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' ||
-                     s[b - 1] == '\r'))
+    while (b > a && strchr(" \t\n\r\v\f", s[b - 1]))
         b--;
     return hfe_xstrndup(s + a, b - a);
 }
 
-/* The answer a completion gives: the pattern's first non-empty group (or
- * its whole match) of its first match, or of its last with `last`;
- * "[invalid]" when it does not match. */
+/* The answer a completion gives, as lm-evaluation-harness's regex filter
+ * reads re.findall: of the first match (the last with `last`), the
+ * whole match when the pattern has no group, its group when it has one,
+ * its first non-empty group when it has more; "[invalid]" when it does
+ * not match or every group is empty. */
 static char *extract(const struct hfe_extractor *e, const char *text)
 {
     pcre2_match_data *md;
     PCRE2_SIZE *ov, at = 0, len = strlen(text);
     char *out = NULL, *s;
+    uint32_t groups = 0;
     int rc;
 
     if (!e->re)
         return strip(text);
+    pcre2_pattern_info(e->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     md = pcre2_match_data_create_from_pattern(e->re, NULL);
     while (at <= len && (rc = pcre2_match(e->re, (PCRE2_SPTR)text, len, at, 0,
                                           md, NULL)) >= 0) {
-        int g = 0, k;
+        int g = groups == 1, k;
 
         ov = pcre2_get_ovector_pointer(md);
-        for (k = 1; k < rc && !g; k++)
+        for (k = 1; groups > 1 && k < rc && !g; k++)
             if (ov[2 * k] != PCRE2_UNSET && ov[2 * k + 1] > ov[2 * k])
                 g = k;
         free(out);
-        out = hfe_xstrndup(text + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+        if (groups > 1 && !g)
+            out = NULL; /* every group empty: the fallback */
+        else if (g >= rc || ov[2 * g] == PCRE2_UNSET)
+            out = hfe_xstrdup("");
+        else
+            out = hfe_xstrndup(text + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
         if (!e->last)
             break;
         at = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
@@ -59,10 +68,14 @@ static char *extract(const struct hfe_extractor *e, const char *text)
     return s;
 }
 
-/* s with every match of the patterns removed. */
-static char *scrub(char *s, pcre2_code *const *re, size_t n)
+/* s with every match of the task's ignore patterns removed, then, with
+ * its exact_match options, in lower case (ASCII) and without ASCII
+ * punctuation (Python's string.punctuation), in the order Hugging Face
+ * evaluate's exact_match takes them. */
+static char *scrub(char *s, const struct hfe_task *t)
 {
-    size_t i;
+    pcre2_code *const *re = t->ignore;
+    size_t i, n = t->n_ignore, k = 0;
 
     for (i = 0; i < n; i++) {
         PCRE2_SIZE outlen = strlen(s) + 1;
@@ -79,6 +92,16 @@ static char *scrub(char *s, pcre2_code *const *re, size_t n)
             free(out);
         }
     }
+    for (i = 0; s[i]; i++) {
+        char ch = s[i];
+
+        if (t->ignore_case && ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (!t->ignore_punctuation ||
+            !strchr("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", ch))
+            s[k++] = ch;
+    }
+    s[k] = 0;
     return s;
 }
 
@@ -380,13 +403,12 @@ static int score_doc(struct gen *g, size_t i, const struct hfe_result *res)
     g->it = &t->items[i];
     g->res = &res[i * ns];
     g->jobs = g->all_jobs ? g->all_jobs + i * ns : NULL;
-    g->want = scrub(strip(g->it->target ? g->it->target : ""), t->ignore,
-                    t->n_ignore);
+    g->want = scrub(strip(g->it->target ? g->it->target : ""), t);
     g->first = 1;
     for (x = 0; x < t->n_ex; x++)
         for (k = 0; k < ns; k++)
-            g->got[x * ns + k] = scrub(extract(&t->ex[x], text_of(&g->res[k])),
-                                       t->ignore, t->n_ignore);
+            g->got[x * ns + k] =
+                scrub(extract(&t->ex[x], text_of(&g->res[k])), t);
     hfe_score_rec_start(g->j, g->it);
     hfe_buf_puts(g->j->rec, ",\"metrics\":{");
     score_patterns(g);

@@ -102,54 +102,74 @@ static double chars(const char *s)
     return n ? (double)n : 1;
 }
 
-/* acc, acc_norm (per character of the choice), acc_tok (per token). */
+/* Whether the task's Lua metrics include one named name: it then stands
+ * for the built-in of that name (truthfulqa_mc2's acc). */
+static int lua_has(const struct hfe_task *t, const char *name)
+{
+    size_t x;
+
+    for (x = 0; x < t->n_lua; x++)
+        if (!strcmp(t->lua_metric[x], name))
+            return 1;
+    return 0;
+}
+
+/* acc, acc_norm (per character of the choice, or per the task's
+ * lengths), acc_tok (per token), each unless a Lua metric takes its
+ * name. */
 static int score_choice(struct hfe_job *j, const struct hfe_result *res)
 {
+    static const char *const name[3] = {"acc", "acc_norm", "acc_tok"};
     const struct hfe_task *t = j->t;
-    struct hfe_stat *acc = hfe_score_stats(j, 3 + t->n_lua), *norm, *tok;
-    size_t i, k, r = 0;
-    int rc = 0;
+    struct hfe_stat *st[3], *lua, spare[3];
+    size_t i, k, r = 0, nb = 0, b;
+    int rc = 0, on[3];
 
-    if (!acc)
+    memset(spare, 0, sizeof(spare));
+    for (b = 0; b < 3; b++)
+        nb += on[b] = !lua_has(t, name[b]);
+    if (!(lua = hfe_score_stats(j, nb + t->n_lua)))
         return HFE_EXIT_INTERNAL;
-    norm = &acc[1];
-    tok = &acc[2];
-    hfe_stat_name(acc, 0, "acc");
-    hfe_stat_name(norm, 0, "acc_norm");
-    hfe_stat_name(tok, 0, "acc_tok");
-    name_lua(t, &acc[3]);
+    for (b = 0; b < 3; b++) {
+        st[b] = on[b] ? lua++ : &spare[b];
+        hfe_stat_name(st[b], 0, "%s", name[b]);
+    }
+    name_lua(t, lua);
     for (i = 0; i < t->n && rc == 0; i++) {
         const struct hfe_item *it = &t->items[i];
-        size_t best = 0, bn = 0, bt = 0;
+        size_t pick[3] = {0, 0, 0};
+        double len[2] = {1, 1};
         int first = 1;
 
         for (k = 0; k < it->n_choices; k++) {
             const struct hfe_result *x = &res[r + k], *y;
 
-            if (x->logprob > res[r + best].logprob)
-                best = k;
-            y = &res[r + bn];
-            if (x->logprob / chars(it->choices[k]) >
-                y->logprob / chars(it->choices[bn]))
-                bn = k;
-            y = &res[r + bt];
+            if (x->logprob > res[r + pick[0]].logprob)
+                pick[0] = k;
+            y = &res[r + pick[1]];
+            len[0] = it->lengths ? it->lengths[k] : chars(it->choices[k]);
+            len[1] = it->lengths ? it->lengths[pick[1]]
+                                 : chars(it->choices[pick[1]]);
+            if (x->logprob / len[0] > y->logprob / len[1])
+                pick[1] = k;
+            y = &res[r + pick[2]];
             if ((x->n_tokens ? x->logprob / x->n_tokens : -INFINITY) >
                 (y->n_tokens ? y->logprob / y->n_tokens : -INFINITY))
-                bt = k;
+                pick[2] = k;
         }
-        hfe_stat_add(acc, best == (size_t)it->gold);
-        hfe_stat_add(norm, bn == (size_t)it->gold);
-        hfe_stat_add(tok, bt == (size_t)it->gold);
         hfe_score_rec_start(j, it);
         hfe_buf_printf(j->rec, ",\"gold\":%ld,\"pick\":%zu,\"metrics\":{",
-                       it->gold, best);
-        hfe_score_rec_metric(j, &first, "acc", best == (size_t)it->gold);
-        hfe_score_rec_metric(j, &first, "acc_norm", bn == (size_t)it->gold);
-        hfe_score_rec_metric(j, &first, "acc_tok", bt == (size_t)it->gold);
+                       it->gold, pick[0]);
+        for (b = 0; b < 3; b++) {
+            hfe_stat_add(st[b], pick[b] == (size_t)it->gold);
+            if (on[b])
+                hfe_score_rec_metric(j, &first, name[b],
+                                     pick[b] == (size_t)it->gold);
+        }
         if (t->n_lua) {
-            struct hfe_suite_out out = {&res[r], it->n_choices, best, NULL};
+            struct hfe_suite_out out = {&res[r], it->n_choices, pick[0], NULL};
 
-            rc = hfe_score_lua(j, it, &out, &acc[3], &first);
+            rc = hfe_score_lua(j, it, &out, lua, &first);
         }
         hfe_buf_puts(j->rec, "},\"logprobs\":[");
         for (k = 0; k < it->n_choices; k++)
@@ -159,6 +179,47 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
         hfe_buf_puts(j->rec, "]}\n");
         r += it->n_choices;
     }
+    return rc;
+}
+
+/* acc (every token of the continuation the argmax: lm-evaluation-
+ * harness's loglikelihood acc), the mean logprob, and perplexity (e to
+ * the minus the mean log-likelihood a document: a corpus value, which
+ * merge.c recomputes from the records' logprobs). */
+static int score_loglik(struct hfe_job *j, const struct hfe_result *res)
+{
+    const struct hfe_task *t = j->t;
+    struct hfe_stat *acc = hfe_score_stats(j, 3 + t->n_lua), *ppl, *lp;
+    size_t i;
+    int rc = 0;
+
+    if (!acc)
+        return HFE_EXIT_INTERNAL;
+    lp = &acc[1];
+    ppl = &acc[2];
+    hfe_stat_name(acc, 0, "acc");
+    hfe_stat_name(lp, 0, "logprob");
+    hfe_stat_name(ppl, 1, "perplexity");
+    name_lua(t, &acc[3]);
+    for (i = 0; i < t->n && rc == 0; i++) {
+        const struct hfe_result *x = &res[i];
+        int first = 1;
+
+        hfe_stat_add(acc, x->is_greedy != 0);
+        hfe_stat_add(lp, x->logprob);
+        hfe_score_rec_start(j, &t->items[i]);
+        hfe_buf_puts(j->rec, ",\"metrics\":{");
+        hfe_score_rec_metric(j, &first, "acc", x->is_greedy != 0);
+        hfe_score_rec_metric(j, &first, "logprob", x->logprob);
+        if (t->n_lua) {
+            struct hfe_suite_out out = {x, 1, 0, NULL};
+
+            rc = hfe_score_lua(j, &t->items[i], &out, &acc[3], &first);
+        }
+        hfe_buf_printf(j->rec, "},\"tokens\":%u}\n", x->n_tokens);
+    }
+    ppl->sum = lp->n ? exp(-lp->sum / lp->n) : 0;
+    ppl->n = lp->n;
     return rc;
 }
 
@@ -393,6 +454,8 @@ int hfe_score(struct hfe_job *j, const struct hfe_result *res)
         rc = score_choice(j, res);
     else if (j->t->kind == HFE_TASK_GENERATE)
         rc = hfe_score_generate(j, res);
+    else if (j->t->kind == HFE_TASK_LOGLIK)
+        rc = score_loglik(j, res);
     else
         rc = score_rolling(j, res);
     if (rc == 0 && j->st.overflow) {

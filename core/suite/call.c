@@ -130,6 +130,8 @@ static void push_out(lua_State *L, const struct hfe_task *t,
         lua_setfield(L, -2, "tokens");
         lua_pushinteger(L, (lua_Integer)o->res[0].n_bytes);
         lua_setfield(L, -2, "bytes");
+        lua_pushboolean(L, o->res[0].is_greedy);
+        lua_setfield(L, -2, "greedy");
     }
 }
 

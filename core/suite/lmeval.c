@@ -23,6 +23,8 @@
  * random sampler, a filter list — is refused with the file, the line
  * and what to do, exit 5.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,162 +34,12 @@
 #include "jinja.h"
 #include "lmeval.h"
 #include "lua_rt.h"
+#include "pyrandom.h"
 #include "yaml_doc.h"
 
-/* The adapter: runs as the task file itself (hfe_lua_open_text). */
-static const char adapter[] =
-    "local path = ...\n"
-    "local cfg = hfe.lmeval.load(path)\n"
-    "local function refuse(key, why)\n"
-    "    error(string.format('%s:%d: %s', path, cfg['!lines'][key] or 1, why), "
-    "0)\n"
-    "end\n"
-    "if cfg.group ~= nil then\n"
-    "    refuse('group', \"'group' is not supported yet: run the tasks it "
-    "names \"\n"
-    "        .. 'one at a time')\n"
-    "end\n"
-    "if cfg.output_type ~= 'multiple_choice' then\n"
-    "    refuse('output_type', \"output_type '\" .. tostring(cfg.output_type)\n"
-    "        .. \"' is not supported yet (multiple_choice is)\")\n"
-    "end\n"
-    "for _, key in ipairs({'process_docs', 'process_results', 'filter_list', "
-    "'doc_to_image', 'doc_to_audio'}) do\n"
-    "    if cfg[key] ~= nil then\n"
-    "        refuse(key, \"'\" .. key .. \"' is not supported yet\")\n"
-    "    end\n"
-    "end\n"
-    "for _, key in ipairs({'doc_to_text', 'doc_to_target', 'doc_to_choice'}) "
-    "do\n"
-    "    if type(cfg[key]) == 'table' and cfg[key]['!function'] then\n"
-    "        refuse(key, '!function ' .. cfg[key]['!function'] .. ' is Python: "
-    "hfeval runs '\n"
-    "            .. 'no Python of a task; write the task as a Lua suite "
-    "(suites/README.md)')\n"
-    "    end\n"
-    "end\n"
-    "local split = cfg.test_split or cfg.validation_split\n"
-    "local data = hfe.set.data or error(string.format(\"%s: task '%s' reads "
-    "\"\n"
-    "    .. \"the Hub dataset %s%s, split '%s', which hfeval does not "
-    "download: \"\n"
-    "    .. 'give that split as a local JSONL file in its own field layout, '\n"
-    "    .. '--set data=FILE.jsonl', path, tostring(cfg.task), "
-    "tostring(cfg.dataset_path),\n"
-    "    cfg.dataset_name and (' (' .. cfg.dataset_name .. ')') or '', "
-    "tostring(split)), 0)\n"
-    "-- a file of a dataset's every config (MMLU's 'all', whose rows name\n"
-    "-- their subject): the rows of this task's dataset_name\n"
-    "local function config_rows(rows)\n"
-    "    if not cfg.dataset_name or not rows[1] or rows[1].subject == nil then "
-    "return rows end\n"
-    "    local out = {}\n"
-    "    for _, r in ipairs(rows) do\n"
-    "        if r.subject == cfg.dataset_name then out[#out + 1] = r end\n"
-    "    end\n"
-    "    return out\n"
-    "end\n"
-    "local docs = config_rows(hfe.read_jsonl(data))\n"
-    "local function template(key)\n"
-    "    local v = cfg[key]\n"
-    "    if type(v) == 'string' then\n"
-    "        return hfe.lmeval.template(v, path, cfg['!lines'][key] or 1)\n"
-    "    end\n"
-    "    return nil\n"
-    "end\n"
-    "local text, target = template('doc_to_text'), template('doc_to_target')\n"
-    "local choice = template('doc_to_choice')\n"
-    "local td = cfg.target_delimiter or ' '\n"
-    "local fd = cfg.fewshot_delimiter or '\\n\\n'\n"
-    "local desc = cfg.description or ''\n"
-    "local function as_text(key, f, doc)\n"
-    "    local v = cfg[key]\n"
-    "    if type(v) == 'string' and doc[v] ~= nil then return doc[v] end\n"
-    "    if f then return f(doc) end\n"
-    "    refuse(key, key .. ' must be a column or a template')\n"
-    "end\n"
-    "local function choices(doc)\n"
-    "    local v = cfg.doc_to_choice\n"
-    "    if type(v) == 'table' then return v end\n"
-    "    if type(v) == 'string' and type(doc[v]) == 'table' then return doc[v] "
-    "end\n"
-    "    local l = choice and choice:value(doc)\n"
-    "    if type(l) ~= 'table' then refuse('doc_to_choice', 'doc_to_choice "
-    "must give a list') end\n"
-    "    return l\n"
-    "end\n"
-    "local function gold(doc)\n"
-    "    local v = cfg.doc_to_target\n"
-    "    local g\n"
-    "    if type(v) == 'number' then g = v\n"
-    "    elseif type(v) == 'string' and doc[v] ~= nil then g = doc[v]\n"
-    "    else g = target:value(doc) end\n"
-    "    if type(g) == 'string' and g:match('^%d+$') then g = tonumber(g) end\n"
-    "    if type(g) == 'string' then\n"
-    "        for i, c in ipairs(choices(doc)) do if c == g then return i - 1 "
-    "end end\n"
-    "        refuse('doc_to_target', \"the target '\" .. g .. \"' is none of "
-    "the choices\")\n"
-    "    end\n"
-    "    return math.tointeger(g) or refuse('doc_to_target', 'the target is no "
-    "index')\n"
-    "end\n"
-    "local function target_text(doc)\n"
-    "    local c = choices(doc)\n"
-    "    return tostring(c[gold(doc) + 1])\n"
-    "end\n"
-    "local shots = math.tointeger(tonumber(hfe.set.num_fewshot or "
-    "cfg.num_fewshot or 0))\n"
-    "local prefix = desc\n"
-    "if shots and shots > 0 then\n"
-    "    local fc = cfg.fewshot_config or {}\n"
-    "    if (fc.sampler or 'default') ~= 'first_n' then\n"
-    "        refuse('num_fewshot', \"few-shot sampler '\" .. "
-    "tostring(fc.sampler or 'default')\n"
-    "            .. \"' is not supported yet (first_n is)\")\n"
-    "    end\n"
-    "    local pool = hfe.set.fewshot and "
-    "config_rows(hfe.read_jsonl(hfe.set.fewshot))\n"
-    "        or error(string.format(\"%s: %d-shot: give the '%s' split as \"\n"
-    "            .. '--set fewshot=FILE.jsonl', path, shots,\n"
-    "            tostring(cfg.fewshot_split or cfg.training_split or "
-    "cfg.validation_split)), 0)\n"
-    "    local parts = {}\n"
-    "    for i = 1, math.min(shots, #pool) do\n"
-    "        parts[#parts + 1] = as_text('doc_to_text', text, pool[i]) .. td\n"
-    "            .. target_text(pool[i])\n"
-    "    end\n"
-    "    prefix = desc .. table.concat(parts, fd) .. fd\n"
-    "end\n"
-    "local version = cfg.metadata and cfg.metadata.version\n"
-    "-- the metric the task file lists first (acc or acc_norm), else acc\n"
-    "local first = type(cfg.metric_list) == 'table' and cfg.metric_list[1]\n"
-    "local metric = first and (first.metric == 'acc' or first.metric == "
-    "'acc_norm') and first.metric or 'acc'\n"
-    "return { name = tostring(cfg.task), version = version and "
-    "tostring(version) or '0',\n"
-    "    tasks = { {\n"
-    "        name = tostring(cfg.task), kind = 'choice', primary = metric, "
-    "docs "
-    "= docs,\n"
-    "        shots = shots or 0,\n"
-    "        -- the Hub benchmark is the task's own dataset (hfeval export)\n"
-    "        hub = cfg.dataset_path and { dataset = "
-    "tostring(cfg.dataset_path),\n"
-    "            task_id = tostring(cfg.task), config = cfg.dataset_name and "
-    "tostring(cfg.dataset_name),\n"
-    "            split = split and tostring(split), metric = metric, name = "
-    "tostring(cfg.task) },\n"
-    "        prompt = function(doc) return prefix .. as_text('doc_to_text', "
-    "text, doc) end,\n"
-    "        choices = function(doc)\n"
-    "            local out = {}\n"
-    "            for i, c in ipairs(choices(doc)) do out[i] = td .. "
-    "tostring(c) end\n"
-    "            return out\n"
-    "        end,\n"
-    "        gold = gold,\n"
-    "    } } }\n";
+/* The adapter, lmeval.lua, compiled in (cmake/embed.cmake): it runs as
+ * the task file itself (hfe_lua_open_text). */
+#include "lmeval_lua.h"
 
 /* ---- hfe.lmeval.load -------------------------------------------------- */
 
@@ -217,6 +69,46 @@ static int l_load(lua_State *L)
     }
     hfe_lua_push_json(L, doc); /* raises only on memory: doc then leaks */
     cJSON_Delete(doc);
+    return 1;
+}
+
+/* ---- hfe.lmeval.list --------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* hfe.lmeval.list(dir): the names of dir's task files (.yaml, .yml),
+ * sorted, for a group to find the tasks and tags it names. */
+static int l_list(lua_State *L)
+{
+    struct hfe_lua *s = hfe_lua_runtime(L);
+    const char *dir = luaL_checkstring(L, 1);
+    char **v = NULL;
+    size_t n = 0, i;
+    struct dirent *e;
+    DIR *d;
+
+    if (!s || !hfe_lua_may_read(s, dir))
+        return luaL_error(L, "%s: outside what the suite may read", dir);
+    if (!(d = opendir(dir)))
+        return luaL_error(L, "%s: %s", dir, strerror(errno));
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && hfe_lmeval_is_task_file(e->d_name)) {
+            v = hfe_xrealloc(v, (n + 1) * sizeof(*v));
+            v[n++] = hfe_xstrdup(e->d_name);
+        }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_name);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushstring(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        free(v[i]);
+    }
+    free(v);
     return 1;
 }
 
@@ -313,11 +205,59 @@ static int tpl_value(lua_State *L)
     return render(L, 1);
 }
 
+/* ---- hfe.lmeval.random ------------------------------------------------ */
+
+#define RANDOM_MT "hfe.lmeval.random"
+
+/* hfe.lmeval.random(seed): Python's random.Random(seed) (pyrandom.h). */
+static int l_random(lua_State *L)
+{
+    lua_Integer seed = luaL_checkinteger(L, 1);
+    struct hfe_pyrandom *r;
+
+    luaL_argcheck(L, seed >= 0, 1, "a seed of 0 or more");
+    r = lua_newuserdatauv(L, sizeof(*r), 0);
+    hfe_pyrandom_seed(r, (uint64_t)seed);
+    luaL_setmetatable(L, RANDOM_MT);
+    return 1;
+}
+
+/* rnd:sample(n, k): random.sample(range(n), k), as 1-based indices. */
+static int random_sample(lua_State *L)
+{
+    struct hfe_pyrandom *r = luaL_checkudata(L, 1, RANDOM_MT);
+    lua_Integer n = luaL_checkinteger(L, 2), k = luaL_checkinteger(L, 3), i;
+    size_t *v;
+
+    luaL_argcheck(L, n >= 0 && n <= 0xffffffffLL, 2, "0 to 2^32 - 1");
+    if (k < 0 || k > n)
+        return luaL_error(L, "sample larger than population or is negative");
+    v = hfe_xcalloc((size_t)k + 1, sizeof(*v));
+    hfe_pyrandom_sample(r, (size_t)n, (size_t)k, v);
+    lua_createtable(L, (int)k, 0);
+    for (i = 0; i < k; i++) {
+        lua_pushinteger(L, (lua_Integer)v[i] + 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    free(v);
+    return 1;
+}
+
 void hfe_lmeval_open_lib(lua_State *L)
 {
-    static const luaL_Reg lib[] = {
-        {"load", l_load}, {"template", l_template}, {NULL, NULL}};
+    static const luaL_Reg lib[] = {{"load", l_load},
+                                   {"template", l_template},
+                                   {"random", l_random},
+                                   {"list", l_list},
+                                   {NULL, NULL}};
     static const luaL_Reg methods[] = {{"value", tpl_value}, {NULL, NULL}};
+    static const luaL_Reg rnd[] = {{"sample", random_sample}, {NULL, NULL}};
+
+    if (luaL_newmetatable(L, RANDOM_MT)) {
+        luaL_newlib(L, rnd);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
 
     if (luaL_newmetatable(L, TEMPLATE_MT)) {
         lua_pushcfunction(L, tpl_gc);
@@ -341,5 +281,6 @@ int hfe_lmeval_is_task_file(const char *path)
 int hfe_lmeval_open(const char *path, const struct hfe_lua_opts *o,
                     struct hfe_lua **out, struct hfe_err *err)
 {
-    return hfe_lua_open_text(path, adapter, sizeof(adapter) - 1, o, out, err);
+    return hfe_lua_open_text(path, lmeval_lua, sizeof(lmeval_lua) - 1, o, out,
+                             err);
 }

@@ -11,8 +11,8 @@
 #include "lmeval.h"
 #include "suite.h"
 
-const char *const hfe_task_kinds[4] = {"choice", "generate", "rolling",
-                                       "compliance"};
+const char *const hfe_task_kinds[5] = {"choice", "generate", "rolling",
+                                       "compliance", "loglikelihood"};
 
 struct ctx {
     struct hfe_lua *rt;
@@ -108,6 +108,51 @@ static int read_id(struct ctx *c, int ti, struct hfe_item *it, int doc)
     return take_string(c, &it->item_id, "id(document)");
 }
 
+/* contexts(doc) (one context a choice: the choices are contexts, the
+ * continuation one) and lengths(doc) (what acc_norm divides each choice's
+ * log-likelihood by), when the task gives them: a list as long as the
+ * choices. */
+static int read_per_choice(struct ctx *c, int ti, struct hfe_item *it, int doc)
+{
+    static const char *const field[2] = {"contexts", "lengths"};
+    lua_State *L = c->L;
+    lua_Integer k, n;
+    char what[64];
+    int f, rc;
+
+    for (f = 0; f < 2; f++) {
+        lua_getfield(L, ti, field[f]);
+        n = lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (n)
+            continue;
+        snprintf(what, sizeof(what), "%s(document)", field[f]);
+        if ((rc = call_field(c, ti, field[f], doc)))
+            return rc;
+        if (!lua_istable(L, -1) || (size_t)lua_rawlen(L, -1) != it->n_choices)
+            return type_error(c, what, "a list as long as the choices");
+        if ((rc = list_len(c, -1, what, -1, &n)))
+            return rc;
+        if (f == 0)
+            it->contexts = hfe_xcalloc(it->n_choices, sizeof(char *));
+        else
+            it->lengths = hfe_xcalloc(it->n_choices, sizeof(double));
+        for (k = 1; k <= n; k++) {
+            lua_rawgeti(L, -1, k);
+            if (f == 0 && (rc = take_string(c, &it->contexts[k - 1], what)))
+                return rc;
+            if (f == 1) {
+                if (!lua_isnumber(L, -1) || !(lua_tonumber(L, -1) > 0))
+                    return type_error(c, what, "a list of positive numbers");
+                it->lengths[k - 1] = lua_tonumber(L, -1);
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /* choices(doc) and gold(doc) of a choice task. */
 static int read_choices(struct ctx *c, int ti, struct hfe_item *it, int doc)
 {
@@ -138,7 +183,7 @@ static int read_choices(struct ctx *c, int ti, struct hfe_item *it, int doc)
                           "the 0-based index of the right choice");
     it->gold = (long)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    return 0;
+    return read_per_choice(c, ti, it, doc);
 }
 
 /* One document (at the top of the stack, which stays): its prompt (or
@@ -157,7 +202,8 @@ static int read_item(struct ctx *c, int ti, const struct hfe_task *t,
         return rc;
     if (t->kind == HFE_TASK_CHOICE)
         return read_choices(c, ti, it, doc);
-    if (t->kind == HFE_TASK_GENERATE && t->n_ex &&
+    if (((t->kind == HFE_TASK_GENERATE && t->n_ex) ||
+         t->kind == HFE_TASK_LOGLIK) &&
         ((rc = call_field(c, ti, "target", doc)) ||
          (rc = take_string(c, &it->target, "target(document)"))))
         return rc;
@@ -530,7 +576,9 @@ static int read_scoring(struct ctx *c, int ti, struct hfe_task *t)
                           &t->n_lua);
 }
 
-#define KINDS "\"choice\", \"generate\", \"rolling\" or \"compliance\""
+#define KINDS                                                                  \
+    "\"choice\", \"generate\", \"rolling\", \"loglikelihood\" or "             \
+    "\"compliance\""
 
 /* profile = "provenance" | "transparency" | "open-source-ai";
  * checks = { id = function(meta, card, hub) return pass, evidence end } */
@@ -622,10 +670,10 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     k = lua_tostring(L, -1);
     if (lua_type(L, -1) != LUA_TSTRING)
         return type_error(c, "field 'kind'", KINDS);
-    for (t->kind = 0; t->kind < 4 && strcmp(k, hfe_task_kinds[t->kind]);
+    for (t->kind = 0; t->kind < 5 && strcmp(k, hfe_task_kinds[t->kind]);
          t->kind++)
         ;
-    if (t->kind == 4)
+    if (t->kind == 5)
         return type_error(c, "field 'kind'", KINDS);
     lua_pop(L, 1);
     lua_getfield(L, ti, "primary");
@@ -681,7 +729,9 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     if ((rc = opt_bool(c, ti, "chat", &t->chat)) ||
         (rc = opt_bool(c, ti, "timing", &t->timing)) ||
         (rc = opt_bool(c, ti, "fidelity", &t->fidelity)) ||
-        (rc = opt_bool(c, ti, "choice_prefix", &t->choice_prefix)))
+        (rc = opt_bool(c, ti, "choice_prefix", &t->choice_prefix)) ||
+        (rc = opt_bool(c, ti, "ignore_case", &t->ignore_case)) ||
+        (rc = opt_bool(c, ti, "ignore_punctuation", &t->ignore_punctuation)))
         return rc;
     if ((t->chat || t->timing || t->samples > 1) &&
         t->kind != HFE_TASK_GENERATE) {
@@ -805,9 +855,13 @@ void hfe_suite_free(struct hfe_suite *s)
         for (j = 0; j < t->n; j++) {
             struct hfe_item *it = &t->items[j];
 
-            for (k = 0; k < it->n_choices; k++)
+            for (k = 0; k < it->n_choices; k++) {
                 free(it->choices[k]);
+                free(it->contexts ? it->contexts[k] : NULL);
+            }
             free(it->choices);
+            free(it->contexts);
+            free(it->lengths);
             free(it->prompt);
             free(it->item_id);
             free(it->target);

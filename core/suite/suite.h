@@ -26,9 +26,10 @@ enum hfe_task_kind {
     HFE_TASK_CHOICE,
     HFE_TASK_GENERATE,
     HFE_TASK_ROLLING,
-    HFE_TASK_COMPLIANCE /* no requests: the model's metadata */
+    HFE_TASK_COMPLIANCE, /* no requests: the model's metadata */
+    HFE_TASK_LOGLIK      /* one continuation: its log-likelihood, greedy? */
 };
-extern const char *const hfe_task_kinds[4]; /* "choice", ... */
+extern const char *const hfe_task_kinds[5]; /* "choice", ... */
 
 #define HFE_MAX_NAMED                                                          \
     32 /* named patterns, Lua metrics, pass@k values a task                    \
@@ -40,8 +41,10 @@ struct hfe_item {
     char *prompt; /* rolling: the text */
     char **choices;
     size_t n_choices;
+    char **contexts; /* choice: one context a choice (NULL: prompt) */
+    double *lengths; /* choice: what acc_norm divides by (NULL: chars) */
     long gold;
-    char *target;
+    char *target; /* loglikelihood: the continuation */
 };
 
 /* One way to read the answer out of a completion. */
@@ -102,6 +105,7 @@ struct hfe_task {
     pcre2_code **ignore; /* removed from answer and target */
     pcre2_code *match;   /* regex_match: does the completion match it */
     size_t n_ignore;
+    int ignore_case, ignore_punctuation; /* exact_match's options */
     /* choice */
     int choice_prefix;
     /* rolling */
