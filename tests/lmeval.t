@@ -132,10 +132,33 @@ n=12
 
 # the whole MMLU group (_mmlu.yaml: four groups of tags of 57 subjects)
 run "$hfeval" run "$tasks/mmlu/default/_mmlu.yaml" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
-    --limit 1 --out mmlu_all
+    --limit 3 --out mmlu_all
 is "$rc" 0 "the mmlu group runs"
 is "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "mmlu_all/run.json";
     print scalar @{decode_json(<$f>)->{suites}[0]{tasks}}')" 57 "every subject of its four groups, once"
+# its groups (mmlu_stem, _other, _social_sciences, _humanities, then mmlu)
+# as lm-evaluation-harness aggregates them: weight_by_size means and the
+# pooled standard error, each group from its members' rows
+grows() { perl -MJSON::PP -e 'local $/; open my $f, "<", "$ARGV[0]/run.json"; my $r = decode_json(<$f>);
+    my %g = map { $_->{name} => 1 } @{$r->{suites}[0]{groups}};
+    printf "%s %s %.6f %.6f %d\n", @$_{qw(task metric value stderr n)} for grep { $g{$_->{task}} } @{$r->{results}}' "$1"; }
+grows mmlu_all >groups.got
+python3 "$HFEVAL_SRC/tests/lmeval_groups.py" mmlu_all >groups.want
+is "$(wc -l <groups.got)" 5 "five group rows: four categories and mmlu"
+is "$(cat groups.got)" "$(cat groups.want)" "each as lm-evaluation-harness aggregates it"
+like "$(grep '^mmlu acc' groups.got)" ' 171$' "mmlu's: every document of the 57 subjects (3 each)"
+run "$hfeval" report mmlu_all
+like "$out" '\| mmlu acc ±95% \|' "the decision table shows the group"
+unlike "$out" 'mmlu_anatomy acc' "and not its 57 members"
+# sharded and merged: the same group rows
+for k in 1 2; do
+    run "$hfeval" run "$tasks/mmlu/default/_mmlu.yaml" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
+        --limit 3 --shard $k/2 --out mshard$k
+done
+run "$hfeval" merge --out mmerged mshard1 mshard2
+is "$rc" 0 "two shards of the group merge"
+grows mmerged >groups.merged
+is "$(cat groups.merged)" "$(cat groups.got)" "and give the unsharded run's group rows"
 # refused, with the file, the line and what to do
 refused() { # YAML PATTERN DESC [SET...]
     local yaml=$1 pat=$2 desc=$3

@@ -100,8 +100,8 @@ static int columns(struct dec *D, struct hfe_err *err)
                 break;
         if (s < D->o->n_metrics) /* --metric: a column whatever the task */
             c->metric = D->o->metrics[s].metric;
-        else if (hfe_dec_role(D, t) != 0)
-            continue;
+        else if (hfe_dec_role(D, t) != 0 || t->grouped)
+            continue; /* a group's member: the group's column stands */
         for (k = 0; !c->metric && k < D->r.n_r; k++) /* the first computed */
             if (!strcmp(D->r.r[k].suite, t->suite) &&
                 !strcmp(D->r.r[k].task, t->task))

@@ -134,8 +134,92 @@ static void stats_perplexity(struct hfe_stats *st)
     p->n = st->v[k].n;
 }
 
+/* A suite's groups as run.json has them (suites[].groups), for
+ * hfe_stat_groups; *n of them, the strings run.json's own. */
+static struct hfe_group *json_groups(const cJSON *su, size_t *n)
+{
+    const cJSON *gs = cJSON_GetObjectItem(su, "groups"), *g, *x;
+    struct hfe_group *v =
+        hfe_xcalloc((size_t)cJSON_GetArraySize(gs) + 1, sizeof(*v));
+
+    *n = 0;
+    cJSON_ArrayForEach(g, gs)
+    {
+        struct hfe_group *o = &v[*n];
+        const cJSON *t = cJSON_GetObjectItem(g, "tasks");
+
+        if (!hfe_json_get_str(g, "name"))
+            continue;
+        o->name = (char *)hfe_json_get_str(g, "name");
+        o->members =
+            hfe_xcalloc((size_t)cJSON_GetArraySize(t) + 1, sizeof(char *));
+        cJSON_ArrayForEach(x, t) if (cJSON_IsString(x))
+            o->members[o->n_members++] = x->valuestring;
+        cJSON_ArrayForEach(
+            x, cJSON_GetObjectItem(
+                   g, "metrics")) if (hfe_json_get_str(x, "metric") &&
+                                      o->n_metrics < HFE_MAX_NAMED)
+        {
+            o->metric[o->n_metrics] = (char *)hfe_json_get_str(x, "metric");
+            o->weight_by_size[o->n_metrics++] =
+                cJSON_IsTrue(cJSON_GetObjectItem(x, "weight_by_size"));
+        }
+        (*n)++;
+    }
+    return v;
+}
+
+struct merged_rows {
+    struct hfe_buf *table;
+    struct hfe_record_out *w;
+    const char *model, *suite;
+};
+
+static void merged_row(void *ud, const char *group, const struct hfe_stat *s)
+{
+    struct merged_rows *m = ud;
+
+    hfe_table_row(m->table, m->model, group, s);
+    hfe_record_result(m->w, m->model, m->suite, group, s);
+}
+
+/* Task ta of suite su on model mn: its rows and records; its stats into
+ * *st. */
+static void merge_task(struct merge *mg, const char *mn, const char *sn,
+                       const cJSON *ta, struct hfe_stats *st,
+                       struct hfe_buf *table, struct hfe_record_out *w,
+                       struct hfe_buf *samples)
+{
+    const char *tn = hfe_json_get_str(ta, "name"),
+               *kind = hfe_json_get_str(ta, "kind");
+    struct group *x = mn && sn && tn ? find(mg, mn, sn, tn) : NULL;
+    size_t i, k;
+
+    if (!x)
+        return;
+    qsort(x->rec, x->n, sizeof(cJSON *), rec_doc_cmp);
+    if (kind && !strcmp(kind, "rolling"))
+        stats_rolling(x, st);
+    else
+        stats_items(x, kind, st);
+    if (kind && !strcmp(kind, "loglikelihood"))
+        stats_perplexity(st);
+    for (k = 0; k < st->n; k++) {
+        hfe_table_row(table, mn, tn, &st->v[k]);
+        hfe_record_result(w, mn, sn, tn, &st->v[k]);
+    }
+    for (i = 0; i < x->n; i++) {
+        char *line = cJSON_PrintUnformatted(x->rec[i]);
+
+        hfe_buf_puts(samples, line);
+        hfe_buf_puts(samples, "\n");
+        free(line);
+    }
+}
+
 /* The groups in the unsharded run's order (models as run, suites,
- * tasks, documents): the table, the result rows and the records. */
+ * tasks, documents, then the suite's groups): the table, the result rows
+ * and the records. */
 static void merge_groups(struct merge *mg, const cJSON *first,
                          struct hfe_buf *table, struct hfe_record_out *w,
                          struct hfe_buf *samples)
@@ -145,36 +229,35 @@ static void merge_groups(struct merge *mg, const cJSON *first,
 
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(first, "models"))
         cJSON_ArrayForEach(su, cJSON_GetObjectItem(first, "suites"))
-            cJSON_ArrayForEach(ta, cJSON_GetObjectItem(su, "tasks"))
     {
-        const char *mn = hfe_json_get_str(m, "name"),
-                   *sn = hfe_json_get_str(su, "name"),
-                   *tn = hfe_json_get_str(ta, "name"),
-                   *kind = hfe_json_get_str(ta, "kind");
-        struct group *x = mn && sn && tn ? find(mg, mn, sn, tn) : NULL;
-        struct hfe_stats st;
+        const cJSON *tasks = cJSON_GetObjectItem(su, "tasks");
+        size_t nt = (size_t)cJSON_GetArraySize(tasks), ng;
+        struct hfe_stats **st = hfe_xcalloc(nt + 1, sizeof(*st));
+        const char **names = hfe_xcalloc(nt + 1, sizeof(*names));
+        struct merged_rows mr = {table, w, hfe_json_get_str(m, "name"),
+                                 hfe_json_get_str(su, "name")};
+        struct hfe_group *g;
 
-        if (!x)
-            continue;
-        qsort(x->rec, x->n, sizeof(cJSON *), rec_doc_cmp);
-        memset(&st, 0, sizeof(st));
-        if (kind && !strcmp(kind, "rolling"))
-            stats_rolling(x, &st);
-        else
-            stats_items(x, kind, &st);
-        if (kind && !strcmp(kind, "loglikelihood"))
-            stats_perplexity(&st);
-        for (k = 0; k < st.n; k++) {
-            hfe_table_row(table, mn, tn, &st.v[k]);
-            hfe_record_result(w, mn, sn, tn, &st.v[k]);
+        k = 0;
+        cJSON_ArrayForEach(ta, tasks)
+        {
+            st[k] = hfe_xcalloc(1, sizeof(**st));
+            names[k] = hfe_json_get_str(ta, "name")
+                           ? hfe_json_get_str(ta, "name")
+                           : "";
+            merge_task(mg, mr.model, mr.suite, ta, st[k], table, w, samples);
+            k++;
         }
-        for (i = 0; i < x->n; i++) {
-            char *line = cJSON_PrintUnformatted(x->rec[i]);
-
-            hfe_buf_puts(samples, line);
-            hfe_buf_puts(samples, "\n");
-            free(line);
-        }
+        g = json_groups(su, &ng);
+        if (ng && mr.model && mr.suite)
+            hfe_stat_groups(g, ng, names, st, nt, merged_row, &mr);
+        for (i = 0; i < ng; i++)
+            free(g[i].members);
+        free(g);
+        for (i = 0; i < nt; i++)
+            free(st[i]);
+        free(st);
+        free(names);
     }
 }
 

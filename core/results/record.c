@@ -207,6 +207,35 @@ static void hub_facts(struct hfe_buf *b, const struct hfe_task *t)
     hfe_buf_puts(b, "}");
 }
 
+/* ,"groups":[{"name","tasks":[...],"metrics":[{"metric",
+ * "weight_by_size"}]}] (suite.h). */
+static void group_facts(struct hfe_buf *b, const struct hfe_suite *s)
+{
+    size_t g, k;
+
+    hfe_buf_puts(b, ",\"groups\":[");
+    for (g = 0; g < s->n_groups; g++) {
+        const struct hfe_group *gr = &s->groups[g];
+
+        hfe_buf_puts(b, g ? ",{\"name\":" : "{\"name\":");
+        hfe_json_strz(b, gr->name);
+        hfe_buf_puts(b, ",\"tasks\":[");
+        for (k = 0; k < gr->n_members; k++) {
+            hfe_buf_puts(b, k ? "," : "");
+            hfe_json_strz(b, gr->members[k]);
+        }
+        hfe_buf_puts(b, "],\"metrics\":[");
+        for (k = 0; k < gr->n_metrics; k++) {
+            hfe_buf_puts(b, k ? ",{\"metric\":" : "{\"metric\":");
+            hfe_json_strz(b, gr->metric[k]);
+            hfe_buf_printf(b, ",\"weight_by_size\":%s}",
+                           gr->weight_by_size[k] ? "true" : "false");
+        }
+        hfe_buf_puts(b, "]}");
+    }
+    hfe_buf_puts(b, "]");
+}
+
 /* A suite of the run: its file and data with their digests, and what
  * each task was. */
 static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
@@ -246,7 +275,10 @@ static void suite_facts(struct hfe_buf *b, const struct hfe_suite *s, size_t i)
                        s->tasks[k].n, s->tasks[k].samples,
                        (unsigned long long)s->tasks[k].seed);
     }
-    hfe_buf_puts(b, "]}");
+    hfe_buf_puts(b, "]");
+    if (s->n_groups)
+        group_facts(b, s);
+    hfe_buf_puts(b, "}");
 }
 
 /* ---- the models and results of a run ------------------------------------ */

@@ -28,6 +28,51 @@ int hfe_rep_find(const struct rep *r, const char *name)
     return -1;
 }
 
+/* The task (or group) named ta of suite su, added when new. */
+static struct rep_task *task_at(struct rep *r, const char *su, const char *ta)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_t; i++)
+        if (!strcmp(r->t[i].suite, su) && !strcmp(r->t[i].task, ta))
+            return &r->t[i];
+    r->t = hfe_xrealloc(r->t, (r->n_t + 1) * sizeof(*r->t));
+    memset(&r->t[r->n_t], 0, sizeof(*r->t));
+    r->t[i].suite = hfe_xstrdup(su);
+    r->t[i].task = hfe_xstrdup(ta);
+    r->n_t++;
+    return &r->t[i];
+}
+
+/* A suite's groups (run.json suites[].groups) as tasks of kind "group",
+ * their first metric the primary; each member marked grouped. */
+static void load_groups(struct rep *r, const char *su, const cJSON *groups)
+{
+    const cJSON *g, *m;
+
+    cJSON_ArrayForEach(g, groups)
+    {
+        const char *name = hfe_json_get_str(g, "name");
+        const cJSON *m0 =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(g, "metrics"), 0);
+        struct rep_task *x;
+
+        if (!name)
+            continue;
+        x = task_at(r, su, name);
+        free(x->kind);
+        free(x->primary);
+        x->kind = hfe_xstrdup("group");
+        x->primary = hfe_json_get_str(m0, "metric")
+                         ? hfe_xstrdup(hfe_json_get_str(m0, "metric"))
+                         : NULL;
+        cJSON_ArrayForEach(
+            m, cJSON_GetObjectItem(g, "tasks")) if (cJSON_IsString(m))
+            task_at(r, su, m->valuestring)
+                ->grouped = 1;
+    }
+}
+
 int hfe_rep_load(struct rep *r, const char *arg, struct hfe_err *err)
 {
     struct hfe_record rec;
@@ -103,21 +148,10 @@ int hfe_rep_load(struct rep *r, const char *arg, struct hfe_err *err)
         {
             const char *ta = hfe_json_get_str(t, "name");
             struct rep_task *x;
-            size_t i;
 
             if (!su || !ta)
                 continue;
-            for (i = 0; i < r->n_t; i++)
-                if (!strcmp(r->t[i].suite, su) && !strcmp(r->t[i].task, ta))
-                    break;
-            if (i == r->n_t) {
-                r->t = hfe_xrealloc(r->t, (r->n_t + 1) * sizeof(*r->t));
-                memset(&r->t[r->n_t], 0, sizeof(*r->t));
-                r->t[i].suite = hfe_xstrdup(su);
-                r->t[i].task = hfe_xstrdup(ta);
-                r->n_t++;
-            }
-            x = &r->t[i];
+            x = task_at(r, su, ta);
             free(x->kind);
             free(x->primary);
             x->kind = hfe_xstrdup(
@@ -128,6 +162,8 @@ int hfe_rep_load(struct rep *r, const char *arg, struct hfe_err *err)
             x->timing = cJSON_IsTrue(cJSON_GetObjectItem(t, "timing"));
             x->fidelity = cJSON_IsTrue(cJSON_GetObjectItem(t, "fidelity"));
         }
+        if (su)
+            load_groups(r, su, cJSON_GetObjectItem(e, "groups"));
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(run, "results"))
     {

@@ -37,6 +37,8 @@ struct rep_row {
 struct rep_task {
     char *suite, *task, *kind, *primary; /* primary: NULL if not named */
     int timing, fidelity;
+    int grouped; /* a member of one of the suite's groups (kind "group"),
+                  * whose row stands for it in the decision table */
 };
 
 struct rep {

@@ -454,6 +454,7 @@ struct run {
     size_t n_flat;            /* tasks of all suites               */
     size_t *order, *children; /* lineage order; children by model */
     struct hfe_fid_base *fid; /* [model][flat task]               */
+    struct hfe_stats **done;  /* [flat task]: the model's, or NULL */
     struct cc_entry *cc;      /* compliance by model               */
     char *dir, *samples_path;
     struct hfe_journal *jr;
@@ -615,6 +616,7 @@ static int run_open(struct run *r)
         if (r->list->v[j].base >= 0)
             r->children[r->list->v[j].base]++;
     r->fid = hfe_xcalloc(r->list->n * r->n_flat + 1, sizeof(*r->fid));
+    r->done = hfe_xcalloc(r->n_flat + 1, sizeof(*r->done));
     return 0;
 }
 
@@ -903,6 +905,11 @@ static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                 hfe_record_result(&r->out, name, s->name, t->name, &jb.st.v[q]);
             }
             check_primary(r, s, t, &jb.st);
+            if (s->n_groups) { /* for the suite's groups (run_groups) */
+                if (!r->done[f])
+                    r->done[f] = hfe_xmalloc(sizeof(*r->done[f]));
+                *r->done[f] = jb.st;
+            }
             return;
         }
         r->rec.len = mark; /* no half-written records */
@@ -923,6 +930,39 @@ static void run_one(struct run *r, struct model *mo, struct hfe_suite *s,
                              : HFE_EXIT_FAIL);
 }
 
+struct group_rows {
+    struct run *r;
+    const char *model, *suite;
+};
+
+static void group_row(void *ud, const char *group, const struct hfe_stat *s)
+{
+    struct group_rows *g = ud;
+
+    hfe_table_row(&g->r->table, g->model, group, s);
+    hfe_record_result(&g->r->out, g->model, g->suite, group, s);
+}
+
+/* Suite s's group rows on the model, once its tasks are done (flat tasks
+ * from f0); then those tasks' stats are let go. */
+static void run_groups(struct run *r, const char *model, struct hfe_suite *s,
+                       size_t f0)
+{
+    const char **names = hfe_xcalloc(s->n_tasks + 1, sizeof(*names));
+    struct group_rows g = {r, model, s->name};
+    size_t k;
+
+    for (k = 0; k < s->n_tasks; k++)
+        names[k] = s->tasks[k].name;
+    hfe_stat_groups(s->groups, s->n_groups, names, r->done + f0, s->n_tasks,
+                    group_row, &g);
+    free(names);
+    for (k = 0; k < s->n_tasks; k++) { /* the next model's, afresh */
+        free(r->done[f0 + k]);
+        r->done[f0 + k] = NULL;
+    }
+}
+
 /* Every task on the model in lineage position o; then its parent's
  * fidelity data is freed once its last child is done. */
 static void run_model(struct run *r, size_t o)
@@ -937,10 +977,15 @@ static void run_model(struct run *r, size_t o)
     if (model_open(r, &mo) == 0) {
         struct hfe_buf ms = {0};
 
-        for (i = 0; i < r->o->n_suites; i++)
+        for (i = 0; i < r->o->n_suites; i++) {
+            size_t f0 = f;
+
             for (k = 0; k < r->su[i].n_tasks; k++, f++)
                 if (!r->gate || hfe_gate_takes(r->gate, &r->su[i].tasks[k]))
                     run_one(r, &mo, &r->su[i], &r->su[i].tasks[k], f);
+            if (r->su[i].n_groups)
+                run_groups(r, mo.e->name, &r->su[i], f0);
+        }
         if (mo.m)
             hfe_record_model_stats(&r->out, &hfe_worker_backend, mo.m);
         hfe_perf_json(&ms, &mo.perf, &hfe_worker_backend, mo.m);
@@ -1088,6 +1133,9 @@ static void run_free(struct run *r)
     for (i = 0; r->fid && i < r->list->n * r->n_flat; i++)
         hfe_fid_base_free(&r->fid[i]);
     free(r->fid);
+    for (i = 0; r->done && i < r->n_flat; i++)
+        free(r->done[i]);
+    free(r->done);
     free(r->order);
     free(r->children);
     for (i = 0; r->cc && i < r->list->n; i++)

@@ -99,6 +99,25 @@ void hfe_stat_add(struct hfe_stat *s, double x);
 double hfe_stat_mean(const struct hfe_stat *s);
 double hfe_stat_stderr(const struct hfe_stat *s);
 
+/* out (named by the caller) as lm-evaluation-harness aggregates a
+ * group's members: the mean of their values, weighted by their n when
+ * weight_by_size, the pooled standard error
+ * sqrt(sum((n_i - 1) n_i se_i^2) / (N - k) / N) and N = sum n_i; held as
+ * the sums of N values with that mean and standard error. */
+void hfe_stat_pool(struct hfe_stat *out, const struct hfe_stat *const *v,
+                   size_t k, int weight_by_size);
+
+/* The rows of groups g[n_groups] (suite.h) from their tasks' stats: st[i]
+ * those of the task named names[i] (NULL: not computed), each group's
+ * members computed before it; row() is handed each group's metric that
+ * every member has, in order.  A group missing a member has no row. */
+void hfe_stat_groups(const struct hfe_group *g, size_t n_groups,
+                     const char *const *names, struct hfe_stats *const *st,
+                     size_t n,
+                     void (*row)(void *ud, const char *group,
+                                 const struct hfe_stat *s),
+                     void *ud);
+
 /* Scores j->t's results (one per request, in the order run.c builds
  * them) into j->st and appends the records to j->rec.  Returns 0, or an
  * exit status with the message in j->err. */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "score.h"
@@ -77,4 +78,83 @@ double hfe_stat_stderr(const struct hfe_stat *s)
     mean = s->sum / s->n;
     var = (s->sum2 - s->n * mean * mean) / (s->n - 1);
     return var > 0 ? sqrt(var / s->n) : 0;
+}
+
+void hfe_stat_pool(struct hfe_stat *out, const struct hfe_stat *const *v,
+                   size_t k, int weight_by_size)
+{
+    double sum = 0, w = 0, var = 0, mean, se2;
+    size_t i, n = 0;
+
+    for (i = 0; i < k; i++) {
+        double m = hfe_stat_mean(v[i]), se = hfe_stat_stderr(v[i]);
+        double wi = weight_by_size ? (double)v[i]->n : 1;
+
+        sum += m * wi;
+        w += wi;
+        var += ((double)v[i]->n - 1) * (double)v[i]->n * se * se;
+        n += v[i]->n;
+    }
+    mean = w > 0 ? sum / w : 0;
+    se2 = n > k ? var / (double)(n - k) / (double)n : 0;
+    out->corpus = 0;
+    out->n = n;
+    out->sum = mean * (double)n;
+    /* hfe_stat_stderr gives back sqrt(se2): var_s = se2 n, over n - 1 */
+    out->sum2 = n > 1 ? se2 * (double)n * (double)(n - 1) + n * mean * mean
+                      : mean * mean * (double)n;
+}
+
+/* The stat named metric of the task or group named name: of the tasks
+ * (names, st) or of the groups before g (their rows in gst). */
+static const struct hfe_stat *member(const struct hfe_group *groups, size_t g,
+                                     const struct hfe_stats *gst,
+                                     const char *const *names,
+                                     struct hfe_stats *const *st, size_t n,
+                                     const char *name, const char *metric)
+{
+    const struct hfe_stats *x = NULL;
+    size_t i;
+
+    for (i = 0; i < n && !x; i++)
+        if (!strcmp(names[i], name))
+            x = st[i];
+    for (i = 0; i < g && !x; i++)
+        if (!strcmp(groups[i].name, name))
+            x = &gst[i];
+    for (i = 0; x && i < x->n; i++)
+        if (!strcmp(x->v[i].name, metric))
+            return &x->v[i];
+    return NULL;
+}
+
+void hfe_stat_groups(const struct hfe_group *g, size_t n_groups,
+                     const char *const *names, struct hfe_stats *const *st,
+                     size_t n,
+                     void (*row)(void *ud, const char *group,
+                                 const struct hfe_stat *s),
+                     void *ud)
+{
+    struct hfe_stats *gst = hfe_xcalloc(n_groups + 1, sizeof(*gst));
+    size_t i, m, k;
+
+    for (i = 0; i < n_groups; i++) {
+        const struct hfe_stat **v = hfe_xcalloc(g[i].n_members + 1, sizeof(*v));
+
+        for (m = 0; m < g[i].n_metrics; m++) {
+            struct hfe_stat *out;
+
+            for (k = 0; k < g[i].n_members; k++)
+                if (!(v[k] = member(g, i, gst, names, st, n, g[i].members[k],
+                                    g[i].metric[m])))
+                    break;
+            if (k < g[i].n_members || !(out = hfe_stat_group(&gst[i], 1)))
+                continue;
+            hfe_stat_name(out, 0, "%s", g[i].metric[m]);
+            hfe_stat_pool(out, v, g[i].n_members, g[i].weight_by_size[m]);
+            row(ud, g[i].name, out);
+        }
+        free(v);
+    }
+    free(gst);
 }

@@ -318,7 +318,7 @@ local function build(cfg, file, sets)
         choice = { acc = 1, acc_norm = 1 },
         generate = { exact_match = 1 },
         loglikelihood = { acc = 1, perplexity = 1 },
-        rolling = { bits_per_byte = 1, word_perplexity = 1, byte_perplexity = 1 },
+        rolling = { bits_per_byte = 1 },
     }
     local kind = kinds[ot]
     for _, m in ipairs(listed) do
@@ -453,7 +453,7 @@ end
 
 local sets = hfe.set
 local top = hfe.lmeval.load(path)
-local tasks = {}
+local tasks, groups_out = {}, nil
 if top.group ~= nil then
     -- every task and tag defined in the group's directory, by name
     local by_task, by_tag, groups = {}, {}, {}
@@ -461,6 +461,7 @@ if top.group ~= nil then
         local file = dir .. "/" .. f
         local c = hfe.lmeval.load(file)
         if c.group ~= nil then
+            c["!file"] = file
             groups[tostring(c.group)] = c
         elseif type(c.task) == "string" then
             by_task[c.task] = { cfg = c, file = file }
@@ -471,10 +472,15 @@ if top.group ~= nil then
             end
         end
     end
-    local seen = {}
+    -- the tasks in the order the groups name them, each once; each group
+    -- with an aggregate_metric_list after its members, its members the
+    -- tasks and groups it names (a tag's tasks stand in its place)
+    local seen, done = {}, {}
+    groups_out = {}
     local function expand(g, file, depth)
         if depth > 16 then fail(file, g, "task", "groups nested deeper than 16") end
         local list = type(g.task) == "table" and g.task or { g.task }
+        local members = {}
         for _, n in ipairs(list) do
             if type(n) ~= "string" then
                 fail(file, g, "task", "a group's task entries must be names")
@@ -483,16 +489,38 @@ if top.group ~= nil then
                     seen[n] = true
                     tasks[#tasks + 1] = build(by_task[n].cfg, by_task[n].file, sets)
                 end
+                members[#members + 1] = n
             elseif by_tag[n] then
                 table.sort(by_tag[n])
-                expand({ task = by_tag[n] }, file, depth + 1)
+                for _, m in ipairs(expand({ task = by_tag[n] }, file, depth + 1)) do
+                    members[#members + 1] = m
+                end
             elseif groups[n] then
-                expand(groups[n], dir .. "/" .. n, depth + 1)
+                expand(groups[n], groups[n]["!file"], depth + 1)
+                if done[n] then members[#members + 1] = n end
             else
                 fail(file, g, "task", "'" .. n .. "' is no task, tag or group "
                     .. "defined in " .. dir)
             end
         end
+        local agg = g.aggregate_metric_list
+        if g.group ~= nil and type(agg) == "table" and not done[tostring(g.group)] then
+            local metrics = {}
+            for _, m in ipairs(agg) do
+                if type(m) ~= "table" or type(m.metric) ~= "string" then
+                    fail(file, g, "aggregate_metric_list", "each entry must name a metric")
+                end
+                if (m.aggregation or "mean") ~= "mean" then
+                    fail(file, g, "aggregate_metric_list", "aggregation '"
+                        .. tostring(m.aggregation) .. "' is not supported (mean is)")
+                end
+                metrics[#metrics + 1] = { m.metric, weight_by_size = m.weight_by_size ~= false }
+            end
+            done[tostring(g.group)] = true
+            groups_out[#groups_out + 1] = { name = tostring(g.group), tasks = members,
+                                            metrics = metrics }
+        end
+        return members
     end
     expand(top, path, 0)
 else
@@ -501,4 +529,5 @@ end
 local version = #tasks == 1 and tasks[1].version or (top.metadata and top.metadata.version)
 for _, t in ipairs(tasks) do t.version = nil end
 return { name = tostring(top.group or top.task),
-         version = version and tostring(version) or "0", tasks = tasks }
+         version = version and tostring(version) or "0", tasks = tasks,
+         groups = top.group ~= nil and groups_out or nil }

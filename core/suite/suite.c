@@ -778,6 +778,101 @@ struct load {
     int rc;
 };
 
+/* Whether a group or task of s before group g is named name. */
+static int member_known(const struct hfe_suite *s, size_t g, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_tasks; i++)
+        if (!strcmp(s->tasks[i].name, name))
+            return 1;
+    for (i = 0; i < g; i++)
+        if (!strcmp(s->groups[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* One entry of groups (suite.h), at the top of the stack. */
+static int read_group(struct ctx *c, const struct hfe_suite *s,
+                      struct hfe_group *g, size_t gi)
+{
+    lua_State *L = c->L;
+    lua_Integer k, n;
+    int rc = 0;
+
+    lua_getfield(L, -1, "name");
+    if (lua_type(L, -1) != LUA_TSTRING ||
+        member_known(s, gi, lua_tostring(L, -1)))
+        return type_error(c, "a group's 'name'",
+                          "a string no task or earlier group has");
+    g->name = hfe_xstrdup(lua_tostring(L, -1));
+    c->task = g->name;
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "tasks");
+    if (!lua_istable(L, -1) || (rc = list_len(c, -1, "field 'tasks'", -1, &n)))
+        return lua_istable(L, -1) ? rc
+                                  : type_error(c, "field 'tasks'",
+                                               "a list of task or group names");
+    g->members = hfe_xcalloc((size_t)n + 1, sizeof(char *));
+    for (k = 1; k <= n; k++) {
+        lua_rawgeti(L, -1, k);
+        if (lua_type(L, -1) != LUA_TSTRING ||
+            !member_known(s, gi, lua_tostring(L, -1)))
+            return type_error(c, "a group's member",
+                              "the name of a task or of an earlier group");
+        g->members[g->n_members++] = hfe_xstrdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "metrics");
+    if (!lua_istable(L, -1) ||
+        (rc = list_len(c, -1, "field 'metrics'", HFE_MAX_NAMED, &n)) || !n)
+        return type_error(c, "field 'metrics'",
+                          "a list of { \"metric\", weight_by_size = true }");
+    for (k = 1; k <= n; k++) {
+        lua_rawgeti(L, -1, k);
+        if (!lua_istable(L, -1) || lua_rawgeti(L, -1, 1) != LUA_TSTRING)
+            return type_error(c, "an entry of 'metrics'",
+                              "{ \"metric\", weight_by_size = true }");
+        g->metric[g->n_metrics] = hfe_xstrdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "weight_by_size");
+        g->weight_by_size[g->n_metrics++] = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static int read_groups(struct ctx *c, struct hfe_suite *s)
+{
+    lua_State *L = c->L;
+    lua_Integer i, n;
+    int rc = 0;
+
+    lua_getfield(L, -1, "groups");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    c->task = NULL;
+    if (!lua_istable(L, -1))
+        return type_error(c, "field 'groups'", "a list of groups");
+    if ((rc = list_len(c, -1, "field 'groups'", -1, &n)))
+        return rc;
+    s->groups = hfe_xcalloc((size_t)n + 1, sizeof(*s->groups));
+    for (i = 1; i <= n && rc == 0; i++) {
+        lua_rawgeti(L, -1, i);
+        if (!lua_istable(L, -1))
+            return type_error(c, "an entry of 'groups'", "a table");
+        rc = read_group(c, s, &s->groups[s->n_groups], s->n_groups);
+        s->n_groups++;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
 /* The suite's table: name, version, tasks.  Run by hfe_lua_run(), so that
  * a metamethod on any table it reads is the suite's error. */
 static int read_suite(lua_State *L)
@@ -820,6 +915,9 @@ static int read_suite(lua_State *L)
             read_task(&ld->c, lua_gettop(L), &s->tasks[s->n_tasks++], ld->sel);
         lua_pop(L, 1);
     }
+    lua_pop(L, 1);
+    if (ld->rc == 0)
+        ld->rc = read_groups(&ld->c, s);
     return 0;
 }
 
@@ -848,6 +946,18 @@ int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
 void hfe_suite_free(struct hfe_suite *s)
 {
     size_t i, j, k;
+
+    for (i = 0; i < s->n_groups; i++) {
+        struct hfe_group *g = &s->groups[i];
+
+        for (j = 0; j < g->n_members; j++)
+            free(g->members[j]);
+        for (j = 0; j < g->n_metrics; j++)
+            free(g->metric[j]);
+        free(g->members);
+        free(g->name);
+    }
+    free(s->groups);
 
     for (i = 0; i < s->n_tasks; i++) {
         struct hfe_task *t = &s->tasks[i];

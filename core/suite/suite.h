@@ -121,10 +121,27 @@ struct hfe_task {
     int ref, docs_ref; /* the task's table and its documents, registry */
 };
 
+/* groups = { { name = "mmlu", tasks = { "mmlu_stem", ... },
+ *              metrics = { { "acc", weight_by_size = true } } } }: a
+ * group's rows aggregate its members' (tasks, or groups listed before
+ * it) as lm-evaluation-harness's aggregate_metric_list does: the mean of
+ * the members' values, weighted by their documents or not, with the
+ * pooled standard error (hfe_stat_pool). */
+struct hfe_group {
+    char *name;
+    char **members;
+    size_t n_members;
+    char *metric[HFE_MAX_NAMED];
+    int weight_by_size[HFE_MAX_NAMED];
+    size_t n_metrics;
+};
+
 struct hfe_suite {
     char *path, *name, *version;
     struct hfe_task *tasks;
     size_t n_tasks;
+    struct hfe_group *groups;
+    size_t n_groups;
     struct hfe_lua *rt; /* open while the suite runs: Lua metrics use it */
 };
 
