@@ -168,7 +168,23 @@ refused() { # YAML PATTERN DESC [SET...]
     like "$err" "$pat" "$desc: says so"
 }
 printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: !function utils.my_text\ndoc_to_choice: ["a", "b"]\ndoc_to_target: 0\n' >fn.yaml
-refused fn.yaml 'fn.yaml:3: !function utils.my_text is Python.*Lua suite' "a !function with no native equivalent"
+refused fn.yaml 'fn.yaml:3: !function utils.my_text is Python.*write utils.lua beside the task file' \
+    "a !function with no native equivalent or hook"
+# a Lua hook beside the task file stands for a helper hfeval lacks
+mkdir -p hook
+printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: !function myhooks.text\ndoc_to_choice: "{{choices.text}}"\ndoc_to_target: "{{choices.label.index(answerKey)}}"\nprocess_results: !function myhooks.results\nmetric_list:\n  - metric: top\n' >hook/h.yaml
+printf 'return {\n  text = function(doc) return "Q: " .. doc.question:upper() .. "\\nA:" end,\n  results = function(doc, out) return { top = out.logprobs[1] } end,\n}\n' >hook/myhooks.lua
+run "$hfeval" run hook/h.yaml --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 2 --out hooked
+is "$rc" 0 "a task whose helpers are Lua hooks runs"
+like "$(head -1 hooked/items.jsonl)" '"prompt":"Q: WHICH STATEMENT BEST' "its doc_to_text is the hook's"
+is "$(perl -MJSON::PP -ne 'my $d = decode_json($_); print $d->{metrics}{top} == $d->{logprobs}[0] ? "y" : "n"' hooked/samples.jsonl)" yy \
+    "its process_results gives the metric the file lists"
+like "$(cat hooked/run.json)" 'myhooks.lua' "the hook is one of the run's recorded files"
+printf 'return { text = function(doc) return io.open("/etc/passwd"):read("a") end }\n' >hook/myhooks.lua
+sed -i '/process_results\|metric_list\|metric: top/d' hook/h.yaml
+run "$hfeval" run hook/h.yaml --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 2 --out hooked2
+is "$rc" 5 "a hook runs in the suite's sandbox (no io): exit 5"
+like "$err" "myhooks.lua:1:.*'io'" "and says where"
 printf 'task: t\noutput_type: generate_until\ndoc_to_text: "{{question}}"\ndoc_to_target: "{{answer}}"\nmetric_list:\n  - metric: bleu\n' >bleu.yaml
 refused bleu.yaml "bleu.yaml:5: metric 'bleu' is not one hfeval computes for generate_until" "a metric hfeval lacks"
 printf 'group: g\ntask:\n  - nothere\n' >grp.yaml

@@ -205,6 +205,23 @@ static int tpl_value(lua_State *L)
     return render(L, 1);
 }
 
+/* ---- hfe.lmeval.hook -------------------------------------------------- */
+
+/* hfe.lmeval.hook(text, path): a Lua hook's chunk (text only), to run in
+ * the suite's sandbox; the adapter read it with hfe.read_text, so it is
+ * one of the run's recorded files. */
+static int l_hook(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    const char *path = luaL_checkstring(L, 2);
+
+    lua_pushfstring(L, "@%s", path);
+    if (luaL_loadbufferx(L, text, len, lua_tostring(L, -1), "t") != LUA_OK)
+        return lua_error(L);
+    return 1;
+}
+
 /* ---- hfe.lmeval.random ------------------------------------------------ */
 
 #define RANDOM_MT "hfe.lmeval.random"
@@ -245,11 +262,9 @@ static int random_sample(lua_State *L)
 
 void hfe_lmeval_open_lib(lua_State *L)
 {
-    static const luaL_Reg lib[] = {{"load", l_load},
-                                   {"template", l_template},
-                                   {"random", l_random},
-                                   {"list", l_list},
-                                   {NULL, NULL}};
+    static const luaL_Reg lib[] = {
+        {"load", l_load}, {"template", l_template}, {"random", l_random},
+        {"list", l_list}, {"hook", l_hook},         {NULL, NULL}};
     static const luaL_Reg methods[] = {{"value", tpl_value}, {NULL, NULL}};
     static const luaL_Reg rnd[] = {{"sample", random_sample}, {NULL, NULL}};
 

@@ -125,7 +125,7 @@ local natives = {
             all = all + p
             if doc.mc2_targets.labels[k] == 1 then yes = yes + p end
         end
-        return yes / all
+        return { acc = yes / all }
     end,
 }
 
@@ -135,17 +135,32 @@ local function build(cfg, file, sets)
     local function refuse(key, why) fail(file, cfg, key, why) end
     local name = tostring(cfg.task)
 
+    -- a !function: the native equivalent, else a Lua hook beside the file
+    -- (MODULE.lua returning { FUNCTION = function ... end }), else refused
+    local fdir = file:match("^(.*)/[^/]*$") or "."
     local function native(key)
         local v = cfg[key]
         if type(v) ~= "table" or not v["!function"] then return nil end
-        local f = natives[name .. ":" .. v["!function"]]
-        if not f then
-            refuse(key, "!function " .. v["!function"] .. " is Python, which "
-                .. "hfeval does not run, and has no native equivalent here: "
-                .. "write the task as a Lua suite (suites/README.md), its "
-                .. key .. " a Lua function")
+        local spec = tostring(v["!function"])
+        local f = natives[name .. ":" .. spec]
+        if f then return f end
+        local mod, fn = spec:match("^([%w_]+)%.([%w_]+)$")
+        local hook = mod and fdir .. "/" .. mod .. ".lua"
+        local ok, text = false, nil
+        -- hfe.read_text reads relative to the suite's directory: this one's
+        if hook then ok, text = pcall(hfe.read_text, mod .. ".lua") end
+        if not ok then
+            refuse(key, "!function " .. spec .. " is Python, which hfeval does "
+                .. "not run, and has no native equivalent here: write "
+                .. (mod or "MODULE") .. ".lua beside the task file, returning { "
+                .. (fn or "FUNCTION") .. " = function ... end }, or the task as a "
+                .. "Lua suite (suites/README.md)")
         end
-        return f
+        local m = hfe.lmeval.hook(text, hook)()
+        if type(m) ~= "table" or type(m[fn]) ~= "function" then
+            refuse(key, hook .. " must return a table whose '" .. fn .. "' is a function")
+        end
+        return m[fn]
     end
 
     local ot = cfg.output_type or "generate_until"
@@ -321,8 +336,9 @@ local function build(cfg, file, sets)
         rolling = { bits_per_byte = 1 },
     }
     local kind = kinds[ot]
+    local custom = cfg.process_results ~= nil and kind == "choice"
     for _, m in ipairs(listed) do
-        if not known[kind][m] then
+        if not known[kind][m] and not custom then
             refuse("metric_list", "metric '" .. m .. "' is not one hfeval "
                 .. "computes for " .. ot)
         end
@@ -377,8 +393,21 @@ local function build(cfg, file, sets)
                 return out
             end
         end
+        -- process_results(doc, out) gives the document's metrics by name
         local pr = native("process_results")
-        if pr then task.metrics = { acc = pr } end
+        if pr then
+            task.metrics = {}
+            for _, m in ipairs(#listed > 0 and listed or { "acc" }) do
+                task.metrics[m] = function(doc, out)
+                    local r = pr(doc, out)
+                    if type(r) ~= "table" or type(r[m]) ~= "number" then
+                        refuse("process_results", "process_results must give a table "
+                            .. "with the number '" .. m .. "'")
+                    end
+                    return r[m]
+                end
+            end
+        end
         task.primary = (listed[1] == "acc_norm") and "acc_norm" or "acc"
     elseif kind == "loglikelihood" then
         task.prompt = function(doc) return labeled(doc) .. text(doc) end
