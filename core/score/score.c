@@ -104,7 +104,7 @@ static double chars(const char *s)
 
 /* Whether the task's Lua metrics include one named name: it then stands
  * for the built-in of that name (truthfulqa_mc2's acc). */
-static int lua_has(const struct hfe_task *t, const char *name)
+static int has_lua_metric(const struct hfe_task *t, const char *name)
 {
     size_t x;
 
@@ -127,7 +127,7 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
 
     memset(spare, 0, sizeof(spare));
     for (b = 0; b < 3; b++)
-        nb += on[b] = !lua_has(t, name[b]);
+        nb += on[b] = !has_lua_metric(t, name[b]);
     if (!(lua = hfe_score_stats(j, nb + t->n_lua)))
         return HFE_EXIT_INTERNAL;
     for (b = 0; b < 3; b++) {

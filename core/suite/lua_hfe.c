@@ -158,6 +158,8 @@ static void push_json(lua_State *L, const cJSON *v, int depth)
             lua_pushinteger(L, (lua_Integer)d);
         else
             lua_pushnumber(L, d);
+    } else if (cJSON_IsRaw(v)) { /* yaml_doc.c's floats: a Lua float */
+        lua_pushnumber(L, strtod(v->valuestring, NULL));
     } else if (cJSON_IsBool(v)) {
         lua_pushboolean(L, cJSON_IsTrue(v));
     } else if (cJSON_IsArray(v)) {

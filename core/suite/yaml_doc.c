@@ -64,8 +64,14 @@ static cJSON *plain(const char *s)
         return cJSON_CreateNull();
     if ((isdigit((unsigned char)*s) || ((*s == '-' || *s == '+' || *s == '.') &&
                                         isdigit((unsigned char)s[1]))) &&
-        (v = strtod(s, &end), *end == '\0'))
-        return cJSON_CreateNumber(v);
+        (v = strtod(s, &end), *end == '\0')) {
+        if (!strchr(s, '.')) /* PyYAML: 1e3 is a string, 10 an int */
+            return strpbrk(s, "eE") ? cJSON_CreateString(s)
+                                    : cJSON_CreateNumber(v);
+        /* a float, kept as written so that 1.0 stays a float (Lua's
+         * tostring, like Python's str, then gives "1.0") */
+        return cJSON_CreateRaw(s);
+    }
     return cJSON_CreateString(s);
 }
 
