@@ -150,6 +150,19 @@ like "$(grep '^mmlu acc' groups.got)" ' 171$' "mmlu's: every document of the 57 
 run "$hfeval" report mmlu_all
 like "$out" '\| mmlu acc ±95% \|' "the decision table shows the group"
 unlike "$out" 'mmlu_anatomy acc' "and not its 57 members"
+# a directory runs every task and group in it; DIR/NAME the one named
+run "$hfeval" run "$tasks/arc/" --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 2 --out dirrun
+is "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "dirrun/run.json";
+    print join " ", map { $_->{name} } @{decode_json(<$f>)->{suites}[0]{tasks}}')" "arc_challenge arc_easy" \
+    "a directory: its every task"
+run "$hfeval" run "$tasks/mmlu/default/mmlu_stem" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
+    --limit 2 --out namerun
+is "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "namerun/run.json"; my $s = decode_json(<$f>)->{suites}[0];
+    print scalar @{$s->{tasks}}, " ", join " ", map { $_->{name} } @{$s->{groups}}')" "19 mmlu_stem" \
+    "DIR/NAME: the group of that name, its 19 subjects"
+run "$hfeval" run "$tasks/mmlu/default/nothing" --models one.txt --set data=x --out x
+is "$rc" 5 "DIR/NAME naming nothing: exit 5"
+like "$err" "no task, tag or group 'nothing' is defined in .*mmlu/default" "and says so"
 # sharded and merged: the same group rows
 for k in 1 2; do
     run "$hfeval" run "$tasks/mmlu/default/_mmlu.yaml" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
@@ -170,6 +183,16 @@ refused() { # YAML PATTERN DESC [SET...]
 printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: !function utils.my_text\ndoc_to_choice: ["a", "b"]\ndoc_to_target: 0\n' >fn.yaml
 refused fn.yaml 'fn.yaml:3: !function utils.my_text is Python.*write utils.lua beside the task file' \
     "a !function with no native equivalent or hook"
+# a split given as CSV (winogrande's flat fields): the same requests as
+# its JSONL
+perl -MJSON::PP -e 'print "sentence,option1,option2,answer\n";
+    while (<STDIN>) { my $d = decode_json($_); print join(",", map { my $v = $_; $v =~ s/"/""/g; "\"$v\"" }
+        @$d{qw(sentence option1 option2 answer)}), "\n" }' <"$data/winogrande_validation.jsonl" >wino.csv
+run "$hfeval" run "$tasks/winogrande/default.yaml" --models one.txt --set data=wino.csv --limit "$n" --out wcsv
+is "$rc" 0 "a CSV split runs"
+built wcsv >wcsv.got
+cmp -s wcsv.got winogrande.got
+ok $? "and gives the JSONL split's contexts, continuations and gold"
 # a Lua hook beside the task file stands for a helper hfeval lacks
 mkdir -p hook
 printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: !function myhooks.text\ndoc_to_choice: "{{choices.text}}"\ndoc_to_target: "{{choices.label.index(answerKey)}}"\nprocess_results: !function myhooks.results\nmetric_list:\n  - metric: top\n' >hook/h.yaml

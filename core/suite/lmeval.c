@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -69,6 +70,66 @@ static int l_load(lua_State *L)
     }
     hfe_lua_push_json(L, doc); /* raises only on memory: doc then leaks */
     cJSON_Delete(doc);
+    return 1;
+}
+
+/* ---- what a path is --------------------------------------------------- */
+
+int hfe_lmeval_is_task_file(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    return dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml"));
+}
+
+/* Whether directory dir holds a task file. */
+static int has_task_files(const char *dir)
+{
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    int found = 0;
+
+    while (d && !found && (e = readdir(d)))
+        found = e->d_name[0] != '.' && hfe_lmeval_is_task_file(e->d_name);
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* "file", "dir" (a directory of task files) or "name" (DIR/NAME, no such
+ * file, DIR holding task files); NULL: none of them. */
+static const char *task_kind(const char *path)
+{
+    struct stat st;
+    char *dir, *slash;
+    int ok;
+
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode)
+                   ? (has_task_files(path) ? "dir" : NULL)
+                   : (hfe_lmeval_is_task_file(path) ? "file" : NULL);
+    if (hfe_lmeval_is_task_file(path))
+        return "file"; /* missing: its own message */
+    dir = hfe_xstrdup(path);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    ok = slash && slash[1] && has_task_files(dir);
+    free(dir);
+    return ok ? "name" : NULL;
+}
+
+int hfe_lmeval_is_task(const char *path)
+{
+    return task_kind(path) != NULL;
+}
+
+/* hfe.lmeval.kind(path): task_kind's answer. */
+static int l_kind(lua_State *L)
+{
+    const char *k = task_kind(luaL_checkstring(L, 1));
+
+    lua_pushstring(L, k ? k : "file");
     return 1;
 }
 
@@ -264,7 +325,8 @@ void hfe_lmeval_open_lib(lua_State *L)
 {
     static const luaL_Reg lib[] = {
         {"load", l_load}, {"template", l_template}, {"random", l_random},
-        {"list", l_list}, {"hook", l_hook},         {NULL, NULL}};
+        {"list", l_list}, {"hook", l_hook},         {"kind", l_kind},
+        {NULL, NULL}};
     static const luaL_Reg methods[] = {{"value", tpl_value}, {NULL, NULL}};
     static const luaL_Reg rnd[] = {{"sample", random_sample}, {NULL, NULL}};
 
@@ -284,13 +346,6 @@ void hfe_lmeval_open_lib(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlib(L, lib);
-}
-
-int hfe_lmeval_is_task_file(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-
-    return dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml"));
 }
 
 int hfe_lmeval_open(const char *path, const struct hfe_lua_opts *o,

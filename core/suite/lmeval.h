@@ -12,6 +12,11 @@
 /* Is path a task file (.yaml, .yml)? */
 int hfe_lmeval_is_task_file(const char *path);
 
+/* Whether hfe_suite_load runs path as lm-evaluation-harness's: a task or
+ * group file (.yaml, .yml), a directory holding task files, or DIR/NAME
+ * naming a task, tag or group defined in such a directory. */
+int hfe_lmeval_is_task(const char *path);
+
 /* The runtime for the task file at path, its suite table built (as
  * hfe_lua_open does for a Lua suite). */
 int hfe_lmeval_open(const char *path, const struct hfe_lua_opts *o,

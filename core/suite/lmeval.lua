@@ -478,13 +478,21 @@ local function build(cfg, file, sets)
     return task
 end
 
--- ---- a task file, or a group of them ------------------------------------
+-- ---- a task file, a group, a directory or a name in one ----------------
 
+-- PATH is a task or group file; a directory (every task and group in it);
+-- or DIR/NAME, the task, tag or group NAME defined in DIR.
 local sets = hfe.set
-local top = hfe.lmeval.load(path)
+local kind = hfe.lmeval.kind(path)
+local top
+if kind == "file" then
+    top = hfe.lmeval.load(path)
+else
+    dir = kind == "dir" and path or dir
+end
 local tasks, groups_out = {}, nil
-if top.group ~= nil then
-    -- every task and tag defined in the group's directory, by name
+if kind ~= "file" or top.group ~= nil then
+    -- every task and tag defined in the directory, by name
     local by_task, by_tag, groups = {}, {}, {}
     for _, f in ipairs(hfe.lmeval.list(dir)) do
         local file = dir .. "/" .. f
@@ -499,6 +507,30 @@ if top.group ~= nil then
                 by_tag[t] = by_tag[t] or {}
                 table.insert(by_tag[t], c.task)
             end
+        end
+    end
+    if kind == "dir" then -- the groups no group names, the tasks in none
+        local named, list = {}, {}
+        for _, g in pairs(groups) do
+            for _, n in ipairs(type(g.task) == "table" and g.task or { g.task }) do
+                named[n] = true
+                for _, t in ipairs(by_tag[n] or {}) do named[t] = true end
+            end
+        end
+        for n in pairs(groups) do if not named[n] then list[#list + 1] = n end end
+        for n in pairs(by_task) do if not named[n] then list[#list + 1] = n end end
+        table.sort(list)
+        if #list == 0 then error(path .. ": no task files here", 0) end
+        top = { task = list, ["!lines"] = {} }
+    elseif kind == "name" then
+        local name = path:match("([^/]*)$")
+        if groups[name] then
+            top = groups[name]
+        elseif by_task[name] or by_tag[name] then
+            top = { task = { name }, ["!lines"] = {} }
+        else
+            error(string.format("%s: no task, tag or group '%s' is defined in %s",
+                path, name, dir), 0)
         end
     end
     -- the tasks in the order the groups name them, each once; each group
@@ -557,6 +589,8 @@ else
 end
 local version = #tasks == 1 and tasks[1].version or (top.metadata and top.metadata.version)
 for _, t in ipairs(tasks) do t.version = nil end
-return { name = tostring(top.group or top.task),
+local sname = top.group or (type(top.task) == "string" and top.task)
+    or (#tasks == 1 and tasks[1].name) or path:match("([^/]+)/*$")
+return { name = tostring(sname),
          version = version and tostring(version) or "0", tasks = tasks,
-         groups = top.group ~= nil and groups_out or nil }
+         groups = groups_out and #groups_out > 0 and groups_out or nil }

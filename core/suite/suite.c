@@ -930,7 +930,7 @@ int hfe_suite_load(const char *path, const struct hfe_lua_opts *o,
 
     memset(s, 0, sizeof(*s));
     s->path = hfe_xstrdup(path);
-    if ((rc = hfe_lmeval_is_task_file(path)
+    if ((rc = hfe_lmeval_is_task(path)
                   ? hfe_lmeval_open(path, o, &s->rt, err)
                   : hfe_lua_open(path, o, &s->rt, err)) != 0)
         return rc;
