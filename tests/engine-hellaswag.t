@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HellaSwag, 400 tasks (100 on a sanitizer build), scored the way llama-perplexity --hellaswag scores
+# HellaSwag, 400 tasks (40 on a sanitizer build), scored the way llama-perplexity --hellaswag scores
 # them: the same ending is picked on every task.  llama-perplexity prints
 # only a running accuracy, so it runs three times on copies of the data
 # whose gold label is 0, 1 and 2 on every task: a task's accuracy step in
@@ -10,7 +10,7 @@ need_peer llama-perplexity
 export HFEVAL_PLUGIN_DIR HFE_OPTS="threads=2"
 N=400
 # the peer dominates the time and does not change with our sanitizers
-[ "${HFEVAL_SANITIZE:-OFF}" = ON ] && N=100
+[ "${HFEVAL_SANITIZE:-OFF}" = ON ] && N=40
 
 bzcat "$HFEVAL_DATA/hellaswag_val_full.txt.bz2" >"$SCRATCH/hs.txt"
 ok $? "the data decompresses"
