@@ -115,8 +115,8 @@ static int has_lua_metric(const struct hfe_task *t, const char *name)
 }
 
 /* acc, acc_norm (per character of the choice, or per the task's
- * lengths), acc_tok (per token), each unless a Lua metric takes its
- * name. */
+ * lengths), acc_tok (per token), each unless a Lua metric takes its name
+ * or the task has builtin_metrics = false. */
 static int score_choice(struct hfe_job *j, const struct hfe_result *res)
 {
     static const char *const name[3] = {"acc", "acc_norm", "acc_tok"};
@@ -127,7 +127,7 @@ static int score_choice(struct hfe_job *j, const struct hfe_result *res)
 
     memset(spare, 0, sizeof(spare));
     for (b = 0; b < 3; b++)
-        nb += on[b] = !has_lua_metric(t, name[b]);
+        nb += on[b] = t->builtins && !has_lua_metric(t, name[b]);
     if (!(lua = hfe_score_stats(j, nb + t->n_lua)))
         return HFE_EXIT_INTERNAL;
     for (b = 0; b < 3; b++) {

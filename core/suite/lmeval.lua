@@ -395,7 +395,8 @@ local function build(cfg, file, sets)
         end
         -- process_results(doc, out) gives the document's metrics by name
         local pr = native("process_results")
-        if pr then
+        if pr then -- its metrics alone, as lm-evaluation-harness reports
+            task.builtin_metrics = false
             task.metrics = {}
             for _, m in ipairs(#listed > 0 and listed or { "acc" }) do
                 task.metrics[m] = function(doc, out)
@@ -408,7 +409,8 @@ local function build(cfg, file, sets)
                 end
             end
         end
-        task.primary = (listed[1] == "acc_norm") and "acc_norm" or "acc"
+        task.primary = pr and (listed[1] or "acc")
+            or (listed[1] == "acc_norm") and "acc_norm" or "acc"
     elseif kind == "loglikelihood" then
         task.prompt = function(doc) return labeled(doc) .. text(doc) end
         task.target = function(doc) return tostring(target(doc)) end

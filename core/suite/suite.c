@@ -726,10 +726,12 @@ static int read_task(struct ctx *c, int ti, struct hfe_task *t,
     if ((rc = opt_number(c, ti, "ppl_ctx", 8, 1 << 20, 1, &v)))
         return rc;
     t->ppl_ctx = (uint32_t)v;
+    t->builtins = 1;
     if ((rc = opt_bool(c, ti, "chat", &t->chat)) ||
         (rc = opt_bool(c, ti, "timing", &t->timing)) ||
         (rc = opt_bool(c, ti, "fidelity", &t->fidelity)) ||
         (rc = opt_bool(c, ti, "choice_prefix", &t->choice_prefix)) ||
+        (rc = opt_bool(c, ti, "builtin_metrics", &t->builtins)) ||
         (rc = opt_bool(c, ti, "ignore_case", &t->ignore_case)) ||
         (rc = opt_bool(c, ti, "ignore_punctuation", &t->ignore_punctuation)))
         return rc;

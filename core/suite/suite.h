@@ -108,6 +108,7 @@ struct hfe_task {
     int ignore_case, ignore_punctuation; /* exact_match's options */
     /* choice */
     int choice_prefix;
+    int builtins; /* acc, acc_norm, acc_tok (builtin_metrics = false: none) */
     /* rolling */
     uint32_t ppl_ctx; /* llama-perplexity's windows of this many tokens */
     int fidelity;     /* KLD and friends against the lineage parent */
