@@ -154,6 +154,21 @@ like "$(grep '^mmlu acc' groups.got)" " $((57 * gl))\$" "mmlu's: every document 
 run "$hfeval" report mmlu_all
 like "$out" '\| mmlu acc ±95% \|' "the decision table shows the group"
 unlike "$out" 'mmlu_anatomy acc' "and not its 57 members"
+# the group 5-shot from dev: each subject's contexts are its own file's
+run "$hfeval" run "$tasks/mmlu/default/_mmlu.yaml" --models one.txt --set data="$data/mmlu_test.jsonl.gz" \
+    --set fewshot="$data/mmlu_dev.jsonl" --set num_fewshot=5 --limit 2 --out mmlu_all5
+is "$rc" 0 "the mmlu group runs 5-shot"
+for sub in anatomy world_religions; do
+    python3 "$ref" "$tasks/mmlu/default/mmlu_$sub.yaml" "$data/mmlu_test.jsonl.gz" 2 "$data/mmlu_dev.jsonl" 5 |
+        canon >"g5_$sub.ref"
+    mkdir -p "g5_$sub"
+    grep "\"task\":\"mmlu_$sub\"" mmlu_all5/items.jsonl >"g5_$sub/items.jsonl"
+    grep "\"task\":\"mmlu_$sub\"" mmlu_all5/samples.jsonl >"g5_$sub/samples.jsonl"
+    built "g5_$sub" >"g5_$sub.got"
+    is "$(wc -l <"g5_$sub.got")" 2 "the group, 5-shot: mmlu_$sub's two documents"
+    cmp -s "g5_$sub.ref" "g5_$sub.got"
+    ok $? "the group, 5-shot: mmlu_$sub's contexts equal lm-evaluation-harness's"
+done
 # a directory runs every task and group in it; DIR/NAME the one named
 run "$hfeval" run "$tasks/arc/" --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 2 --out dirrun
 is "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "dirrun/run.json";
