@@ -31,7 +31,7 @@ for r in run["results"]:
     if "metric" in r:
         results[(r["model"], r["suite"], r["task"], r["metric"])] = r
 tasks = [(s["name"], t) for s in run["suites"] for t in s["tasks"]]
-LOWER = ("ppl_token", "bits_per_byte", "rms_delta_p", "ttft_ms", "truncated", "looped")
+LOWER = ("ppl_token", "bits_per_byte", "rms_delta_p", "ttft_ms", "truncated", "looped", "perplexity")
 checked = 0
 bad = []
 

@@ -59,6 +59,20 @@ check arc_challenge "$tasks/arc/arc_challenge.yaml" "$data/arc_challenge_test.js
 check mmlu0 "$tasks/mmlu/default/mmlu_anatomy.yaml" "$data/mmlu_test.jsonl.gz"
 check mmlu5 "$tasks/mmlu/default/mmlu_anatomy.yaml" "$data/mmlu_test.jsonl.gz" "$data/mmlu_dev.jsonl" 5
 like "$(head -1 mmlu5.got)" 'about anatomy.\\n\\n.*Answer: [A-D]\\n\\n' "mmlu 5-shot: the description, then examples with their answers"
+run "$hfeval" report arc_easy
+like "$out" "arc_easy" "a table like any suite's"
+sum=$(sha256sum "$data/arc_easy_test.jsonl" | cut -c1-64)
+like "$(perl -MJSON::PP -e 'local $/; open my $f, "<", "arc_easy/run.json";
+    print map { "$_->{path} $_->{sha256}\n" } @{decode_json(<$f>)->{suites}[0]{data}}')" \
+    "arc_easy_test.jsonl $sum" "run.json records the data file with its digest (and the task file's)"
+
+primary() { perl -MJSON::PP -e 'local $/; open my $f, "<", "$ARGV[0]/run.json";
+    print decode_json(<$f>)->{suites}[0]{tasks}[0]{primary}' "$1"; }
+is "$(primary arc_easy)" acc "the primary metric: the task file's first (acc)"
+printf 'task: t\noutput_type: multiple_choice\ndoc_to_text: "{{question}}"\ndoc_to_choice: "{{choices.text}}"\ndoc_to_target: "{{choices.label.index(answerKey)}}"\nmetric_list:\n  - metric: acc_norm\n' >norm.yaml
+run "$hfeval" run norm.yaml --models one.txt --set data="$data/arc_easy_test.jsonl" --limit 3 --out norm
+is "$(primary norm)" acc_norm "acc_norm when the file lists it first"
+
 check winogrande "$tasks/winogrande/default.yaml" "$data/winogrande_validation.jsonl"
 like "$(head -1 winogrande.got)" '"contexts":\["Sarah was a much better surgeon than Maria so Sarah"' \
     "winogrande: the choices are the contexts (its three helpers, native)"
@@ -93,6 +107,9 @@ is "$(wc -l <gy.rows)" 10 "gsm8k: 10 questions"
 if cmp -s gy.rows gl.rows; then ok 0 "gsm8k: the task file and suites/gsm8k.lua agree item by item"; else
     ok 1 "gsm8k: the task file and suites/gsm8k.lua agree item by item"; diff gy.rows gl.rows | head -4 | sed 's/^/# /'; fi
 
+# (also: metadata.version as written, 1.0 a float)
+like "$(cat arc_easy/run.json)" '"version": *"1.0"' "metadata.version recorded as written (1.0)"
+
 # truthfulqa_mc2's acc is its process_results_mc2, here native: each
 # document's value equals the helper's own on hfeval's log-likelihoods
 python3 "$ref" "$tasks/truthfulqa/truthfulqa_mc2.yaml" --mc2 "$data/truthfulqa_mc_validation.jsonl" \
@@ -117,6 +134,9 @@ perl -MJSON::PP -e 'my ($s, $n, $a) = (0, 0, 0); open my $f, "<", "lambada/sampl
 want=$(perl -MJSON::PP -e 'local $/; open my $f, "<", "lambada/run.json"; my %v;
     $v{$_->{metric}} = $_->{value} for @{decode_json(<$f>)->{results}};
     printf "%.4f %.4f\n", $v{acc}, $v{perplexity}')
+is "$(primary lambada)" acc "lambada's primary: acc (its perplexity is lower-is-better, no quality share)"
+run "$hfeval" report lambada
+like "$out" '\| lambada_openai acc ±95% \|' "the decision table shows lambada's acc"
 echo "$want" >lambada.got
 close lambada.got lambada.want
 ok $? "lambada: acc and perplexity as lm-evaluation-harness aggregates them ($want)"

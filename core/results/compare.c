@@ -63,6 +63,7 @@ int hfe_cmp_measurement(const char *m)
 int hfe_cmp_lower_better(const char *m)
 {
     return !strcmp(m, "ppl_token") || !strcmp(m, "bits_per_byte") ||
+           strstr(m, "perplexity") != NULL || /* lm-eval's, word_, byte_ */
            !strncmp(m, "kld", 3) || !strcmp(m, "rms_delta_p") ||
            !strcmp(m, "ttft_ms") || !strcmp(m, "failed_errors") ||
            !strcmp(m, "truncated") || !strcmp(m, "looped") ||

@@ -414,7 +414,11 @@ local function build(cfg, file, sets)
     elseif kind == "loglikelihood" then
         task.prompt = function(doc) return labeled(doc) .. text(doc) end
         task.target = function(doc) return tostring(target(doc)) end
-        task.primary = listed[1] == "perplexity" and "perplexity" or "acc"
+        -- acc where listed (a share the decision table can average),
+        -- else perplexity (lower is better)
+        local has_acc = #listed == 0
+        for _, m in ipairs(listed) do has_acc = has_acc or m == "acc" end
+        task.primary = has_acc and "acc" or "perplexity"
     elseif kind == "rolling" then
         task.text = function(doc) return tostring(target(doc)) end
         task.primary = "bits_per_byte"
